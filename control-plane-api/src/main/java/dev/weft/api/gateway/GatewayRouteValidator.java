@@ -1,0 +1,347 @@
+package dev.weft.api.gateway;
+
+import dev.weft.api.validation.FieldErrors;
+import dev.weft.api.validation.Validated;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCMethodMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteRule;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPQueryParamMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRetry;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteTimeouts;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Structural validation of Gateway API {@code HTTPRoute} and {@code GRPCRoute} objects as Weft uses
+ * them: attached to Services (GAMMA). Pure functions; each returns every error it finds, with the
+ * field path and the reason, following the limits the Gateway API CRDs declare.
+ */
+public final class GatewayRouteValidator {
+
+  private static final int MAX_RULES = 16;
+  private static final int MAX_MATCHES = 64;
+  private static final int MAX_BACKEND_REFS = 16;
+  private static final int MAX_WEIGHT = 1_000_000;
+  private static final Set<String> HTTP_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  // RFC 7230 token: the characters an HTTP header name may contain.
+  private static final Pattern HEADER_NAME = Pattern.compile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$");
+  private static final Pattern GRPC_SERVICE =
+      Pattern.compile("^(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*$");
+  private static final Pattern GRPC_METHOD = Pattern.compile("^[A-Za-z_][A-Za-z_0-9]*$");
+
+  private GatewayRouteValidator() {}
+
+  /**
+   * Whether the route attaches to at least one Service, which makes it a mesh route. Routes that
+   * attach only to Gateways belong to an ingress controller and are not Weft's to judge.
+   */
+  public static boolean isMeshRoute(List<ParentReference> parentRefs) {
+    return parentRefs != null && parentRefs.stream().anyMatch(GatewayRouteValidator::isService);
+  }
+
+  public static Validated<HTTPRoute> validate(HTTPRoute route) {
+    FieldErrors errors = new FieldErrors();
+    if (route.getSpec() == null) {
+      return Validated.invalid("spec", "required");
+    }
+    validateParents(route.getSpec().getParentRefs(), errors);
+    List<HTTPRouteRule> rules = nullToEmpty(route.getSpec().getRules());
+    checkMax("spec.rules", rules.size(), MAX_RULES, errors);
+    for (int i = 0; i < rules.size(); i++) {
+      String path = FieldErrors.indexed("spec.rules", i);
+      HTTPRouteRule rule = rules.get(i);
+      List<HTTPRouteMatch> matches = nullToEmpty(rule.getMatches());
+      checkMax(path + ".matches", matches.size(), MAX_MATCHES, errors);
+      for (int m = 0; m < matches.size(); m++) {
+        validateHttpMatch(FieldErrors.indexed(path + ".matches", m), matches.get(m), errors);
+      }
+      List<HTTPBackendRef> backends = nullToEmpty(rule.getBackendRefs());
+      checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
+      for (int b = 0; b < backends.size(); b++) {
+        HTTPBackendRef ref = backends.get(b);
+        validateBackend(
+            FieldErrors.indexed(path + ".backendRefs", b),
+            new BackendRef(ref.getGroup(), ref.getKind(), ref.getName(), ref.getPort()),
+            ref.getWeight(),
+            errors);
+      }
+      validateTimeouts(path + ".timeouts", rule.getTimeouts(), errors);
+      validateRetry(path + ".retry", rule.getRetry(), errors);
+    }
+    return errors.toResult(() -> route);
+  }
+
+  public static Validated<GRPCRoute> validate(GRPCRoute route) {
+    FieldErrors errors = new FieldErrors();
+    if (route.getSpec() == null) {
+      return Validated.invalid("spec", "required");
+    }
+    validateParents(route.getSpec().getParentRefs(), errors);
+    List<GRPCRouteRule> rules = nullToEmpty(route.getSpec().getRules());
+    checkMax("spec.rules", rules.size(), MAX_RULES, errors);
+    for (int i = 0; i < rules.size(); i++) {
+      String path = FieldErrors.indexed("spec.rules", i);
+      GRPCRouteRule rule = rules.get(i);
+      List<GRPCRouteMatch> matches = nullToEmpty(rule.getMatches());
+      checkMax(path + ".matches", matches.size(), MAX_MATCHES, errors);
+      for (int m = 0; m < matches.size(); m++) {
+        validateGrpcMatch(FieldErrors.indexed(path + ".matches", m), matches.get(m), errors);
+      }
+      List<GRPCBackendRef> backends = nullToEmpty(rule.getBackendRefs());
+      checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
+      for (int b = 0; b < backends.size(); b++) {
+        GRPCBackendRef ref = backends.get(b);
+        validateBackend(
+            FieldErrors.indexed(path + ".backendRefs", b),
+            new BackendRef(ref.getGroup(), ref.getKind(), ref.getName(), ref.getPort()),
+            ref.getWeight(),
+            errors);
+      }
+    }
+    return errors.toResult(() -> route);
+  }
+
+  private static void validateParents(List<ParentReference> parents, FieldErrors errors) {
+    if (!isMeshRoute(parents)) {
+      errors.add("spec.parentRefs", "must name at least one Service (kind: Service, group: \"\")");
+      return;
+    }
+    for (int i = 0; i < parents.size(); i++) {
+      ParentReference parent = parents.get(i);
+      String path = FieldErrors.indexed("spec.parentRefs", i);
+      requireName(path + ".name", parent.getName(), errors);
+      checkPort(path + ".port", parent.getPort(), false, errors);
+    }
+  }
+
+  private static void validateHttpMatch(String path, HTTPRouteMatch match, FieldErrors errors) {
+    HTTPPathMatch pathMatch = match.getPath();
+    if (pathMatch != null) {
+      String type = orDefault(pathMatch.getType(), "PathPrefix");
+      String value = orDefault(pathMatch.getValue(), "/");
+      switch (type) {
+        case "Exact", "PathPrefix" -> {
+          if (!value.startsWith("/")) {
+            errors.add(path + ".path.value", "\"" + value + "\" must start with \"/\"");
+          }
+        }
+        case "RegularExpression" -> checkRegex(path + ".path.value", value, errors);
+        default ->
+            errors.add(
+                path + ".path.type",
+                "\"" + type + "\" is not one of Exact, PathPrefix, RegularExpression");
+      }
+    }
+    List<HTTPHeaderMatch> headers = nullToEmpty(match.getHeaders());
+    for (int h = 0; h < headers.size(); h++) {
+      HTTPHeaderMatch header = headers.get(h);
+      validateNameValueMatch(
+          FieldErrors.indexed(path + ".headers", h),
+          header.getName(),
+          header.getType(),
+          header.getValue(),
+          errors);
+    }
+    List<HTTPQueryParamMatch> params = nullToEmpty(match.getQueryParams());
+    for (int q = 0; q < params.size(); q++) {
+      HTTPQueryParamMatch param = params.get(q);
+      validateNameValueMatch(
+          FieldErrors.indexed(path + ".queryParams", q),
+          param.getName(),
+          param.getType(),
+          param.getValue(),
+          errors);
+    }
+    if (match.getMethod() != null && !HTTP_METHODS.contains(match.getMethod())) {
+      errors.add(path + ".method", "\"" + match.getMethod() + "\" is not an HTTP method");
+    }
+  }
+
+  private static void validateGrpcMatch(String path, GRPCRouteMatch match, FieldErrors errors) {
+    GRPCMethodMatch method = match.getMethod();
+    if (method != null) {
+      String type = orDefault(method.getType(), "Exact");
+      switch (type) {
+        case "Exact" -> {
+          if (method.getService() == null && method.getMethod() == null) {
+            errors.add(path + ".method", "an Exact match needs a service, a method, or both");
+          }
+          if (method.getService() != null && !GRPC_SERVICE.matcher(method.getService()).matches()) {
+            errors.add(
+                path + ".method.service",
+                "\"" + method.getService() + "\" is not a fully qualified gRPC service name");
+          }
+          if (method.getMethod() != null && !GRPC_METHOD.matcher(method.getMethod()).matches()) {
+            errors.add(
+                path + ".method.method",
+                "\"" + method.getMethod() + "\" is not a gRPC method name");
+          }
+        }
+        case "RegularExpression" -> {
+          checkRegexIfPresent(path + ".method.service", method.getService(), errors);
+          checkRegexIfPresent(path + ".method.method", method.getMethod(), errors);
+        }
+        default ->
+            errors.add(
+                path + ".method.type", "\"" + type + "\" is not one of Exact, RegularExpression");
+      }
+    }
+    List<GRPCHeaderMatch> headers = nullToEmpty(match.getHeaders());
+    for (int h = 0; h < headers.size(); h++) {
+      GRPCHeaderMatch header = headers.get(h);
+      validateNameValueMatch(
+          FieldErrors.indexed(path + ".headers", h),
+          header.getName(),
+          header.getType(),
+          header.getValue(),
+          errors);
+    }
+  }
+
+  private static void validateNameValueMatch(
+      String path, String name, String type, String value, FieldErrors errors) {
+    if (name == null || !HEADER_NAME.matcher(name).matches()) {
+      errors.add(path + ".name", "\"" + name + "\" is not a valid name");
+    }
+    if (value == null) {
+      errors.add(path + ".value", "required");
+      return;
+    }
+    switch (orDefault(type, "Exact")) {
+      case "Exact" -> {}
+      case "RegularExpression" -> checkRegex(path + ".value", value, errors);
+      default ->
+          errors.add(path + ".type", "\"" + type + "\" is not one of Exact, RegularExpression");
+    }
+  }
+
+  private record BackendRef(String group, String kind, String name, Integer port) {}
+
+  private static void validateBackend(
+      String path, BackendRef ref, Integer weight, FieldErrors errors) {
+    if (!isCoreGroup(ref.group()) || !"Service".equals(orDefault(ref.kind(), "Service"))) {
+      errors.add(
+          path + ".kind",
+          "backend "
+              + orDefault(ref.group(), "")
+              + "/"
+              + ref.kind()
+              + " is not supported; only Services are");
+    }
+    requireName(path + ".name", ref.name(), errors);
+    checkPort(path + ".port", ref.port(), true, errors);
+    if (weight != null && (weight < 0 || weight > MAX_WEIGHT)) {
+      errors.add(path + ".weight", weight + " is outside 0.." + MAX_WEIGHT);
+    }
+  }
+
+  private static void validateTimeouts(
+      String path, HTTPRouteTimeouts timeouts, FieldErrors errors) {
+    if (timeouts == null) {
+      return;
+    }
+    Duration request = durationOrNull(path + ".request", timeouts.getRequest(), errors);
+    Duration backend =
+        durationOrNull(path + ".backendRequest", timeouts.getBackendRequest(), errors);
+    if (request != null
+        && backend != null
+        && !request.isZero()
+        && (backend.isZero() || backend.compareTo(request) > 0)) {
+      errors.add(
+          path + ".backendRequest",
+          "must not be longer than the request timeout (" + timeouts.getRequest() + ")");
+    }
+  }
+
+  private static void validateRetry(String path, HTTPRouteRetry retry, FieldErrors errors) {
+    if (retry == null) {
+      return;
+    }
+    if (retry.getAttempts() != null && retry.getAttempts() < 0) {
+      errors.add(path + ".attempts", "must not be negative");
+    }
+    durationOrNull(path + ".backoff", retry.getBackoff(), errors);
+    List<Integer> codes = nullToEmpty(retry.getCodes());
+    for (int c = 0; c < codes.size(); c++) {
+      Integer code = codes.get(c);
+      if (code == null || code < 400 || code > 599) {
+        errors.add(FieldErrors.indexed(path + ".codes", c), code + " is not a status in 400..599");
+      }
+    }
+  }
+
+  private static Duration durationOrNull(String path, String text, FieldErrors errors) {
+    if (text == null) {
+      return null;
+    }
+    Validated<Duration> parsed = GatewayDuration.parse(path, text);
+    errors.addAll(parsed.errors());
+    return parsed instanceof Validated.Valid<Duration> valid ? valid.value() : null;
+  }
+
+  private static boolean isService(ParentReference parent) {
+    return isCoreGroup(parent.getGroup()) && "Service".equals(parent.getKind());
+  }
+
+  private static boolean isCoreGroup(String group) {
+    return group == null || group.isEmpty() || "core".equals(group);
+  }
+
+  private static void requireName(String path, String name, FieldErrors errors) {
+    if (name == null || name.isEmpty()) {
+      errors.add(path, "required");
+    }
+  }
+
+  private static void checkPort(String path, Integer port, boolean required, FieldErrors errors) {
+    if (port == null) {
+      if (required) {
+        errors.add(path, "required for a Service");
+      }
+    } else if (port < 1 || port > 65535) {
+      errors.add(path, port + " is not a port number (1..65535)");
+    }
+  }
+
+  private static void checkMax(String path, int size, int max, FieldErrors errors) {
+    if (size > max) {
+      errors.add(path, size + " entries; at most " + max + " are allowed");
+    }
+  }
+
+  private static void checkRegexIfPresent(String path, String regex, FieldErrors errors) {
+    if (regex != null) {
+      checkRegex(path, regex, errors);
+    }
+  }
+
+  private static void checkRegex(String path, String regex, FieldErrors errors) {
+    try {
+      Pattern.compile(regex);
+    } catch (PatternSyntaxException e) {
+      errors.add(path, "not a valid regular expression: " + e.getDescription());
+    }
+  }
+
+  private static String orDefault(String value, String fallback) {
+    return value == null ? fallback : value;
+  }
+
+  private static <T> List<T> nullToEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
+}

@@ -1,0 +1,149 @@
+package dev.weft.controller;
+
+import dev.weft.api.validation.FieldError;
+import dev.weft.registry.Endpoint;
+import dev.weft.registry.MeshConfig;
+import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.MeshService;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.Rejection;
+import dev.weft.registry.ServiceEndpoints;
+import dev.weft.registry.ServiceKey;
+import dev.weft.registry.ServicePort;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * {@code GET /debug/registry}: what the registry holds, as JSON, from one snapshot: services with
+ * their endpoints, endpoints whose Service is not known (yet), validated config, and rejected input
+ * with the field and reason.
+ */
+@RestController
+class RegistryDebugController {
+
+  private final MeshRegistry registry;
+
+  RegistryDebugController(MeshRegistry registry) {
+    this.registry = registry;
+  }
+
+  @GetMapping(path = "/debug/registry", produces = "application/json")
+  RegistryView registry(@RequestParam(required = false) String namespace) {
+    MeshState state = registry.current();
+    List<ServiceView> services =
+        state.services().values().stream()
+            .filter(s -> namespace == null || s.key().namespace().equals(namespace))
+            .sorted(Comparator.comparing(MeshService::key))
+            .map(s -> ServiceView.of(s, state.endpoints(s.key())))
+            .toList();
+    List<OrphanEndpointsView> orphans =
+        state.endpoints().entrySet().stream()
+            .filter(e -> !state.services().containsKey(e.getKey()))
+            .filter(e -> namespace == null || e.getKey().namespace().equals(namespace))
+            .sorted(Map.Entry.comparingByKey())
+            .map(
+                e ->
+                    new OrphanEndpointsView(
+                        e.getKey().toString(),
+                        e.getValue().all().stream().map(EndpointView::of).toList()))
+            .toList();
+    List<ConfigView> configs =
+        state.configs().values().stream()
+            .filter(c -> namespace == null || c.key().namespace().equals(namespace))
+            .map(MeshConfig::key)
+            .sorted()
+            .map(k -> new ConfigView(k.kind().kind(), k.namespace(), k.name()))
+            .toList();
+    List<RejectionView> rejections =
+        state.rejections().stream()
+            .sorted(Comparator.comparing(Rejection::origin).thenComparing(Rejection::object))
+            .map(RejectionView::of)
+            .toList();
+    return new RegistryView(
+        state.version(), registry.isSynced(), services, orphans, configs, rejections);
+  }
+
+  record RegistryView(
+      long version,
+      boolean synced,
+      List<ServiceView> services,
+      List<OrphanEndpointsView> endpointsWithoutService,
+      List<ConfigView> configs,
+      List<RejectionView> rejections) {}
+
+  record ServiceView(
+      String namespace,
+      String name,
+      boolean headless,
+      List<String> clusterIps,
+      List<ServicePort> ports,
+      Map<String, String> labels,
+      int readyEndpoints,
+      List<EndpointView> endpoints) {
+
+    static ServiceView of(MeshService service, ServiceEndpoints endpoints) {
+      ServiceKey key = service.key();
+      return new ServiceView(
+          key.namespace(),
+          key.name(),
+          service.headless(),
+          service.clusterIps(),
+          service.ports(),
+          service.labels(),
+          endpoints.ready().size(),
+          endpoints.all().stream().map(EndpointView::of).toList());
+    }
+  }
+
+  record EndpointView(
+      String address,
+      int port,
+      String portName,
+      boolean ready,
+      boolean serving,
+      boolean terminating,
+      String zone,
+      String node,
+      String pod,
+      String serviceAccount,
+      Map<String, String> labels) {
+
+    static EndpointView of(Endpoint e) {
+      return new EndpointView(
+          e.address(),
+          e.port(),
+          e.portName(),
+          e.conditions().ready(),
+          e.conditions().serving(),
+          e.conditions().terminating(),
+          e.zone(),
+          e.node(),
+          e.pod(),
+          e.serviceAccount(),
+          e.labels());
+    }
+  }
+
+  record OrphanEndpointsView(String service, List<EndpointView> endpoints) {}
+
+  record ConfigView(String kind, String namespace, String name) {}
+
+  record RejectionView(String origin, String object, List<FieldErrorView> errors) {
+    static RejectionView of(Rejection r) {
+      return new RejectionView(
+          r.origin(),
+          r.object(),
+          r.errors().stream().map(FieldErrorView::of).toList());
+    }
+  }
+
+  record FieldErrorView(String path, String reason) {
+    static FieldErrorView of(FieldError e) {
+      return new FieldErrorView(e.path(), e.reason());
+    }
+  }
+}

@@ -1,0 +1,322 @@
+package dev.weft.registry;
+
+import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
+import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
+import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
+
+import dev.weft.api.validation.FieldError;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A registry source that reads Kubernetes-format YAML from a directory and its subdirectories and
+ * follows changes to it: the standalone mode, where files play the part of the API server.
+ *
+ * <p>Each file is applied as one batch, so a file's objects change together. A file that is not
+ * valid YAML is reported and changes nothing. An object that fails validation is reported and its
+ * last good version keeps serving. An object removed from a file is deleted, unless the file has a
+ * document that cannot be identified (it might be that object, mangled). An object defined in two
+ * files is taken from the first, in path order, and reported in the second.
+ *
+ * <p>Files are compared by content digest, so a rescan reapplies only the files that changed, and a
+ * Kubernetes ConfigMap mount (whose files are swapped through {@code ..data} symlinks) works.
+ *
+ * <p>Thread-safety: after {@link #start()}, all state is confined to the watcher thread.
+ */
+public final class DirectorySource implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(DirectorySource.class);
+
+  /**
+   * How long the watcher waits for more events before rescanning. Editors save in several steps
+   * (write a temporary file, rename, touch); waiting this long turns a save into one rescan while
+   * keeping the delay below what a person notices.
+   */
+  private static final long QUIET_PERIOD_MILLIS = 50;
+
+  private final Path directory;
+  private final RegistrySource sink;
+  private final ManifestParser parser = new ManifestParser();
+  private final Map<Path, LoadedFile> files = new HashMap<>();
+  private final Map<ObjectKey, Path> owners = new HashMap<>();
+  private final Set<Path> filesWithConflicts = new HashSet<>();
+  private final Map<WatchKey, Path> watchedDirectories = new HashMap<>();
+  private WatchService watchService;
+  private Thread watcher;
+
+  /** What the source last applied from one file. */
+  private record LoadedFile(byte[] digest, Set<ObjectKey> keys) {}
+
+  public DirectorySource(Path directory, RegistrySource sink) {
+    this.directory = directory;
+    this.sink = sink;
+  }
+
+  /**
+   * Reads the directory, hands everything to the registry, marks the source synced, and starts
+   * following changes.
+   *
+   * @throws IllegalArgumentException if the directory does not exist
+   */
+  public synchronized void start() {
+    if (!Files.isDirectory(directory)) {
+      throw new IllegalArgumentException(
+          "config directory "
+              + directory.toAbsolutePath()
+              + " does not exist or is not a directory");
+    }
+    try {
+      watchService = directory.getFileSystem().newWatchService();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot watch " + directory, e);
+    }
+    rescan();
+    sink.markSynced();
+    log.info("reading config from {}: {} files", directory.toAbsolutePath(), files.size());
+    watcher = new Thread(this::watch, "weft-config-dir-watcher");
+    watcher.setDaemon(true);
+    watcher.start();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (watchService != null) {
+      try {
+        watchService.close();
+      } catch (IOException e) {
+        log.debug("closing the watch service failed", e);
+      }
+    }
+    if (watcher != null) {
+      watcher.interrupt();
+      try {
+        watcher.join(TimeUnit.SECONDS.toMillis(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void watch() {
+    try {
+      while (!Thread.currentThread().isInterrupted()) {
+        WatchKey key = watchService.take();
+        do {
+          key.pollEvents();
+          if (!key.reset()) {
+            watchedDirectories.remove(key);
+          }
+          key = watchService.poll(QUIET_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        } while (key != null);
+        rescan();
+      }
+    } catch (InterruptedException | ClosedWatchServiceException e) {
+      // Closed: stop watching.
+    }
+  }
+
+  /**
+   * Brings the registry in line with the directory: reapplies changed files, drops removed ones.
+   */
+  private void rescan() {
+    Map<Path, byte[]> present;
+    try {
+      registerDirectories();
+      present = readFiles();
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("cannot read config directory {}; keeping the last good config", directory, e);
+      return;
+    }
+    Set<ObjectKey> released = new HashSet<>();
+    for (Path gone : new ArrayList<>(files.keySet())) {
+      if (!present.containsKey(gone)) {
+        released.addAll(removeFile(gone));
+      }
+    }
+    for (Map.Entry<Path, byte[]> entry : present.entrySet()) {
+      Path file = entry.getKey();
+      byte[] content = entry.getValue();
+      byte[] digest = digest(content);
+      LoadedFile loaded = files.get(file);
+      if (loaded == null || !Arrays.equals(loaded.digest(), digest)) {
+        released.addAll(loadFile(file, new String(content, StandardCharsets.UTF_8), digest));
+      }
+    }
+    if (!released.isEmpty() && !filesWithConflicts.isEmpty()) {
+      // An object another file also defined is free now: let those files claim it.
+      for (Path file : new ArrayList<>(filesWithConflicts)) {
+        byte[] content = present.get(file);
+        if (content != null) {
+          loadFile(file, new String(content, StandardCharsets.UTF_8), digest(content));
+        }
+      }
+    }
+  }
+
+  /** Applies one file; returns the keys it no longer holds. */
+  private Set<ObjectKey> loadFile(Path file, String content, byte[] digest) {
+    String origin = file.toString();
+    LoadedFile previous = files.get(file);
+    Set<ObjectKey> previousKeys = previous == null ? Set.of() : previous.keys();
+    List<Mutation> batch = new ArrayList<>();
+    batch.add(new Mutation.ClearOrigin(origin));
+    filesWithConflicts.remove(file);
+
+    List<ManifestParser.Document> documents;
+    try {
+      documents = parser.parse(content);
+    } catch (ManifestParser.SyntaxError e) {
+      batch.add(
+          new Mutation.Reject(
+              new Rejection(origin, "file", List.of(new FieldError("", e.getMessage())))));
+      sink.submit(batch);
+      files.put(file, new LoadedFile(digest, previousKeys));
+      return Set.of();
+    }
+
+    Set<ObjectKey> keys = new HashSet<>();
+    boolean unidentified = false;
+    for (ManifestParser.Document document : documents) {
+      if (document instanceof ManifestParser.Unreadable unreadable) {
+        unidentified |= !unreadable.identified();
+        batch.add(
+            new Mutation.Reject(new Rejection(origin, unreadable.position(), unreadable.errors())));
+        continue;
+      }
+      ObjectKey key =
+          document instanceof ManifestParser.Parsed parsed
+              ? parsed.key()
+              : ((ManifestParser.Malformed) document).key();
+      Path owner = owners.get(key);
+      if ((owner != null && !owner.equals(file)) || keys.contains(key)) {
+        String where = owner != null && !owner.equals(file) ? owner.toString() : "this file";
+        batch.add(
+            new Mutation.Reject(
+                new Rejection(
+                    origin,
+                    key.toString(),
+                    List.of(new FieldError("metadata.name", "already defined in " + where)))));
+        filesWithConflicts.add(file);
+        continue;
+      }
+      keys.add(key);
+      owners.put(key, file);
+      if (document instanceof ManifestParser.Parsed parsed) {
+        sink.addUpsert(batch, origin, key, parsed.object());
+      } else {
+        batch.add(
+            new Mutation.Reject(
+                new Rejection(
+                    origin, key.toString(), ((ManifestParser.Malformed) document).errors())));
+      }
+    }
+
+    Set<ObjectKey> released = new HashSet<>();
+    if (unidentified) {
+      keys.addAll(previousKeys);
+    } else {
+      for (ObjectKey key : previousKeys) {
+        if (!keys.contains(key)) {
+          batch.add(new Mutation.Delete(key));
+          owners.remove(key);
+          released.add(key);
+        }
+      }
+    }
+    sink.submit(batch);
+    files.put(file, new LoadedFile(digest, keys));
+    log.debug("applied {}: {} objects", file, keys.size());
+    return released;
+  }
+
+  /** Removes everything a deleted file held; returns its keys. */
+  private Set<ObjectKey> removeFile(Path file) {
+    LoadedFile loaded = files.remove(file);
+    filesWithConflicts.remove(file);
+    List<Mutation> batch = new ArrayList<>();
+    batch.add(new Mutation.ClearOrigin(file.toString()));
+    for (ObjectKey key : loaded.keys()) {
+      batch.add(new Mutation.Delete(key));
+      owners.remove(key);
+    }
+    sink.submit(batch);
+    log.info("{} was removed: deleted {} objects", file, loaded.keys().size());
+    return loaded.keys();
+  }
+
+  /** Reads every manifest file, in path order so that conflicts resolve the same way each time. */
+  private Map<Path, byte[]> readFiles() throws IOException {
+    Map<Path, byte[]> result = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(directory)) {
+      for (Path path : walk.filter(this::isManifest).toList()) {
+        try {
+          result.put(path, Files.readAllBytes(path));
+        } catch (NoSuchFileException e) {
+          // Deleted between the listing and the read: the next event rescans.
+        }
+      }
+    }
+    return result;
+  }
+
+  private void registerDirectories() throws IOException {
+    Set<Path> watched = new HashSet<>(watchedDirectories.values());
+    try (Stream<Path> walk = Files.walk(directory)) {
+      for (Path dir : walk.filter(Files::isDirectory).toList()) {
+        if (!watched.contains(dir) && !isHidden(dir)) {
+          watchedDirectories.put(
+              dir.register(watchService, ENTRY_CREATE, ENTRY_MODIFY, ENTRY_DELETE), dir);
+        }
+      }
+    }
+  }
+
+  private boolean isManifest(Path path) {
+    String name = path.getFileName().toString();
+    return (name.endsWith(".yaml") || name.endsWith(".yml"))
+        && !isHidden(path)
+        && Files.isRegularFile(path);
+  }
+
+  /**
+   * Whether a path under the directory is hidden: dot-files, and the {@code ..data} directories of
+   * a ConfigMap mount, whose files are also reachable through the top-level symlinks.
+   */
+  private boolean isHidden(Path path) {
+    for (Path part : directory.relativize(path)) {
+      if (part.toString().startsWith(".")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static byte[] digest(byte[] content) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(content);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+}

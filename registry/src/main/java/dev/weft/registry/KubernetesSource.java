@@ -1,0 +1,222 @@
+package dev.weft.registry;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.MixedOperation;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.net.HttpURLConnection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A registry source that watches the Kubernetes API through Fabric8 informers: Services,
+ * EndpointSlices, Pods, and Gateway API HTTPRoutes and GRPCRoutes, in all namespaces or a list.
+ *
+ * <p>Informers list, then watch; after a disconnect they resume the watch or, when the API server
+ * has compacted past it, list again and report what changed meanwhile (deletions included). The
+ * registry's writes are idempotent and keyed by object, so a relist neither loses nor duplicates
+ * anything.
+ *
+ * <p>The source marks itself synced only once every informer's handler has passed its whole initial
+ * list on to the registry: an informer's start completes before its handler has run, and readiness
+ * must not come before the registry holds the whole mesh.
+ *
+ * <p>Routes are optional: when the Gateway API CRDs are not installed, their informers fail with
+ * 404, which is logged once, and the source syncs without them.
+ *
+ * <p>Thread-safety: informer handlers run on Fabric8's serial executors and only call the
+ * thread-safe {@link RegistrySource}; the informer list is guarded by this object's monitor.
+ */
+public final class KubernetesSource implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
+
+  /** How long {@link #close()} waits for an informer to stop, so shutdown never hangs on one. */
+  private static final long STOP_TIMEOUT_SECONDS = 5;
+
+  private final KubernetesClient client;
+  private final List<String> namespaces;
+  private final RegistrySource sink;
+  private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+  private CompletableFuture<Void> initialSync = new CompletableFuture<>();
+
+  /**
+   * @param namespaces the namespaces to watch; empty watches all
+   */
+  public KubernetesSource(KubernetesClient client, List<String> namespaces, RegistrySource sink) {
+    this.client = client;
+    this.namespaces = List.copyOf(namespaces);
+    this.sink = sink;
+  }
+
+  /** Starts the informers; returns at once. The registry reports synced once they have listed. */
+  public synchronized void start() {
+    List<CompletableFuture<Void>> synced = new ArrayList<>();
+    synced.add(watch(Service.class, KubernetesClient::services, Requirement.REQUIRED));
+    synced.add(
+        watch(EndpointSlice.class, c -> c.discovery().v1().endpointSlices(), Requirement.REQUIRED));
+    synced.add(watch(Pod.class, KubernetesClient::pods, Requirement.REQUIRED));
+    synced.add(watch(HTTPRoute.class, c -> c.resources(HTTPRoute.class), Requirement.OPTIONAL));
+    synced.add(watch(GRPCRoute.class, c -> c.resources(GRPCRoute.class), Requirement.OPTIONAL));
+    initialSync =
+        CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
+            .whenComplete(
+                (ok, failure) -> {
+                  if (failure == null) {
+                    sink.markSynced();
+                  } else {
+                    log.error("Kubernetes source stopped before its initial sync", failure);
+                  }
+                });
+  }
+
+  /** Completes once every informer has listed and handed its objects to the registry. */
+  public synchronized CompletableFuture<Void> initialSync() {
+    return initialSync;
+  }
+
+  /** Whether a kind must be served by the API server, or may be missing (its CRD not installed). */
+  private enum Requirement {
+    REQUIRED,
+    OPTIONAL
+  }
+
+  private <T extends HasMetadata> CompletableFuture<Void> watch(
+      Class<T> type,
+      Function<KubernetesClient, MixedOperation<T, ?, ?>> operation,
+      Requirement requirement) {
+    List<CompletableFuture<Void>> synced = new ArrayList<>();
+    if (namespaces.isEmpty()) {
+      synced.add(
+          inform(type, operation.apply(client).inAnyNamespace().runnableInformer(0), requirement));
+    } else {
+      for (String namespace : namespaces) {
+        synced.add(
+            inform(
+                type,
+                operation.apply(client).inNamespace(namespace).runnableInformer(0),
+                requirement));
+      }
+    }
+    return CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new));
+  }
+
+  private <T extends HasMetadata> CompletableFuture<Void> inform(
+      Class<T> type, SharedIndexInformer<T> informer, Requirement requirement) {
+    RegistryHandler<T> handler = new RegistryHandler<>(type.getSimpleName());
+    informer.addEventHandler(handler);
+    // Keep retrying after a failure, except for an optional kind the API server does not serve.
+    informer.exceptionHandler(
+        (started, failure) -> !(requirement == Requirement.OPTIONAL && isNotFound(failure)));
+    synchronized (this) {
+      informers.add(informer);
+    }
+    informer
+        .start()
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) {
+                return;
+              }
+              if (requirement == Requirement.OPTIONAL && isNotFound(failure)) {
+                log.warn(
+                    "{} is not served by the API server (Gateway API CRDs not installed?);"
+                        + " routes of this kind are not watched until Weft restarts",
+                    type.getSimpleName());
+                handler.notServed();
+              } else {
+                handler.failed(failure);
+              }
+            });
+    return handler.synced;
+  }
+
+  private static boolean isNotFound(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof KubernetesClientException k
+          && k.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Stops every informer and waits, briefly, until each has closed its watch. */
+  @Override
+  public synchronized void close() {
+    informers.forEach(SharedIndexInformer::stop);
+    for (SharedIndexInformer<?> informer : informers) {
+      try {
+        informer.stopped().toCompletableFuture().get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        log.debug(
+            "{} informer did not stop cleanly", informer.getApiTypeClass().getSimpleName(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    informers.clear();
+  }
+
+  /**
+   * Passes an informer's events to the registry, and completes {@link #synced} at the end of the
+   * first list. Fabric8 calls {@code onList} on the same serial executor as the events, after the
+   * adds of that list, so by then every listed object has been handed to the registry.
+   */
+  private final class RegistryHandler<T extends HasMetadata> implements ResourceEventHandler<T> {
+    private final String kind;
+    private final CompletableFuture<Void> synced = new CompletableFuture<>();
+
+    RegistryHandler(String kind) {
+      this.kind = kind;
+    }
+
+    @Override
+    public void onAdd(T object) {
+      sink.upsert(object);
+    }
+
+    @Override
+    public void onUpdate(T previous, T object) {
+      sink.upsert(object);
+    }
+
+    @Override
+    public void onDelete(T object, boolean finalStateUnknown) {
+      sink.delete(object);
+    }
+
+    @Override
+    public void onList(String resourceVersion, boolean remainedEmpty) {
+      if (synced.complete(null)) {
+        log.debug("{} informer listed at resourceVersion {}", kind, resourceVersion);
+      } else {
+        log.info("{} informer relisted at resourceVersion {}", kind, resourceVersion);
+      }
+    }
+
+    void notServed() {
+      synced.complete(null);
+    }
+
+    void failed(Throwable failure) {
+      log.error("{} informer failed to start", kind, failure);
+      synced.completeExceptionally(failure);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package dev.weft.registry;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import org.pcollections.HashTreePMap;
+import org.pcollections.PMap;
+
+/**
+ * One immutable, versioned snapshot of the mesh: services, their endpoints, validated config, and
+ * the input that was rejected. Readers never lock; a newer snapshot shares all unchanged structure
+ * with this one, so publishing costs what changed, not the size of the mesh.
+ */
+public final class MeshState {
+
+  static final MeshState EMPTY =
+      new MeshState(
+          0,
+          HashTreePMap.empty(),
+          HashTreePMap.empty(),
+          HashTreePMap.empty(),
+          HashTreePMap.empty());
+
+  private final long version;
+  private final PMap<ServiceKey, MeshService> services;
+  private final PMap<ServiceKey, ServiceEndpoints> endpoints;
+  private final PMap<ObjectKey, MeshConfig> configs;
+  private final PMap<String, Rejection> rejections;
+
+  MeshState(
+      long version,
+      PMap<ServiceKey, MeshService> services,
+      PMap<ServiceKey, ServiceEndpoints> endpoints,
+      PMap<ObjectKey, MeshConfig> configs,
+      PMap<String, Rejection> rejections) {
+    this.version = version;
+    this.services = services;
+    this.endpoints = endpoints;
+    this.configs = configs;
+    this.rejections = rejections;
+  }
+
+  /** Increases by one with every published snapshot; 0 before the first. */
+  public long version() {
+    return version;
+  }
+
+  /** The Services, keyed by namespace and name. Unordered; the map is immutable. */
+  public Map<ServiceKey, MeshService> services() {
+    return services;
+  }
+
+  public Optional<MeshService> service(ServiceKey key) {
+    return Optional.ofNullable(services.get(key));
+  }
+
+  /**
+   * The endpoints of every Service that has EndpointSlices, keyed by Service. A slice may arrive
+   * before its Service, so a key here need not be in {@link #services()}.
+   */
+  public Map<ServiceKey, ServiceEndpoints> endpoints() {
+    return endpoints;
+  }
+
+  /** The endpoints of one Service; empty when it has none. */
+  public ServiceEndpoints endpoints(ServiceKey key) {
+    return endpoints.getOrDefault(key, ServiceEndpoints.EMPTY);
+  }
+
+  /** Validated routes and policies, keyed by kind, namespace and name. */
+  public Map<ObjectKey, MeshConfig> configs() {
+    return configs;
+  }
+
+  public Optional<MeshConfig> config(ObjectKey key) {
+    return Optional.ofNullable(configs.get(key));
+  }
+
+  /** Input that was rejected, with the reasons; the last good version of each object stays. */
+  public Collection<Rejection> rejections() {
+    return rejections.values();
+  }
+
+  @Override
+  public String toString() {
+    return "MeshState{version="
+        + version
+        + ", services="
+        + services.size()
+        + ", endpointServices="
+        + endpoints.size()
+        + ", configs="
+        + configs.size()
+        + ", rejections="
+        + rejections.size()
+        + "}";
+  }
+}

@@ -1,0 +1,42 @@
+package dev.weft.registry;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/** The Kubernetes kinds the registry reads, with the API version it reads each at. */
+public enum ResourceKind {
+  SERVICE("v1", "Service"),
+  ENDPOINT_SLICE("discovery.k8s.io/v1", "EndpointSlice"),
+  POD("v1", "Pod"),
+  HTTP_ROUTE("gateway.networking.k8s.io/v1", "HTTPRoute"),
+  GRPC_ROUTE("gateway.networking.k8s.io/v1", "GRPCRoute");
+
+  private final String apiVersion;
+  private final String kind;
+
+  ResourceKind(String apiVersion, String kind) {
+    this.apiVersion = apiVersion;
+    this.kind = kind;
+  }
+
+  public String apiVersion() {
+    return apiVersion;
+  }
+
+  public String kind() {
+    return kind;
+  }
+
+  /** Finds the kind for an object's {@code apiVersion} and {@code kind}, if Weft reads it. */
+  public static Optional<ResourceKind> of(String apiVersion, String kind) {
+    return Arrays.stream(values())
+        .filter(k -> k.apiVersion.equals(apiVersion) && k.kind.equals(kind))
+        .findFirst();
+  }
+
+  /** Lists the supported kinds for error messages: {@code v1/Service, ...}. */
+  public static String supported() {
+    return String.join(
+        ", ", Arrays.stream(values()).map(k -> k.apiVersion + " " + k.kind).toList());
+  }
+}

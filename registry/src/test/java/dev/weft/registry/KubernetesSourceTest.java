@@ -1,0 +1,260 @@
+package dev.weft.registry;
+
+import static dev.weft.registry.TestObjects.pod;
+import static dev.weft.registry.TestObjects.podName;
+import static dev.weft.registry.TestObjects.service;
+import static dev.weft.registry.TestObjects.slice;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The Kubernetes source against Fabric8's mock API server in CRUD mode. */
+class KubernetesSourceTest {
+
+  /** The bound for a scale-up to show in the registry. */
+  private static final Duration WITHIN_ONE_SECOND = Duration.ofSeconds(1);
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final String NS = "shop";
+  private static final ServiceKey REVIEWS = new ServiceKey(NS, "reviews");
+
+  private final ApiServerFixture apiServer = new ApiServerFixture();
+  private final KubernetesClient client = apiServer.client();
+  private final MeshRegistry registry = MeshRegistry.create();
+  private KubernetesSource source;
+
+  @AfterEach
+  void close() {
+    if (source != null) {
+      source.close();
+    }
+    registry.close();
+    apiServer.close();
+  }
+
+  @Test
+  void syncsOnlyOnceTheWholeInitialListIsInTheRegistry() throws Exception {
+    create(service(NS, "reviews", "http", 9080));
+    create(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.3"));
+    for (String address : List.of("10.0.0.1", "10.0.0.2", "10.0.0.3")) {
+      create(pod(NS, podName("reviews", address), "reviews", "v1"));
+    }
+
+    start(List.of());
+    source.initialSync().get(10, TimeUnit.SECONDS);
+    await().atMost(WAIT).until(registry::isSynced);
+
+    MeshState state = registry.current();
+    assertThat(state.endpoints(REVIEWS).ready()).hasSize(3);
+    assertThat(state.endpoints(REVIEWS).all())
+        .allSatisfy(
+            e -> {
+              assertThat(e.serviceAccount()).isEqualTo("reviews");
+              assertThat(e.labels()).containsEntry("version", "v1");
+              assertThat(e.zone()).isEqualTo("zone-a");
+            });
+  }
+
+  @Test
+  void scalingFromThreeToFiveShowsWithinOneSecond() {
+    create(service(NS, "reviews", "http", 9080));
+    create(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.3"));
+    startAndSync(List.of());
+    assertThat(registry.current().endpoints(REVIEWS).ready()).hasSize(3);
+
+    // An updated slice and a new one, as the EndpointSlice controller does on a scale-up.
+    update(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"));
+    create(slice(NS, "reviews-b", "reviews", 9080, "10.0.0.5"));
+
+    await()
+        .atMost(WITHIN_ONE_SECOND)
+        .until(() -> registry.current().endpoints(REVIEWS).ready().size() == 5);
+    assertThat(registry.current().endpoints(REVIEWS).all())
+        .extracting(Endpoint::address)
+        .containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5");
+  }
+
+  @Test
+  void endpointMarkedNotReadyLeavesTheReadySet() {
+    create(service(NS, "reviews", "http", 9080));
+    create(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.3"));
+    startAndSync(List.of());
+
+    EndpointSlice oneNotReady =
+        new EndpointSliceBuilder(
+                slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.3"))
+            .editMatchingEndpoint(e -> e.getAddresses().contains("10.0.0.2"))
+            .editConditions()
+            .withReady(false)
+            .endConditions()
+            .endEndpoint()
+            .build();
+    update(oneNotReady);
+
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(registry.current().endpoints(REVIEWS).ready())
+                    .extracting(Endpoint::address)
+                    .containsExactly("10.0.0.1", "10.0.0.3"));
+    assertThat(registry.current().endpoints(REVIEWS).all()).hasSize(3);
+  }
+
+  @Test
+  void deletingTheServiceRemovesIt() {
+    create(service(NS, "reviews", "http", 9080));
+    create(service(NS, "ratings", "http", 9080));
+    startAndSync(List.of());
+    assertThat(registry.current().services()).hasSize(2);
+
+    client.services().inNamespace(NS).withName("reviews").delete();
+
+    await().atMost(WAIT).until(() -> registry.current().service(REVIEWS).isEmpty());
+    assertThat(registry.current().service(new ServiceKey(NS, "ratings"))).isPresent();
+  }
+
+  @Test
+  void watchesOnlyTheConfiguredNamespaces() {
+    create(service("team-a", "api", "http", 80));
+    create(service("team-b", "api", "http", 80));
+    create(service("team-c", "api", "http", 80));
+    startAndSync(List.of("team-a", "team-b"));
+
+    create(service("team-b", "web", "http", 80));
+    create(service("team-c", "web", "http", 80));
+
+    await()
+        .atMost(WAIT)
+        .until(() -> registry.current().service(new ServiceKey("team-b", "web")).isPresent());
+    assertThat(registry.current().services().keySet())
+        .containsExactlyInAnyOrder(
+            new ServiceKey("team-a", "api"),
+            new ServiceKey("team-b", "api"),
+            new ServiceKey("team-b", "web"));
+  }
+
+  @Test
+  void watchesAllNamespacesByDefault() {
+    create(service("team-a", "api", "http", 80));
+    create(service("team-b", "api", "http", 80));
+    startAndSync(List.of());
+
+    assertThat(registry.current().services()).hasSize(2);
+  }
+
+  @Test
+  void forcedReconnectLosesAndDuplicatesNothing() {
+    create(service(NS, "reviews", "http", 9080));
+    create(service(NS, "ratings", "http", 9080));
+    create(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2"));
+    create(slice(NS, "reviews-b", "reviews", 9080, "10.0.0.3"));
+    startAndSync(List.of());
+    await().atMost(WAIT).until(() -> apiServer.openWatches() == 5);
+
+    apiServer.dropWatches();
+    // While no watch is open: a delete, an update and a create that no event reports.
+    client.services().inNamespace(NS).withName("ratings").delete();
+    client.discovery().v1().endpointSlices().inNamespace(NS).withName("reviews-b").delete();
+    update(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2", "10.0.0.4"));
+    create(service(NS, "details", "http", 9080));
+    assertThat(registry.current().service(new ServiceKey(NS, "ratings"))).isPresent();
+
+    apiServer.restoreWatchesWithGone(5);
+
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              MeshState state = registry.current();
+              assertThat(state.services().keySet())
+                  .containsExactlyInAnyOrder(REVIEWS, new ServiceKey(NS, "details"));
+              assertThat(state.endpoints(REVIEWS).all())
+                  .extracting(Endpoint::address)
+                  .containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.4");
+            });
+    // And the informers watch again: a later change still arrives.
+    create(slice(NS, "reviews-c", "reviews", 9080, "10.0.0.9"));
+    await().atMost(WAIT).until(() -> registry.current().endpoints(REVIEWS).size() == 4);
+  }
+
+  @Test
+  void meshRoutesAreCarriedAndInvalidOnesRejectedWithTheirField() {
+    create(service(NS, "reviews", "http", 9080));
+    startAndSync(List.of());
+
+    client.resources(HTTPRoute.class).inNamespace(NS).resource(route("canary", 90)).create();
+    client.resources(HTTPRoute.class).inNamespace(NS).resource(route("broken", -1)).create();
+
+    ObjectKey canary = new ObjectKey(ResourceKind.HTTP_ROUTE, NS, "canary");
+    await().atMost(WAIT).until(() -> registry.current().config(canary).isPresent());
+    await().atMost(WAIT).until(() -> !registry.current().rejections().isEmpty());
+    Rejection rejection = registry.current().rejections().iterator().next();
+    assertThat(rejection.object()).isEqualTo("HTTPRoute shop/broken");
+    assertThat(rejection.errors())
+        .extracting(Object::toString)
+        .containsExactly("spec.rules[0].backendRefs[0].weight: -1 is outside 0..1000000");
+  }
+
+  @Test
+  void syncsWithoutRoutesWhenGatewayApiIsNotInstalled() {
+    apiServer.stopServing("/apis/gateway.networking.k8s.io/");
+    create(service(NS, "reviews", "http", 9080));
+
+    startAndSync(List.of());
+
+    assertThat(registry.current().service(REVIEWS)).isPresent();
+  }
+
+  private void start(List<String> namespaces) {
+    source = new KubernetesSource(client, namespaces, registry.registerSource("kubernetes"));
+    source.start();
+  }
+
+  private void startAndSync(List<String> namespaces) {
+    start(namespaces);
+    await().atMost(WAIT).until(registry::isSynced);
+  }
+
+  private void create(io.fabric8.kubernetes.api.model.HasMetadata object) {
+    client.resource(object).create();
+  }
+
+  private void update(io.fabric8.kubernetes.api.model.HasMetadata object) {
+    client.resource(object).update();
+  }
+
+  private static HTTPRoute route(String name, int weight) {
+    return new HTTPRouteBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace(NS)
+        .endMetadata()
+        .withNewSpec()
+        .addNewParentRef()
+        .withGroup("")
+        .withKind("Service")
+        .withName("reviews")
+        .withPort(9080)
+        .endParentRef()
+        .addNewRule()
+        .addNewBackendRef()
+        .withName("reviews")
+        .withPort(9080)
+        .withWeight(weight)
+        .endBackendRef()
+        .endRule()
+        .endSpec()
+        .build();
+  }
+}
