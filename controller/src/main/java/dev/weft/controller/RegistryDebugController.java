@@ -135,9 +135,7 @@ class RegistryDebugController {
   record RejectionView(String origin, String object, List<FieldErrorView> errors) {
     static RejectionView of(Rejection r) {
       return new RejectionView(
-          r.origin(),
-          r.object(),
-          r.errors().stream().map(FieldErrorView::of).toList());
+          r.origin(), r.object(), r.errors().stream().map(FieldErrorView::of).toList());
     }
   }
 

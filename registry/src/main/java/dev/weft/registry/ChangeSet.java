@@ -1,8 +1,6 @@
 package dev.weft.registry;
 
 import java.util.Set;
-import org.pcollections.HashTreePSet;
-import org.pcollections.PSet;
 
 /**
  * What one published snapshot changed relative to the one before it, or, once merged, relative to
@@ -16,14 +14,17 @@ import org.pcollections.PSet;
 public final class ChangeSet {
 
   public static final ChangeSet EMPTY =
-      new ChangeSet(HashTreePSet.empty(), HashTreePSet.empty(), HashTreePSet.empty());
+      new ChangeSet(PersistentMap.empty(), PersistentMap.empty(), PersistentMap.empty());
 
-  private final PSet<ServiceKey> services;
-  private final PSet<ServiceKey> endpoints;
-  private final PSet<ObjectKey> configs;
+  // Sets, as persistent maps to TRUE: merging shares structure instead of copying.
+  private final PersistentMap<ServiceKey, Boolean> services;
+  private final PersistentMap<ServiceKey, Boolean> endpoints;
+  private final PersistentMap<ObjectKey, Boolean> configs;
 
   private ChangeSet(
-      PSet<ServiceKey> services, PSet<ServiceKey> endpoints, PSet<ObjectKey> configs) {
+      PersistentMap<ServiceKey, Boolean> services,
+      PersistentMap<ServiceKey, Boolean> endpoints,
+      PersistentMap<ObjectKey, Boolean> configs) {
     this.services = services;
     this.endpoints = endpoints;
     this.configs = configs;
@@ -32,21 +33,21 @@ public final class ChangeSet {
   /** A change set that names everything in {@code state}, for a subscriber's first delivery. */
   public static ChangeSet everything(MeshState state) {
     return new ChangeSet(
-        HashTreePSet.from(state.services().keySet()),
-        HashTreePSet.from(state.endpoints().keySet()),
-        HashTreePSet.from(state.configs().keySet()));
+        allOf(state.services().keySet()),
+        allOf(state.endpoints().keySet()),
+        allOf(state.configs().keySet()));
   }
 
   public Set<ServiceKey> services() {
-    return services;
+    return services.keySet();
   }
 
   public Set<ServiceKey> endpoints() {
-    return endpoints;
+    return endpoints.keySet();
   }
 
   public Set<ObjectKey> configs() {
-    return configs;
+    return configs.keySet();
   }
 
   public boolean isEmpty() {
@@ -62,9 +63,27 @@ public final class ChangeSet {
       return this;
     }
     return new ChangeSet(
-        services.plusAll(later.services),
-        endpoints.plusAll(later.endpoints),
-        configs.plusAll(later.configs));
+        union(services, later.services),
+        union(endpoints, later.endpoints),
+        union(configs, later.configs));
+  }
+
+  private static <K> PersistentMap<K, Boolean> union(
+      PersistentMap<K, Boolean> a, PersistentMap<K, Boolean> b) {
+    boolean aIsSmaller = a.size() < b.size();
+    PersistentMap<K, Boolean> result = aIsSmaller ? b : a;
+    for (K key : (aIsSmaller ? a : b).keySet()) {
+      result = result.plus(key, Boolean.TRUE);
+    }
+    return result;
+  }
+
+  private static <K> PersistentMap<K, Boolean> allOf(Set<K> keys) {
+    PersistentMap<K, Boolean> result = PersistentMap.empty();
+    for (K key : keys) {
+      result = result.plus(key, Boolean.TRUE);
+    }
+    return result;
   }
 
   @Override
@@ -80,20 +99,20 @@ public final class ChangeSet {
 
   /** Accumulates the keys one batch of mutations touches. Confined to the registry's writer. */
   static final class Builder {
-    private PSet<ServiceKey> services = HashTreePSet.empty();
-    private PSet<ServiceKey> endpoints = HashTreePSet.empty();
-    private PSet<ObjectKey> configs = HashTreePSet.empty();
+    private PersistentMap<ServiceKey, Boolean> services = PersistentMap.empty();
+    private PersistentMap<ServiceKey, Boolean> endpoints = PersistentMap.empty();
+    private PersistentMap<ObjectKey, Boolean> configs = PersistentMap.empty();
 
     void service(ServiceKey key) {
-      services = services.plus(key);
+      services = services.plus(key, Boolean.TRUE);
     }
 
     void endpoints(ServiceKey key) {
-      endpoints = endpoints.plus(key);
+      endpoints = endpoints.plus(key, Boolean.TRUE);
     }
 
     void config(ObjectKey key) {
-      configs = configs.plus(key);
+      configs = configs.plus(key, Boolean.TRUE);
     }
 
     boolean isEmpty() {
@@ -103,9 +122,9 @@ public final class ChangeSet {
     /** Returns what was accumulated and starts over. */
     ChangeSet drain() {
       ChangeSet result = new ChangeSet(services, endpoints, configs);
-      services = HashTreePSet.empty();
-      endpoints = HashTreePSet.empty();
-      configs = HashTreePSet.empty();
+      services = PersistentMap.empty();
+      endpoints = PersistentMap.empty();
+      configs = PersistentMap.empty();
       return result;
     }
   }

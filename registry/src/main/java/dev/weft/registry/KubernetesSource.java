@@ -53,6 +53,7 @@ public final class KubernetesSource implements AutoCloseable {
   private final RegistrySource sink;
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private CompletableFuture<Void> initialSync = new CompletableFuture<>();
+  private volatile boolean closed;
 
   /**
    * @param namespaces the namespaces to watch; empty watches all
@@ -158,6 +159,7 @@ public final class KubernetesSource implements AutoCloseable {
   /** Stops every informer and waits, briefly, until each has closed its watch. */
   @Override
   public synchronized void close() {
+    closed = true;
     informers.forEach(SharedIndexInformer::stop);
     for (SharedIndexInformer<?> informer : informers) {
       try {
@@ -215,7 +217,11 @@ public final class KubernetesSource implements AutoCloseable {
     }
 
     void failed(Throwable failure) {
-      log.error("{} informer failed to start", kind, failure);
+      if (closed) {
+        log.debug("{} informer stopped before its first list", kind);
+      } else {
+        log.error("{} informer failed to start", kind, failure);
+      }
       synced.completeExceptionally(failure);
     }
   }

@@ -3,8 +3,6 @@ package dev.weft.registry;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
-import org.pcollections.HashTreePMap;
-import org.pcollections.PMap;
 
 /**
  * One immutable, versioned snapshot of the mesh: services, their endpoints, validated config, and
@@ -16,23 +14,23 @@ public final class MeshState {
   static final MeshState EMPTY =
       new MeshState(
           0,
-          HashTreePMap.empty(),
-          HashTreePMap.empty(),
-          HashTreePMap.empty(),
-          HashTreePMap.empty());
+          PersistentMap.empty(),
+          PersistentMap.empty(),
+          PersistentMap.empty(),
+          PersistentMap.empty());
 
   private final long version;
-  private final PMap<ServiceKey, MeshService> services;
-  private final PMap<ServiceKey, ServiceEndpoints> endpoints;
-  private final PMap<ObjectKey, MeshConfig> configs;
-  private final PMap<String, Rejection> rejections;
+  private final PersistentMap<ServiceKey, MeshService> services;
+  private final PersistentMap<ServiceKey, ServiceEndpoints> endpoints;
+  private final PersistentMap<ObjectKey, MeshConfig> configs;
+  private final PersistentMap<StateWriter.RejectionKey, Rejection> rejections;
 
   MeshState(
       long version,
-      PMap<ServiceKey, MeshService> services,
-      PMap<ServiceKey, ServiceEndpoints> endpoints,
-      PMap<ObjectKey, MeshConfig> configs,
-      PMap<String, Rejection> rejections) {
+      PersistentMap<ServiceKey, MeshService> services,
+      PersistentMap<ServiceKey, ServiceEndpoints> endpoints,
+      PersistentMap<ObjectKey, MeshConfig> configs,
+      PersistentMap<StateWriter.RejectionKey, Rejection> rejections) {
     this.version = version;
     this.services = services;
     this.endpoints = endpoints;

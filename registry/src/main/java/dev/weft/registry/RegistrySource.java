@@ -48,8 +48,7 @@ public final class RegistrySource {
 
   /** Removes the object with this key, and any rejection recorded for it. */
   public void delete(ObjectKey key) {
-    registry.submit(
-        List.of(new Mutation.Delete(key), new Mutation.ClearRejection(name, key.toString())));
+    registry.submit(List.of(new Mutation.Delete(key), new Mutation.ClearRejection(name, key)));
   }
 
   /**
@@ -73,7 +72,7 @@ public final class RegistrySource {
     Validated<Mutation> decoded = decoder.decode(key, object);
     if (decoded instanceof Validated.Valid<Mutation> valid) {
       batch.add(valid.value());
-      batch.add(new Mutation.ClearRejection(origin, key.toString()));
+      batch.add(new Mutation.ClearRejection(origin, key));
     } else {
       batch.add(new Mutation.Reject(new Rejection(origin, key.toString(), decoded.errors())));
     }

@@ -1,7 +1,5 @@
 package dev.weft.registry;
 
-import com.google.common.collect.Interner;
-import com.google.common.collect.Interners;
 import com.google.common.net.InetAddresses;
 import dev.weft.api.gateway.GatewayRouteValidator;
 import dev.weft.api.validation.FieldErrors;
@@ -37,7 +35,7 @@ import java.util.regex.Pattern;
  * Turns Kubernetes objects into the registry's own values, validating them on the way: the edge
  * where Fabric8's mutable model ends. Every error names the field path and the reason.
  *
- * <p>Thread-safe: stateless apart from weak interners, which are concurrent. Strings and label maps
+ * <p>Thread-safe: stateless apart from its interners, which are concurrent. Strings and label maps
  * that repeat across many endpoints (zones, nodes, service accounts, labels) are interned so that
  * each distinct value is held once.
  */
@@ -46,15 +44,20 @@ final class ResourceDecoder {
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
   static final String DEFAULT_NAMESPACE = "default";
 
-  private static final Pattern DNS_LABEL = Pattern.compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
   private static final Pattern DNS_1035_LABEL = Pattern.compile("^[a-z]([-a-z0-9]*[a-z0-9])?$");
   private static final Pattern PORT_NAME = Pattern.compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
   private static final int MAX_LABEL_LENGTH = 63;
   private static final int MAX_SUBDOMAIN_LENGTH = 253;
   private static final Set<String> PROTOCOLS = Set.of("TCP", "UDP", "SCTP");
 
-  private final Interner<String> strings = Interners.newWeakInterner();
-  private final Interner<Map<String, String>> labelMaps = Interners.newWeakInterner();
+  /**
+   * Distinct zones, nodes, service accounts, port names and protocols in a mesh number in the
+   * thousands; this bound leaves room for churn (nodes replaced over time) at about 5 MiB worst.
+   */
+  private static final int MAX_INTERNED = 65_536;
+
+  private final Interner<String> strings = new Interner<>(MAX_INTERNED);
+  private final Interner<Map<String, String>> labelMaps = new Interner<>(MAX_INTERNED);
 
   /** Returns the key of a supported object, or empty for a kind the registry does not read. */
   static Optional<ObjectKey> keyOf(HasMetadata object) {
@@ -170,10 +173,13 @@ final class ResourceDecoder {
       if ("None".equals(ip)) {
         headless = true;
       } else if (ip != null && !ip.isEmpty()) {
-        String path = hasList ? FieldErrors.indexed("spec.clusterIPs", i) : "spec.clusterIP";
-        InetAddress address = parseIp(path, ip, null, errors);
-        if (address != null) {
-          clusterIps.add(InetAddresses.toAddrString(address));
+        String canonical = canonicalIp(ip, null);
+        if (canonical == null) {
+          errors.add(
+              hasList ? FieldErrors.indexed("spec.clusterIPs", i) : "spec.clusterIP",
+              ipProblem(ip, null));
+        } else {
+          clusterIps.add(canonical);
         }
       }
     }
@@ -231,36 +237,47 @@ final class ResourceDecoder {
     List<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint> specEndpoints =
         orEmpty(slice.getEndpoints());
     List<SliceEndpoint> endpoints = new ArrayList<>(specEndpoints.size());
+    // Endpoints of one slice mostly share a zone and a few nodes: intern each distinct one once.
+    String lastZone = null;
+    String lastNode = null;
     for (int j = 0; j < specEndpoints.size(); j++) {
       var endpoint = specEndpoints.get(j);
-      String path = FieldErrors.indexed("endpoints", j);
       List<String> addresses = orEmpty(endpoint.getAddresses());
       if (addresses.isEmpty()) {
-        errors.add(path + ".addresses", "at least one address is required");
+        errors.add(
+            FieldErrors.indexed("endpoints", j) + ".addresses", "at least one address is required");
         continue;
       }
-      InetAddress first = null;
+      String first = null;
       for (int k = 0; k < addresses.size(); k++) {
-        InetAddress parsed =
-            parseIp(FieldErrors.indexed(path + ".addresses", k), addresses.get(k), family, errors);
-        if (k == 0) {
-          first = parsed;
+        String canonical = canonicalIp(addresses.get(k), family);
+        if (canonical == null) {
+          errors.add(
+              FieldErrors.indexed(FieldErrors.indexed("endpoints", j) + ".addresses", k),
+              ipProblem(addresses.get(k), family));
+        } else if (k == 0) {
+          first = canonical;
         }
       }
       if (first == null) {
         continue;
       }
+      String zone = orEmpty(endpoint.getZone());
+      lastZone = zone.equals(lastZone) ? lastZone : strings.intern(zone);
+      String node = orEmpty(endpoint.getNodeName());
+      lastNode = node.equals(lastNode) ? lastNode : strings.intern(node);
       EndpointConditions conditions = endpoint.getConditions();
       endpoints.add(
           new SliceEndpoint(
-              InetAddresses.toAddrString(first),
+              first,
               conditions == null
                   ? dev.weft.registry.EndpointConditions.of(null, null, null)
                   : dev.weft.registry.EndpointConditions.of(
                       conditions.getReady(), conditions.getServing(), conditions.getTerminating()),
-              strings.intern(orEmpty(endpoint.getZone())),
-              strings.intern(orEmpty(endpoint.getNodeName())),
-              podOf(key.namespace(), endpoint.getTargetRef())));
+              lastZone,
+              lastNode,
+              podNamespace(key.namespace(), endpoint.getTargetRef()),
+              podName(endpoint.getTargetRef())));
     }
     return errors.toResult(
         () ->
@@ -285,12 +302,14 @@ final class ResourceDecoder {
             key, strings.intern(account == null ? "default" : account), labels(pod.getMetadata())));
   }
 
-  private static ObjectKey podOf(String sliceNamespace, ObjectReference targetRef) {
-    if (targetRef == null || !"Pod".equals(targetRef.getKind()) || targetRef.getName() == null) {
-      return null;
-    }
-    String namespace = targetRef.getNamespace() == null ? sliceNamespace : targetRef.getNamespace();
-    return new ObjectKey(ResourceKind.POD, namespace, targetRef.getName());
+  private static String podName(ObjectReference targetRef) {
+    return targetRef != null && "Pod".equals(targetRef.getKind()) ? targetRef.getName() : null;
+  }
+
+  private static String podNamespace(String sliceNamespace, ObjectReference targetRef) {
+    return targetRef == null || targetRef.getNamespace() == null
+        ? sliceNamespace
+        : targetRef.getNamespace();
   }
 
   private Map<String, String> labels(ObjectMeta meta) {
@@ -352,37 +371,94 @@ final class ResourceDecoder {
   }
 
   /**
-   * Parses an IP literal without ever resolving a name. With {@code family} set, the address must
-   * be of that family.
+   * Returns an IP literal in canonical form, or null when {@code text} is not one (of {@code
+   * family}, when set). Never resolves a name.
    */
-  private static InetAddress parseIp(
-      String path, String text, Class<? extends InetAddress> family, FieldErrors errors) {
-    InetAddress address;
-    try {
-      address = InetAddresses.forString(text);
-    } catch (IllegalArgumentException e) {
-      errors.add(path, "\"" + text + "\" is not an IP address");
+  private static String canonicalIp(String text, Class<? extends InetAddress> family) {
+    if (family != Inet6Address.class && isCanonicalIpv4(text)) {
+      return text;
+    }
+    InetAddress address = parseIp(text);
+    if (address == null || (family != null && !family.isInstance(address))) {
       return null;
     }
-    if (family != null && !family.isInstance(address)) {
-      errors.add(
-          path,
-          "\""
-              + text
-              + "\" is not an "
-              + (family == Inet4Address.class ? "IPv4" : "IPv6")
-              + " address, as addressType requires");
-      return null;
-    }
-    return address;
+    // Most addresses arrive canonical already: keep the caller's string rather than a copy.
+    String canonical = InetAddresses.toAddrString(address);
+    return canonical.equals(text) ? text : canonical;
   }
 
-  private static boolean isDnsSubdomain(String name) {
-    if (name.isEmpty() || name.length() > MAX_SUBDOMAIN_LENGTH) {
+  /**
+   * Whether {@code text} is a dotted-quad IPv4 address in canonical form (no leading zeros), the
+   * form Kubernetes writes: checked without allocating, since every endpoint change carries some.
+   */
+  private static boolean isCanonicalIpv4(String text) {
+    if (text == null) {
       return false;
     }
-    for (String label : name.split("\\.", -1)) {
-      if (label.isEmpty() || !DNS_LABEL.matcher(label).matches()) {
+    int length = text.length();
+    int octets = 0;
+    int i = 0;
+    while (i < length) {
+      int start = i;
+      int value = 0;
+      while (i < length && text.charAt(i) >= '0' && text.charAt(i) <= '9' && i - start < 3) {
+        value = value * 10 + (text.charAt(i) - '0');
+        i++;
+      }
+      int digits = i - start;
+      if (digits == 0 || value > 255 || (digits > 1 && text.charAt(start) == '0')) {
+        return false;
+      }
+      octets++;
+      if (i == length) {
+        break;
+      }
+      if (text.charAt(i) != '.' || octets == 4) {
+        return false;
+      }
+      i++;
+      if (i == length) {
+        return false;
+      }
+    }
+    return octets == 4;
+  }
+
+  /** Says why {@link #canonicalIp} refused {@code text}. */
+  private static String ipProblem(String text, Class<? extends InetAddress> family) {
+    if (parseIp(text) == null) {
+      return "\"" + text + "\" is not an IP address";
+    }
+    return "\""
+        + text
+        + "\" is not an "
+        + (family == Inet4Address.class ? "IPv4" : "IPv6")
+        + " address, as addressType requires";
+  }
+
+  private static InetAddress parseIp(String text) {
+    try {
+      return text == null ? null : InetAddresses.forString(text);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /** RFC 1123 subdomain: dot-separated labels of lowercase letters, digits and inner '-'. */
+  private static boolean isDnsSubdomain(String name) {
+    int length = name.length();
+    if (length == 0 || length > MAX_SUBDOMAIN_LENGTH) {
+      return false;
+    }
+    int labelStart = 0;
+    for (int i = 0; i <= length; i++) {
+      char c = i == length ? '.' : name.charAt(i);
+      if (c == '.') {
+        if (i == labelStart || name.charAt(i - 1) == '-' || name.charAt(labelStart) == '-') {
+          return false;
+        }
+        labelStart = i + 1;
+      } else if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-') {
         return false;
       }
     }

@@ -5,8 +5,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.pcollections.HashTreePMap;
-import org.pcollections.PMap;
 
 /**
  * The endpoints of one Service, merged from all of its EndpointSlices.
@@ -17,22 +15,28 @@ import org.pcollections.PMap;
  */
 public final class ServiceEndpoints {
 
-  static final ServiceEndpoints EMPTY = new ServiceEndpoints(HashTreePMap.empty());
+  static final ServiceEndpoints EMPTY = new ServiceEndpoints(PersistentMap.empty());
 
-  private static final Comparator<Endpoint> ORDER =
-      Comparator.comparing(Endpoint::portName)
-          .thenComparing(Endpoint::address)
-          .thenComparingInt(Endpoint::port);
+  /** The order of {@link #all()}: by port name, address, port. Each slice is kept in it too. */
+  static final Comparator<Endpoint> ORDER =
+      (a, b) -> {
+        int order = a.portName().compareTo(b.portName());
+        if (order == 0) {
+          order = a.address().compareTo(b.address());
+        }
+        return order != 0 ? order : Integer.compare(a.port(), b.port());
+      };
 
-  private final PMap<String, List<Endpoint>> bySlice;
+  private final PersistentMap<String, List<Endpoint>> bySlice;
   private volatile List<Endpoint> merged;
 
-  private ServiceEndpoints(PMap<String, List<Endpoint>> bySlice) {
+  private ServiceEndpoints(PersistentMap<String, List<Endpoint>> bySlice) {
     this.bySlice = bySlice;
   }
 
+  /** Replaces one slice's endpoints, which must be immutable and in {@link #ORDER}. */
   ServiceEndpoints withSlice(String slice, List<Endpoint> endpoints) {
-    return new ServiceEndpoints(bySlice.plus(slice, List.copyOf(endpoints)));
+    return new ServiceEndpoints(bySlice.plus(slice, endpoints));
   }
 
   ServiceEndpoints withoutSlice(String slice) {
@@ -85,9 +89,7 @@ public final class ServiceEndpoints {
 
   private List<Endpoint> merge() {
     if (bySlice.size() == 1) {
-      List<Endpoint> only = new ArrayList<>(bySlice.values().iterator().next());
-      only.sort(ORDER);
-      return List.copyOf(only);
+      return bySlice.values().iterator().next();
     }
     Map<EndpointIdentity, Endpoint> unique = new HashMap<>();
     for (List<Endpoint> slice : bySlice.values()) {

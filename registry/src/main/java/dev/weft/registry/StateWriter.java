@@ -5,13 +5,12 @@ import dev.weft.registry.Mutation.PodInfo;
 import dev.weft.registry.Mutation.SliceEndpoint;
 import dev.weft.registry.Mutation.SlicePort;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.pcollections.HashTreePMap;
-import org.pcollections.PMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,13 +29,13 @@ final class StateWriter {
 
   private static final Logger log = LoggerFactory.getLogger(StateWriter.class);
 
-  private PMap<ServiceKey, MeshService> services = HashTreePMap.empty();
-  private PMap<ServiceKey, ServiceEndpoints> endpoints = HashTreePMap.empty();
-  private PMap<ObjectKey, MeshConfig> configs = HashTreePMap.empty();
-  private PMap<String, Rejection> rejections = HashTreePMap.empty();
+  private PersistentMap<ServiceKey, MeshService> services = PersistentMap.empty();
+  private PersistentMap<ServiceKey, ServiceEndpoints> endpoints = PersistentMap.empty();
+  private PersistentMap<ObjectKey, MeshConfig> configs = PersistentMap.empty();
+  private PersistentMap<RejectionKey, Rejection> rejections = PersistentMap.empty();
   private long version;
 
-  private final Map<ObjectKey, DecodedSlice> slices = new HashMap<>();
+  private final Map<ObjectKey, StoredSlice> slices = new HashMap<>();
   private final Map<ObjectKey, PodInfo> pods = new HashMap<>();
   private final Map<ObjectKey, Set<ObjectKey>> slicesByPod = new HashMap<>();
   private final Set<ObjectKey> dirtySlices = new HashSet<>();
@@ -57,7 +56,7 @@ final class StateWriter {
     } else if (mutation instanceof Mutation.Reject reject) {
       reject(reject.rejection());
     } else if (mutation instanceof Mutation.ClearRejection clear) {
-      clearRejection(clear.origin(), clear.object());
+      clearRejection(clear.origin(), clear.key());
     } else if (mutation instanceof Mutation.ClearOrigin clear) {
       clearOrigin(clear.origin());
     }
@@ -95,22 +94,104 @@ final class StateWriter {
     }
   }
 
-  private void putSlice(DecodedSlice slice) {
-    DecodedSlice old = slices.put(slice.key(), slice);
-    if (old != null) {
-      unindexPods(old);
-      if (!old.service().equals(slice.service())) {
-        removeSliceEndpoints(old);
+  private void putSlice(DecodedSlice decoded) {
+    StoredSlice old = slices.get(decoded.key());
+    StoredSlice stored;
+    if (old == null) {
+      stored = new StoredSlice(decoded, resolvePods(decoded), null);
+      indexPods(decoded);
+    } else {
+      DecodedSlice slice = shareUnchanged(old.slice, decoded);
+      if (!old.slice.service().equals(slice.service())) {
+        removeSliceEndpoints(old.slice);
+      }
+      // An address or condition change keeps the same Pods: keep their index and resolution.
+      if (samePods(old.slice, slice)) {
+        stored = new StoredSlice(slice, old.pods, old.expanded);
+      } else {
+        unindexPods(old.slice);
+        indexPods(slice);
+        stored = new StoredSlice(slice, resolvePods(slice), old.expanded);
       }
     }
-    indexPods(slice);
-    dirtySlices.add(slice.key());
+    slices.put(decoded.key(), stored);
+    dirtySlices.add(decoded.key());
+  }
+
+  /**
+   * Returns {@code next} with the endpoints that did not change replaced by the previous version's
+   * instances. A change usually touches one endpoint of a slice; sharing the rest means only what
+   * changed is new, which keeps what the garbage collector must copy small.
+   */
+  private static DecodedSlice shareUnchanged(DecodedSlice previous, DecodedSlice next) {
+    List<SliceEndpoint> before = previous.endpoints();
+    List<SliceEndpoint> after = next.endpoints();
+    SliceEndpoint[] shared = new SliceEndpoint[after.size()];
+    for (int i = 0; i < shared.length; i++) {
+      SliceEndpoint endpoint = after.get(i);
+      shared[i] = i < before.size() && before.get(i).equals(endpoint) ? before.get(i) : endpoint;
+    }
+    List<SlicePort> ports = previous.ports().equals(next.ports()) ? previous.ports() : next.ports();
+    return new DecodedSlice(next.key(), next.service(), ports, List.of(shared));
+  }
+
+  /** Looks up each endpoint's Pod; null where the endpoint has none or it is not known yet. */
+  private PodInfo[] resolvePods(DecodedSlice slice) {
+    List<SliceEndpoint> endpoints = slice.endpoints();
+    PodInfo[] resolved = new PodInfo[endpoints.size()];
+    for (int i = 0; i < resolved.length; i++) {
+      ObjectKey pod = endpoints.get(i).pod();
+      resolved[i] = pod == null ? null : pods.get(pod);
+    }
+    return resolved;
+  }
+
+  /** Re-resolves the slices that reference a Pod that changed, and marks them for a rebuild. */
+  private void podChanged(ObjectKey pod) {
+    for (ObjectKey sliceKey : slicesByPod.getOrDefault(pod, Set.of())) {
+      StoredSlice stored = slices.get(sliceKey);
+      slices.put(
+          sliceKey, new StoredSlice(stored.slice, resolvePods(stored.slice), stored.expanded));
+      dirtySlices.add(sliceKey);
+    }
+  }
+
+  /**
+   * A slice as the writer keeps it: decoded, with the Pod of each endpoint resolved (index-aligned
+   * with its endpoints) so that a rebuild needs no lookups, and its last expansion into endpoints
+   * (in expansion order, or null before the first) so that a rebuild reuses the endpoints that did
+   * not change. Never shared outside the writer.
+   */
+  private static final class StoredSlice {
+    final DecodedSlice slice;
+    final PodInfo[] pods;
+    Endpoint[] expanded;
+
+    StoredSlice(DecodedSlice slice, PodInfo[] pods, Endpoint[] expanded) {
+      this.slice = slice;
+      this.pods = pods;
+      this.expanded = expanded;
+    }
+  }
+
+  private static boolean samePods(DecodedSlice a, DecodedSlice b) {
+    List<SliceEndpoint> left = a.endpoints();
+    List<SliceEndpoint> right = b.endpoints();
+    if (left.size() != right.size()) {
+      return false;
+    }
+    for (int i = 0; i < left.size(); i++) {
+      if (!left.get(i).samePod(right.get(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void putPod(PodInfo pod) {
     PodInfo old = pods.put(pod.key(), pod);
     if (!pod.equals(old)) {
-      dirtySlices.addAll(slicesByPod.getOrDefault(pod.key(), Set.of()));
+      podChanged(pod.key());
     }
   }
 
@@ -124,16 +205,16 @@ final class StateWriter {
         }
       }
       case ENDPOINT_SLICE -> {
-        DecodedSlice old = slices.remove(key);
+        StoredSlice old = slices.remove(key);
         if (old != null) {
-          unindexPods(old);
-          removeSliceEndpoints(old);
+          unindexPods(old.slice);
+          removeSliceEndpoints(old.slice);
           dirtySlices.remove(key);
         }
       }
       case POD -> {
         if (pods.remove(key) != null) {
-          dirtySlices.addAll(slicesByPod.getOrDefault(key, Set.of()));
+          podChanged(key);
         }
       }
       case HTTP_ROUTE, GRPC_ROUTE -> {
@@ -146,7 +227,7 @@ final class StateWriter {
   }
 
   private void reject(Rejection rejection) {
-    String key = rejectionKey(rejection.origin(), rejection.object());
+    RejectionKey key = new RejectionKey(rejection.origin(), rejection.object());
     if (!rejection.equals(rejections.get(key))) {
       log.warn(
           "{}: rejected {}: {}; its last good version, if any, keeps serving",
@@ -158,8 +239,11 @@ final class StateWriter {
     }
   }
 
-  private void clearRejection(String origin, String object) {
-    String key = rejectionKey(origin, object);
+  private void clearRejection(String origin, ObjectKey object) {
+    if (rejections.isEmpty()) {
+      return; // the common case: spare the key's string
+    }
+    RejectionKey key = new RejectionKey(origin, object.toString());
     if (rejections.containsKey(key)) {
       log.info("{}: {} is accepted again", origin, object);
       rejections = rejections.minus(key);
@@ -168,8 +252,8 @@ final class StateWriter {
   }
 
   private void clearOrigin(String origin) {
-    List<String> stale = new ArrayList<>();
-    for (Map.Entry<String, Rejection> entry : rejections.entrySet()) {
+    List<RejectionKey> stale = new ArrayList<>();
+    for (Map.Entry<RejectionKey, Rejection> entry : rejections.entrySet()) {
       if (entry.getValue().origin().equals(origin)) {
         stale.add(entry.getKey());
       }
@@ -180,24 +264,25 @@ final class StateWriter {
     }
   }
 
-  private static String rejectionKey(String origin, String object) {
-    return origin + '\n' + object;
-  }
+  /** Rejections are replaced and cleared per origin and object. */
+  record RejectionKey(String origin, String object) {}
 
   private void indexPods(DecodedSlice slice) {
     for (SliceEndpoint endpoint : slice.endpoints()) {
-      if (endpoint.pod() != null) {
-        slicesByPod.computeIfAbsent(endpoint.pod(), k -> new HashSet<>(2)).add(slice.key());
+      ObjectKey pod = endpoint.pod();
+      if (pod != null) {
+        slicesByPod.computeIfAbsent(pod, k -> new HashSet<>(2)).add(slice.key());
       }
     }
   }
 
   private void unindexPods(DecodedSlice slice) {
     for (SliceEndpoint endpoint : slice.endpoints()) {
-      if (endpoint.pod() != null) {
-        Set<ObjectKey> referencing = slicesByPod.get(endpoint.pod());
+      ObjectKey pod = endpoint.pod();
+      if (pod != null) {
+        Set<ObjectKey> referencing = slicesByPod.get(pod);
         if (referencing != null && referencing.remove(slice.key()) && referencing.isEmpty()) {
-          slicesByPod.remove(endpoint.pod());
+          slicesByPod.remove(pod);
         }
       }
     }
@@ -218,11 +303,12 @@ final class StateWriter {
 
   private void rebuildDirtySlices() {
     for (ObjectKey key : dirtySlices) {
-      DecodedSlice slice = slices.get(key);
-      if (slice == null) {
+      StoredSlice stored = slices.get(key);
+      if (stored == null) {
         continue;
       }
-      List<Endpoint> built = expand(slice);
+      DecodedSlice slice = stored.slice;
+      List<Endpoint> built = expand(stored);
       ServiceEndpoints current = endpoints.getOrDefault(slice.service(), ServiceEndpoints.EMPTY);
       if (current.containsSlice(key.name()) && built.equals(current.slice(key.name()))) {
         continue;
@@ -233,29 +319,53 @@ final class StateWriter {
     dirtySlices.clear();
   }
 
-  /** Joins a slice's endpoints with their ports and their Pods' identity and labels. */
-  private List<Endpoint> expand(DecodedSlice slice) {
-    List<Endpoint> result = new ArrayList<>(slice.endpoints().size() * slice.ports().size());
-    for (SliceEndpoint endpoint : slice.endpoints()) {
-      PodInfo pod = endpoint.pod() == null ? null : pods.get(endpoint.pod());
-      String podName = endpoint.pod() == null ? "" : endpoint.pod().name();
+  /**
+   * Joins a slice's endpoints with their ports and their Pods' identity and labels; returns them
+   * immutable and in {@link ServiceEndpoints#ORDER}.
+   */
+  private List<Endpoint> expand(StoredSlice stored) {
+    DecodedSlice slice = stored.slice;
+    Endpoint[] previous = stored.expanded;
+    Endpoint[] built = new Endpoint[slice.endpoints().size() * slice.ports().size()];
+    int index = 0;
+    for (int i = 0; i < slice.endpoints().size(); i++) {
+      SliceEndpoint endpoint = slice.endpoints().get(i);
+      PodInfo pod = stored.pods[i];
+      String podName = endpoint.podName() == null ? "" : endpoint.podName();
       String serviceAccount = pod == null ? "" : pod.serviceAccount();
       Map<String, String> labels = pod == null ? Map.of() : pod.labels();
       for (SlicePort port : slice.ports()) {
-        result.add(
-            new Endpoint(
-                endpoint.address(),
-                port.port(),
-                port.name(),
-                endpoint.conditions(),
-                endpoint.zone(),
-                endpoint.node(),
-                podName,
-                serviceAccount,
-                labels));
+        Endpoint before = previous != null && index < previous.length ? previous[index] : null;
+        // Reuse the previous instance when nothing changed: only what changed is new.
+        built[index] =
+            before != null
+                    && before.address().equals(endpoint.address())
+                    && before.port() == port.port()
+                    && before.portName().equals(port.name())
+                    && before.conditions().equals(endpoint.conditions())
+                    && before.zone().equals(endpoint.zone())
+                    && before.node().equals(endpoint.node())
+                    && before.pod().equals(podName)
+                    && before.serviceAccount().equals(serviceAccount)
+                    && before.labels().equals(labels)
+                ? before
+                : new Endpoint(
+                    endpoint.address(),
+                    port.port(),
+                    port.name(),
+                    endpoint.conditions(),
+                    endpoint.zone(),
+                    endpoint.node(),
+                    podName,
+                    serviceAccount,
+                    labels);
+        index++;
       }
     }
-    return result;
+    stored.expanded = built;
+    Endpoint[] sorted = built.clone();
+    Arrays.sort(sorted, ServiceEndpoints.ORDER);
+    return List.of(sorted);
   }
 
   @Override

@@ -1,0 +1,73 @@
+package dev.weft.controller;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The module rules of DESIGN.md, checked on the compiled classes of every module. */
+class ArchitectureTest {
+
+  private static final String[] LIBRARY_PACKAGES = {"dev.weft.api..", "dev.weft.registry.."};
+
+  private static JavaClasses weft;
+
+  @BeforeAll
+  static void importClasses() {
+    weft =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.weft");
+  }
+
+  @Test
+  void rulesSeeEveryModule() {
+    // Guards against rules passing vacuously because a module's classes were not imported.
+    assertThat(weft.contain("dev.weft.api.validation.Validated")).isTrue();
+    assertThat(weft.contain("dev.weft.registry.MeshRegistry")).isTrue();
+    assertThat(weft.contain("dev.weft.controller.WeftApplication")).isTrue();
+  }
+
+  @Test
+  void libraryModulesDoNotDependOnSpring() {
+    noClasses()
+        .that()
+        .resideInAnyPackage(LIBRARY_PACKAGES)
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.springframework..")
+        .check(weft);
+  }
+
+  @Test
+  void libraryModulesDoNotDependOnTheApplication() {
+    noClasses()
+        .that()
+        .resideInAnyPackage(LIBRARY_PACKAGES)
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.weft.controller..")
+        .check(weft);
+  }
+
+  @Test
+  void theApiDependsOnNoOtherModule() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.weft.api..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.weft.registry..", "dev.weft.controller..")
+        .check(weft);
+  }
+
+  @Test
+  void modulesHaveNoCycles() {
+    slices().matching("dev.weft.(*)..").should().beFreeOfCycles().check(weft);
+  }
+}
