@@ -49,7 +49,6 @@ public final class MeshRegistry implements AutoCloseable {
   private final List<Subscription> subscribers = new CopyOnWriteArrayList<>();
   private final Map<String, Boolean> sourcesSynced = new ConcurrentHashMap<>();
   private volatile MeshState current = MeshState.EMPTY;
-  private volatile boolean synced;
 
   private MeshRegistry() {
     this.writerThread =
@@ -68,14 +67,13 @@ public final class MeshRegistry implements AutoCloseable {
 
   /**
    * Registers a source by name. The registry reports synced only when every registered source has
-   * called {@link RegistrySource#markSynced()}.
+   * called {@link RegistrySource#markSynced()}; register every source before starting any.
    */
   public RegistrySource registerSource(String name) {
     Objects.requireNonNull(name, "name");
     if (sourcesSynced.putIfAbsent(name, Boolean.FALSE) != null) {
       throw new IllegalArgumentException("a source named " + name + " is already registered");
     }
-    synced = false;
     return new RegistrySource(name, this, decoder);
   }
 
@@ -86,7 +84,7 @@ public final class MeshRegistry implements AutoCloseable {
 
   /** Whether every source has delivered its initial state and the writer has applied it. */
   public boolean isSynced() {
-    return synced;
+    return current.synced();
   }
 
   /**
@@ -125,13 +123,13 @@ public final class MeshRegistry implements AutoCloseable {
         }
         batches++;
       }
+      if (!syncedSources.isEmpty()) {
+        syncedSources.forEach(source -> sourcesSynced.put(source, Boolean.TRUE));
+        writer.synced(!sourcesSynced.containsValue(Boolean.FALSE));
+      }
       publish();
       for (String source : syncedSources) {
-        sourcesSynced.put(source, Boolean.TRUE);
         log.info("source {} synced at registry version {}", source, current.version());
-      }
-      if (!syncedSources.isEmpty()) {
-        synced = !sourcesSynced.isEmpty() && !sourcesSynced.containsValue(Boolean.FALSE);
       }
       if (!queue.isEmpty()) {
         continue;
@@ -166,9 +164,10 @@ public final class MeshRegistry implements AutoCloseable {
     if (published == null) {
       return;
     }
+    boolean syncChanged = published.state().synced() != current.synced();
     current = published.state();
-    if (published.changes().isEmpty()) {
-      return;
+    if (published.changes().isEmpty() && !syncChanged) {
+      return; // only rejections changed: nothing a subscriber acts on
     }
     for (Subscription subscription : subscribers) {
       subscription.offer(published.state(), published.changes());

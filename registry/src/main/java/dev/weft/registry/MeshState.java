@@ -14,12 +14,14 @@ public final class MeshState {
   static final MeshState EMPTY =
       new MeshState(
           0,
+          false,
           PersistentMap.empty(),
           PersistentMap.empty(),
           PersistentMap.empty(),
           PersistentMap.empty());
 
   private final long version;
+  private final boolean synced;
   private final PersistentMap<ServiceKey, MeshService> services;
   private final PersistentMap<ServiceKey, ServiceEndpoints> endpoints;
   private final PersistentMap<ObjectKey, MeshConfig> configs;
@@ -27,11 +29,13 @@ public final class MeshState {
 
   MeshState(
       long version,
+      boolean synced,
       PersistentMap<ServiceKey, MeshService> services,
       PersistentMap<ServiceKey, ServiceEndpoints> endpoints,
       PersistentMap<ObjectKey, MeshConfig> configs,
       PersistentMap<StateWriter.RejectionKey, Rejection> rejections) {
     this.version = version;
+    this.synced = synced;
     this.services = services;
     this.endpoints = endpoints;
     this.configs = configs;
@@ -41,6 +45,14 @@ public final class MeshState {
   /** Increases by one with every published snapshot; 0 before the first. */
   public long version() {
     return version;
+  }
+
+  /**
+   * Whether every source had delivered its initial state when this snapshot was published. Until
+   * then a snapshot may hold only part of the mesh, and nothing should act on what it lacks.
+   */
+  public boolean synced() {
+    return synced;
   }
 
   /** The Services, keyed by namespace and name. Unordered; the map is immutable. */
@@ -83,6 +95,8 @@ public final class MeshState {
   public String toString() {
     return "MeshState{version="
         + version
+        + ", synced="
+        + synced
         + ", services="
         + services.size()
         + ", endpointServices="

@@ -41,6 +41,8 @@ final class StateWriter {
   private final Set<ObjectKey> dirtySlices = new HashSet<>();
   private final ChangeSet.Builder changes = new ChangeSet.Builder();
   private boolean rejectionsChanged;
+  private boolean synced;
+  private boolean syncedChanged;
 
   void apply(Mutation mutation) {
     if (mutation instanceof Mutation.PutService put) {
@@ -63,15 +65,26 @@ final class StateWriter {
     // MarkSynced changes no state: the registry acts on it once its batch is published.
   }
 
+  /**
+   * Records whether every source has delivered its initial state; published with the next state.
+   */
+  void synced(boolean allSynced) {
+    if (allSynced != synced) {
+      synced = allSynced;
+      syncedChanged = true;
+    }
+  }
+
   /** Builds the next snapshot, or returns null when nothing changed since the last one. */
   Published publish() {
     rebuildDirtySlices();
-    if (changes.isEmpty() && !rejectionsChanged) {
+    if (changes.isEmpty() && !rejectionsChanged && !syncedChanged) {
       return null;
     }
     rejectionsChanged = false;
+    syncedChanged = false;
     version++;
-    MeshState state = new MeshState(version, services, endpoints, configs, rejections);
+    MeshState state = new MeshState(version, synced, services, endpoints, configs, rejections);
     return new Published(state, changes.drain());
   }
 

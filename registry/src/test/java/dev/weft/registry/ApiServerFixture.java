@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * real API server does for a compacted resource version (an in-stream 410 Gone), which makes an
  * informer relist. It can also stop serving a resource path, as when a CRD is not installed.
  */
-final class ApiServerFixture implements AutoCloseable {
+public final class ApiServerFixture implements AutoCloseable {
 
   private static final String GONE =
       "{\"apiVersion\":\"v1\",\"kind\":\"Status\",\"status\":\"Failure\","
@@ -35,7 +35,7 @@ final class ApiServerFixture implements AutoCloseable {
   private final KubernetesMockServer server;
   private final KubernetesClient client;
 
-  ApiServerFixture() {
+  public ApiServerFixture() {
     server =
         new KubernetesMockServer(
             new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
@@ -43,17 +43,17 @@ final class ApiServerFixture implements AutoCloseable {
     client = server.createClient();
   }
 
-  KubernetesClient client() {
+  public KubernetesClient client() {
     return client;
   }
 
   /** Stops serving paths that start with {@code prefix}: they answer 404, as an absent CRD does. */
-  void stopServing(String prefix) {
+  public void stopServing(String prefix) {
     dispatcher.notServed.add(prefix);
   }
 
   /** Closes every open watch and refuses new ones (503) until {@link #restoreWatches()}. */
-  void dropWatches() {
+  public void dropWatches() {
     dispatcher.watchesDown = true;
     for (WebSocket socket : dispatcher.openWatches) {
       socket.close(1000, "dropped by the test");
@@ -66,12 +66,12 @@ final class ApiServerFixture implements AutoCloseable {
    * stream, so the informers that make them relist, as after a long disconnect from a real API
    * server.
    */
-  void restoreWatchesWithGone(int watches) {
+  public void restoreWatchesWithGone(int watches) {
     dispatcher.goneInStream.set(watches);
     dispatcher.watchesDown = false;
   }
 
-  int openWatches() {
+  public int openWatches() {
     return dispatcher.openWatches.size();
   }
 

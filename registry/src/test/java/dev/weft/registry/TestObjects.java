@@ -8,11 +8,11 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 
 /** Kubernetes objects as a cluster would hold them, for tests. */
-final class TestObjects {
+public final class TestObjects {
 
   private TestObjects() {}
 
-  static Service service(String namespace, String name, String portName, int port) {
+  public static Service service(String namespace, String name, String portName, int port) {
     return new ServiceBuilder()
         .withNewMetadata()
         .withName(name)
@@ -32,7 +32,7 @@ final class TestObjects {
    * A slice of ready endpoints for {@code service} in zone-a, on a port named {@code http}; each
    * endpoint is backed by the Pod {@link #podName} names.
    */
-  static EndpointSlice slice(
+  public static EndpointSlice slice(
       String namespace, String name, String service, int port, String... addresses) {
     EndpointSliceBuilder builder =
         new EndpointSliceBuilder()
@@ -65,11 +65,11 @@ final class TestObjects {
   }
 
   /** The name of the Pod {@link #slice} says backs an address. */
-  static String podName(String service, String address) {
+  public static String podName(String service, String address) {
     return service + "-" + address.replace('.', '-');
   }
 
-  static Pod pod(String namespace, String name, String serviceAccount, String version) {
+  public static Pod pod(String namespace, String name, String serviceAccount, String version) {
     return new PodBuilder()
         .withNewMetadata()
         .withName(name)

@@ -1,0 +1,73 @@
+package dev.weft.distributor;
+
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.net.SocketAddress;
+
+/**
+ * The ADS gRPC service: opens a state-of-the-world or a delta stream per call. Streams do the work;
+ * this class only creates them. Stateless apart from the shared context.
+ */
+final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase {
+
+  private static final Context.Key<SocketAddress> PEER = Context.key("weft-peer");
+
+  private final AdsContext context;
+
+  AdsService(AdsContext context) {
+    this.context = context;
+  }
+
+  /** The service with the interceptor that makes each call's peer address known to its stream. */
+  ServerServiceDefinition definition() {
+    return ServerInterceptors.intercept(this, new PeerInterceptor());
+  }
+
+  @Override
+  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+      StreamObserver<DiscoveryResponse> responses) {
+    SotwStream stream =
+        new SotwStream(context, (ServerCallStreamObserver<DiscoveryResponse>) responses, peer());
+    stream.start();
+    return stream;
+  }
+
+  @Override
+  public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
+      StreamObserver<DeltaDiscoveryResponse> responses) {
+    DeltaStream stream =
+        new DeltaStream(
+            context, (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses, peer());
+    stream.start();
+    return stream;
+  }
+
+  private static String peer() {
+    SocketAddress address = PEER.get();
+    return address == null ? "" : address.toString();
+  }
+
+  /** Puts the transport's remote address in the call's context. */
+  private static final class PeerInterceptor implements ServerInterceptor {
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+        ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+      SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+      return Contexts.interceptCall(Context.current().withValue(PEER, remote), call, headers, next);
+    }
+  }
+}

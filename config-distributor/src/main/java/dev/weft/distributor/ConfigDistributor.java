@@ -1,0 +1,267 @@
+package dev.weft.distributor;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.Subscription;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.grpc.ServerServiceDefinition;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * The config distributor: follows the registry, translates it to Envoy v3 resources, and serves
+ * them over ADS to proxies and proxyless gRPC clients and servers.
+ *
+ * <p>What to send (the {@link ConfigPipeline} and the {@link ResourceCache}) is kept apart from how
+ * to stream it (the ADS streams), joined by {@link ConfigWatcher}. Embed {@link #service()} in a
+ * gRPC server ({@link XdsServer} does), read {@link #proxies()} for status.
+ *
+ * <p>Thread-safety: safe to use from any thread once built; see the classes it composes.
+ */
+public final class ConfigDistributor implements AutoCloseable {
+
+  private static final JsonFormat.Printer JSON =
+      JsonFormat.printer()
+          .usingTypeRegistry(
+              JsonFormat.TypeRegistry.newBuilder()
+                  .add(Listener.getDescriptor())
+                  .add(HttpConnectionManager.getDescriptor())
+                  .add(Router.getDescriptor())
+                  .add(RouteConfiguration.getDescriptor())
+                  .add(Cluster.getDescriptor())
+                  .add(ClusterLoadAssignment.getDescriptor())
+                  .build())
+          .omittingInsignificantWhitespace();
+
+  private final ScheduledExecutorService pipelineThread;
+  private final ExecutorService pushPool;
+  private final Subscription subscription;
+  private final ConfigPipeline pipeline;
+  private final ProxyTable proxies = new ProxyTable();
+  private final AdsService service;
+  private final ResourceNames names;
+
+  private ConfigDistributor(Builder builder) {
+    this.names = new ResourceNames(builder.clusterDomain);
+    this.pipelineThread =
+        Executors.newSingleThreadScheduledExecutor(named("weft-xds-pipeline", new AtomicInteger()));
+    this.pushPool =
+        Executors.newFixedThreadPool(
+            builder.pushThreads, named("weft-xds-push", new AtomicInteger()));
+    ResourceCache cache = new ResourceCache(names);
+    WatcherIndex watchers = new WatcherIndex();
+    this.pipeline =
+        new ConfigPipeline(
+            pipelineThread,
+            builder.nanoClock,
+            builder.quietPeriod,
+            builder.maxDelay,
+            cache,
+            watchers);
+    XdsMetrics metrics = new XdsMetrics(builder.meters, proxies::size);
+    String generation = Long.toString(builder.clock.millis());
+    this.service =
+        new AdsService(
+            new AdsContext(
+                pipeline, cache, watchers, proxies, metrics, pushPool, builder.clock, generation));
+    this.subscription = builder.registry.subscribe(pipelineThread, pipeline);
+  }
+
+  public static Builder builder(MeshRegistry registry) {
+    return new Builder(registry);
+  }
+
+  /** The ADS service (state of the world and delta), to add to a gRPC server. */
+  public ServerServiceDefinition service() {
+    return service.definition();
+  }
+
+  /** The resource names served; see {@link ResourceNames} for the forms clients may use. */
+  public ResourceNames names() {
+    return names;
+  }
+
+  /** Whether configuration is served: the registry has synced and a first version exists. */
+  public boolean serving() {
+    return pipeline.current() != null;
+  }
+
+  /** Every connected proxy and what it holds. */
+  public List<ProxyStatus> proxies() {
+    return proxies.statuses();
+  }
+
+  /**
+   * The resources a proxy holds (per its last acknowledgements), as JSON, by stream id or node id.
+   */
+  public Optional<String> configDump(String proxy) {
+    return proxies.find(proxy).map(ConfigDistributor::dump);
+  }
+
+  private static String dump(AdsStream stream) {
+    Struct.Builder configs = Struct.newBuilder();
+    for (Map.Entry<ResourceType, List<Resource>> entry : stream.held().entrySet()) {
+      com.google.protobuf.ListValue.Builder resources = com.google.protobuf.ListValue.newBuilder();
+      for (Resource resource : entry.getValue()) {
+        Struct.Builder json = Struct.newBuilder();
+        try {
+          JsonFormat.parser().merge(JSON.print(resource.body()), json);
+        } catch (InvalidProtocolBufferException e) {
+          json.putFields("error", Value.newBuilder().setStringValue(e.getMessage()).build());
+        }
+        resources.addValues(Value.newBuilder().setStructValue(json));
+      }
+      configs.putFields(
+          entry.getKey().typeUrl(), Value.newBuilder().setListValue(resources).build());
+    }
+    ProxyStatus status = stream.status();
+    Struct dump =
+        Struct.newBuilder()
+            .putFields("stream", text(status.stream()))
+            .putFields("nodeId", text(status.nodeId()))
+            .putFields("configs", Value.newBuilder().setStructValue(configs).build())
+            .build();
+    try {
+      return JsonFormat.printer().print(dump);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a Struct always prints", e);
+    }
+  }
+
+  private static Value text(String value) {
+    return Value.newBuilder().setStringValue(value).build();
+  }
+
+  /** Stops following the registry and the distributor's threads. Streams end with the server. */
+  @Override
+  public void close() {
+    subscription.close();
+    pipelineThread.shutdownNow();
+    pushPool.shutdown();
+    try {
+      if (!pushPool.awaitTermination(5, TimeUnit.SECONDS)) {
+        pushPool.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      pushPool.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory named(String prefix, AtomicInteger counter) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** Settings of a {@link ConfigDistributor}; each rejects a bad value at once. */
+  public static final class Builder {
+    private final MeshRegistry registry;
+    private MeterRegistry meters = new SimpleMeterRegistry();
+    private String clusterDomain = "cluster.local";
+
+    /**
+     * Long enough for the objects of one {@code kubectl apply} to arrive together (they come
+     * milliseconds apart), short enough not to matter to a person.
+     */
+    private Duration quietPeriod = Duration.ofMillis(10);
+
+    /** Bounds how long a stream of edits can hold back a push. */
+    private Duration maxDelay = Duration.ofMillis(100);
+
+    /** One per core: pushes are CPU-bound; more threads would only contend. */
+    private int pushThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+    private Clock clock = Clock.systemUTC();
+    private LongSupplier nanoClock = System::nanoTime;
+
+    private Builder(MeshRegistry registry) {
+      this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    public Builder meterRegistry(MeterRegistry meters) {
+      this.meters = Objects.requireNonNull(meters, "meters");
+      return this;
+    }
+
+    public Builder clusterDomain(String clusterDomain) {
+      new ResourceNames(clusterDomain); // validates
+      this.clusterDomain = clusterDomain;
+      return this;
+    }
+
+    /** How long the registry must be quiet before a change other than endpoints is pushed. */
+    public Builder quietPeriod(Duration quietPeriod) {
+      this.quietPeriod = nonNegative("quietPeriod", quietPeriod);
+      return this;
+    }
+
+    /** The longest a change other than endpoints waits for the registry to be quiet. */
+    public Builder maxDelay(Duration maxDelay) {
+      this.maxDelay = nonNegative("maxDelay", maxDelay);
+      return this;
+    }
+
+    /** How many streams may build and send responses at once. */
+    public Builder pushThreads(int pushThreads) {
+      if (pushThreads < 1) {
+        throw new IllegalArgumentException("pushThreads must be at least 1: " + pushThreads);
+      }
+      this.pushThreads = pushThreads;
+      return this;
+    }
+
+    /** The wall clock: status timestamps and the version generation. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The monotonic clock that times debouncing and convergence. */
+    public Builder nanoClock(LongSupplier nanoClock) {
+      this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+      return this;
+    }
+
+    public ConfigDistributor build() {
+      if (maxDelay.compareTo(quietPeriod) < 0) {
+        throw new IllegalArgumentException(
+            "maxDelay ("
+                + maxDelay
+                + ") must not be shorter than quietPeriod ("
+                + quietPeriod
+                + ")");
+      }
+      return new ConfigDistributor(this);
+    }
+
+    private static Duration nonNegative(String name, Duration value) {
+      if (value.isNegative()) {
+        throw new IllegalArgumentException(name + " must not be negative: " + value);
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+package dev.weft.distributor;
+
+import dev.weft.registry.MeshState;
+
+/**
+ * One version of the configuration the distributor serves: a registry snapshot, numbered, with the
+ * time it was published, from which convergence (published to acknowledged) is measured.
+ *
+ * @param sequence increases by one per version
+ * @param state the registry snapshot the version's resources are translated from
+ * @param publishedNanos {@link System#nanoTime()} when the registry change reached the distributor
+ */
+record ConfigVersion(long sequence, MeshState state, long publishedNanos) {}

@@ -1,0 +1,292 @@
+package dev.weft.distributor;
+
+import dev.weft.registry.ChangeSet;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One incremental ADS stream (xDS {@code DeltaAggregatedResources}).
+ *
+ * <p>Per type, the stream knows which version of each resource the proxy holds: from the {@code
+ * initial_resource_versions} of a reconnecting proxy, then from what it was sent. It sends only
+ * resources whose version differs, and names that no longer exist (or never did) in {@code
+ * removed_resources}, once. A rejected version is not sent again; the proxy keeps its last good
+ * one.
+ *
+ * <p>Thread-safety: see {@link AdsStream}; everything runs on the stream's executor.
+ */
+final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscoveryRequest> {
+
+  private static final Logger log = LoggerFactory.getLogger(DeltaStream.class);
+
+  private final Map<ResourceType, TypeState> types = new EnumMap<>(ResourceType.class);
+  private long nonces;
+
+  /** The state of one resource type on this stream. */
+  private static final class TypeState {
+    boolean wildcard;
+    final Map<String, ResourceRef> subscribed = new TreeMap<>();
+
+    /** What the proxy holds, by name: the resources sent (or declared held on reconnect). */
+    final Map<String, Resource> holds = new HashMap<>();
+
+    final Map<String, String> declared = new HashMap<>();
+
+    /** Names the proxy has been told do not exist. */
+    final Set<String> toldAbsent = new HashSet<>();
+
+    boolean dirty;
+    String sentNonce = "";
+    String sentVersion = "";
+    long sentPublishedNanos;
+    String ackedVersion = "";
+    ProxyStatus.Nack lastNack;
+  }
+
+  DeltaStream(
+      AdsContext context, ServerCallStreamObserver<DeltaDiscoveryResponse> responses, String peer) {
+    super(context, responses, peer);
+  }
+
+  @Override
+  String protocol() {
+    return "delta";
+  }
+
+  @Override
+  public void onNext(DeltaDiscoveryRequest request) {
+    executor.execute(() -> handle(request));
+  }
+
+  @Override
+  public void onError(Throwable error) {
+    executor.execute(this::close);
+  }
+
+  @Override
+  public void onCompleted() {
+    executor.execute(this::completed);
+  }
+
+  private void handle(DeltaDiscoveryRequest request) {
+    if (closed) {
+      return;
+    }
+    identify(request.getNode());
+    ResourceType type = ResourceType.ofTypeUrl(request.getTypeUrl()).orElse(null);
+    if (type == null) {
+      log.debug("stream {} asked for unserved type {}", id(), request.getTypeUrl());
+      return;
+    }
+    boolean first = !types.containsKey(type);
+    TypeState state = types.computeIfAbsent(type, t -> new TypeState());
+    String nonce = request.getResponseNonce();
+    if (!nonce.isEmpty() && nonce.equals(state.sentNonce)) {
+      if (request.hasErrorDetail()) {
+        rejected(type, state, request.getErrorDetail().getMessage());
+      } else if (!state.sentVersion.equals(state.ackedVersion)) {
+        state.ackedVersion = state.sentVersion;
+        setHeld(type, List.copyOf(state.holds.values()));
+        context.metrics().acked(type, System.nanoTime() - state.sentPublishedNanos);
+      }
+    }
+    if (first) {
+      state.declared.putAll(request.getInitialResourceVersionsMap());
+    }
+    boolean changed = false;
+    for (String name : request.getResourceNamesSubscribeList()) {
+      if (name.equals("*")) {
+        changed |= !state.wildcard;
+        state.wildcard = true;
+      } else if (!state.subscribed.containsKey(name)) {
+        state.subscribed.put(name, ResourceRef.parse(type, name, context.cache().names()));
+        state.toldAbsent.remove(name);
+        changed = true;
+      }
+    }
+    if (first && request.getResourceNamesSubscribeCount() == 0 && type.fullStateOfTheWorld()) {
+      state.wildcard = true; // the legacy wildcard: a first request that names nothing
+      changed = true;
+    }
+    for (String name : request.getResourceNamesUnsubscribeList()) {
+      if (name.equals("*")) {
+        state.wildcard = false;
+      } else {
+        state.subscribed.remove(name);
+      }
+      // The proxy drops what it unsubscribed from; nothing to tell it.
+      state.holds.remove(name);
+      state.declared.remove(name);
+      state.toldAbsent.remove(name);
+      changed = true;
+    }
+    if (changed || first) {
+      state.dirty = true;
+      List<ResourceRef> all = new ArrayList<>();
+      boolean anyWildcard = false;
+      for (TypeState each : types.values()) {
+        all.addAll(each.subscribed.values());
+        anyWildcard |= each.wildcard;
+      }
+      watch(all, anyWildcard);
+    }
+    ConfigVersion latest = context.pipeline().current();
+    if (latest != null && (version == null || latest.sequence() > version.sequence())) {
+      version = latest;
+      types.values().forEach(s -> s.dirty = true);
+    }
+    flush();
+    publishStatus();
+  }
+
+  @Override
+  void onConfig(ChangeSet changes) {
+    for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
+      TypeState state = entry.getValue();
+      if (changes == null || state.wildcard || touches(entry.getKey(), state, changes)) {
+        state.dirty = true;
+      }
+    }
+  }
+
+  private static boolean touches(ResourceType type, TypeState state, ChangeSet changes) {
+    for (ResourceRef ref : state.subscribed.values()) {
+      if (ref.service() != null
+          && (changes.services().contains(ref.service())
+              || (type == ResourceType.ENDPOINT && changes.endpoints().contains(ref.service())))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  void flush() {
+    for (ResourceType type : ResourceType.values()) {
+      TypeState state = types.get(type);
+      if (state != null && state.dirty) {
+        if (!ready()) {
+          return;
+        }
+        push(type, state);
+      }
+    }
+  }
+
+  private void push(ResourceType type, TypeState state) {
+    long start = System.nanoTime();
+    state.dirty = false;
+    Map<String, ResourceRef> wanted = new LinkedHashMap<>(state.subscribed);
+    if (state.wildcard) {
+      for (ResourceRef ref : wildcardRefs(type)) {
+        wanted.putIfAbsent(ref.name(), ref);
+      }
+    }
+    List<Resource> updates = new ArrayList<>();
+    List<String> removed = new ArrayList<>();
+    for (ResourceRef ref : wanted.values()) {
+      String name = ref.name();
+      Resource resource = resolve(ref);
+      if (resource == null) {
+        boolean held = state.holds.remove(name) != null || state.declared.remove(name) != null;
+        if (held || (state.subscribed.containsKey(name) && state.toldAbsent.add(name))) {
+          removed.add(name);
+        }
+        continue;
+      }
+      Resource holding = state.holds.get(name);
+      String holdingVersion = holding != null ? holding.version() : state.declared.get(name);
+      state.toldAbsent.remove(name);
+      if (!resource.version().equals(holdingVersion)) {
+        updates.add(resource);
+      }
+      state.holds.put(name, resource);
+      state.declared.remove(name);
+    }
+    if (state.wildcard) {
+      // Held through the wildcard alone and gone now.
+      Set<String> held = new HashSet<>(state.holds.keySet());
+      held.addAll(state.declared.keySet());
+      for (String name : held) {
+        if (!wanted.containsKey(name)) {
+          state.holds.remove(name);
+          state.declared.remove(name);
+          removed.add(name);
+        }
+      }
+    }
+    if (updates.isEmpty() && removed.isEmpty()) {
+      return;
+    }
+    String nonce = Long.toString(++nonces);
+    String versionInfo = context.generation() + "-" + version.sequence();
+    DeltaDiscoveryResponse.Builder response =
+        DeltaDiscoveryResponse.newBuilder()
+            .setSystemVersionInfo(versionInfo)
+            .setTypeUrl(type.typeUrl())
+            .setNonce(nonce)
+            .setControlPlane(SotwStream.CONTROL_PLANE)
+            .addAllRemovedResources(removed);
+    for (Resource resource : updates) {
+      response.addResources(
+          io.envoyproxy.envoy.service.discovery.v3.Resource.newBuilder()
+              .setName(resource.name())
+              .setVersion(resource.version())
+              .setResource(resource.body()));
+    }
+    sent(response.build());
+    state.sentNonce = nonce;
+    state.sentVersion = versionInfo;
+    state.sentPublishedNanos = version.publishedNanos();
+    context.metrics().pushed(type, System.nanoTime() - start);
+  }
+
+  private void rejected(ResourceType type, TypeState state, String detail) {
+    state.lastNack = new ProxyStatus.Nack(state.sentVersion, detail, context.clock().instant());
+    context.metrics().nacked(type);
+    log.warn(
+        "proxy {} rejected {} version {}: {}; it keeps its last good version",
+        status().nodeId(),
+        type.typeUrl(),
+        state.sentVersion,
+        detail);
+  }
+
+  @Override
+  Map<String, ProxyStatus.TypeStatus> typeStatuses() {
+    Map<String, ProxyStatus.TypeStatus> result = new LinkedHashMap<>();
+    for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
+      TypeState state = entry.getValue();
+      List<String> subscribed = new ArrayList<>();
+      if (state.wildcard) {
+        subscribed.add("*");
+      }
+      subscribed.addAll(state.subscribed.keySet());
+      boolean pending =
+          !state.sentVersion.equals(state.ackedVersion)
+              && (state.lastNack == null || !state.lastNack.version().equals(state.sentVersion));
+      result.put(
+          entry.getKey().typeUrl(),
+          new ProxyStatus.TypeStatus(
+              subscribed,
+              state.ackedVersion,
+              pending ? state.sentVersion : "",
+              new TreeMap<>(state.holds).keySet().stream().toList(),
+              state.lastNack));
+    }
+    return result;
+  }
+}

@@ -1,0 +1,118 @@
+package dev.weft.distributor;
+
+import dev.weft.registry.MeshService;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceEndpoints;
+import dev.weft.registry.ServiceKey;
+import dev.weft.registry.ServicePort;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Builds each resource once per change of its inputs and shares it among all the proxies that ask
+ * for it.
+ *
+ * <p>Design: a memo per requested name remembers the registry values it was built from, and is
+ * valid for any later snapshot that holds the very same values. Registry snapshots share every
+ * value that did not change (by reference), so an identity check tells, in constant time and
+ * without any invalidation pass, whether a resource must be rebuilt. Resources are built lazily,
+ * only for names some proxy asked for. Memos of a deleted Service are dropped with it.
+ *
+ * <p>Thread-safety: concurrent maps; two threads may build the same resource at once, which is
+ * harmless (translation is deterministic) and rare.
+ */
+final class ResourceCache {
+
+  private final ResourceNames names;
+  private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<String, Memo>> byService =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
+
+  /** A resource and the registry values it was built from. */
+  private record Memo(MeshService service, ServiceEndpoints endpoints, Resource resource) {
+
+    /**
+     * Whether the memo was built from these very values. Identity, on purpose: snapshots share
+     * unchanged values by reference, so this is exact, and constant time however large they are.
+     */
+    @SuppressWarnings("ReferenceEquality")
+    boolean builtFrom(MeshService service, ServiceEndpoints endpoints) {
+      return this.service == service && this.endpoints == endpoints;
+    }
+  }
+
+  ResourceCache(ResourceNames names) {
+    this.names = names;
+  }
+
+  ResourceNames names() {
+    return names;
+  }
+
+  /**
+   * What a state-of-the-world stream sends for a name that does not exist: for a client Listener,
+   * {@link Translator#unknownClientListener}, so the client fails fast instead of waiting out
+   * gRPC's 15 s does-not-exist timer; for other types, nothing (null). The delta protocol needs no
+   * such thing: it says {@code removed_resources}.
+   */
+  Resource placeholder(ResourceRef ref) {
+    if (ref.type() == ResourceType.LISTENER && !ref.isServerListener()) {
+      return Resource.of(ref.name(), Translator.unknownClientListener(ref.name()));
+    }
+    return null;
+  }
+
+  /** The resource {@code ref} names in {@code state}, or null when it does not exist there. */
+  Resource resolve(MeshState state, ResourceRef ref) {
+    if (ref.isServerListener()) {
+      return serverListeners.computeIfAbsent(
+          ref.name(),
+          name ->
+              Resource.of(
+                  name, Translator.serverListener(name, ref.server().ip(), ref.server().port())));
+    }
+    if (ref.service() == null) {
+      return null;
+    }
+    MeshService service = state.service(ref.service()).orElse(null);
+    if (service == null) {
+      return null;
+    }
+    ServicePort port = Translator.portOf(service, ref.port());
+    if (port == null) {
+      return null;
+    }
+    ServiceEndpoints endpoints =
+        ref.type() == ResourceType.ENDPOINT ? state.endpoints(service.key()) : null;
+    ConcurrentHashMap<String, Memo> memos =
+        byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
+    String key = memoKey(ref);
+    Memo memo = memos.get(key);
+    if (memo != null && memo.builtFrom(service, endpoints)) {
+      return memo.resource();
+    }
+    Resource built = build(ref, service, port, endpoints);
+    memos.put(key, new Memo(service, endpoints, built));
+    return built;
+  }
+
+  /** Forgets what was built for a Service that no longer exists. */
+  void evict(ServiceKey service) {
+    byService.remove(service);
+  }
+
+  private Resource build(
+      ResourceRef ref, MeshService service, ServicePort port, ServiceEndpoints endpoints) {
+    String canonical = names.canonical(service.key(), port.port());
+    return switch (ref.type()) {
+      case LISTENER -> Resource.of(ref.name(), Translator.clientListener(ref.name(), canonical));
+      case ROUTE -> Resource.of(canonical, Translator.routeConfiguration(canonical, canonical));
+      case CLUSTER -> Resource.of(canonical, Translator.cluster(canonical));
+      case ENDPOINT ->
+          Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
+    };
+  }
+
+  private static String memoKey(ResourceRef ref) {
+    return ref.type().ordinal() + ref.name();
+  }
+}

@@ -1,0 +1,221 @@
+package dev.weft.distributor;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
+import com.google.protobuf.UInt32Value;
+import dev.weft.registry.Endpoint;
+import dev.weft.registry.MeshService;
+import dev.weft.registry.ServiceEndpoints;
+import dev.weft.registry.ServicePort;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.NonForwardingAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Translates the registry's values into Envoy v3 resources for proxyless gRPC clients and servers.
+ * Pure functions: the same inputs give byte-identical resources, so versions can be content hashes.
+ * Thread-safe: stateless.
+ */
+final class Translator {
+
+  static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
+  static final String ROUTER = "envoy.filters.http.router";
+
+  /** Envoy's default; gRPC ignores it. */
+  private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(5).build();
+
+  private static final ConfigSource ADS =
+      ConfigSource.newBuilder()
+          .setAds(AggregatedConfigSource.getDefaultInstance())
+          .setResourceApiVersion(ApiVersion.V3)
+          .build();
+
+  private static final HttpFilter ROUTER_FILTER =
+      HttpFilter.newBuilder()
+          .setName(ROUTER)
+          .setTypedConfig(Any.pack(Router.getDefaultInstance()))
+          .build();
+
+  private Translator() {}
+
+  /**
+   * A client Listener: an API listener whose HTTP connection manager fetches {@code routeName} over
+   * ADS, with the router as its last (and only) filter.
+   */
+  static Listener clientListener(String name, String routeName) {
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(name)
+            .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(routeName))
+            .addHttpFilters(ROUTER_FILTER)
+            .build();
+    return Listener.newBuilder()
+        .setName(name)
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(manager)))
+        .build();
+  }
+
+  /**
+   * The Listener served for a client name that is not in the mesh. The xDS state-of-the-world
+   * protocol has no way to say "does not exist" for a name just asked for, and gRPC waits 15
+   * seconds before concluding it from silence; this Listener's routes match no host, so the
+   * client's calls fail at once with UNAVAILABLE "Failed to find virtual host matching hostname:
+   * NAME". When the Service appears, the real Listener replaces it.
+   */
+  static Listener unknownClientListener(String name) {
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(name)
+            .setRouteConfig(RouteConfiguration.newBuilder().setName("weft/not-in-mesh/" + name))
+            .addHttpFilters(ROUTER_FILTER)
+            .build();
+    return Listener.newBuilder()
+        .setName(name)
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(manager)))
+        .build();
+  }
+
+  /** The routes of a Service port: everything to its one cluster. */
+  static RouteConfiguration routeConfiguration(String name, String clusterName) {
+    return RouteConfiguration.newBuilder()
+        .setName(name)
+        .addVirtualHosts(
+            VirtualHost.newBuilder()
+                .setName(name)
+                .addDomains("*")
+                .addRoutes(
+                    Route.newBuilder()
+                        .setMatch(RouteMatch.newBuilder().setPrefix(""))
+                        .setRoute(RouteAction.newBuilder().setCluster(clusterName))))
+        .build();
+  }
+
+  /** A cluster whose endpoints come from EDS over ADS, balanced round robin. */
+  static Cluster cluster(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(
+            Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name))
+        .setConnectTimeout(CONNECT_TIMEOUT)
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .build();
+  }
+
+  /**
+   * The endpoints of a Service port, grouped into one locality per zone (sorted, so the output is
+   * deterministic). A locality's weight is its number of endpoints, so traffic spreads evenly per
+   * endpoint; gRPC drops a locality without a weight. Ready endpoints are healthy, terminating ones
+   * draining, others unhealthy: only healthy endpoints receive traffic.
+   */
+  static ClusterLoadAssignment loadAssignment(
+      String name, MeshService service, ServicePort port, ServiceEndpoints endpoints) {
+    Map<String, LocalityLbEndpoints.Builder> byZone = new TreeMap<>();
+    for (Endpoint endpoint : endpoints.forPort(port.name())) {
+      LocalityLbEndpoints.Builder locality =
+          byZone.computeIfAbsent(
+              endpoint.zone(),
+              zone ->
+                  LocalityLbEndpoints.newBuilder()
+                      .setLocality(Locality.newBuilder().setZone(zone)));
+      locality.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(
+                  io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                      .setAddress(socketAddress(endpoint.address(), endpoint.port())))
+              .setHealthStatus(health(endpoint)));
+    }
+    ClusterLoadAssignment.Builder assignment =
+        ClusterLoadAssignment.newBuilder().setClusterName(name);
+    for (LocalityLbEndpoints.Builder locality : byZone.values()) {
+      locality.setLoadBalancingWeight(UInt32Value.of(Math.max(1, locality.getLbEndpointsCount())));
+      assignment.addEndpoints(locality);
+    }
+    return assignment.build();
+  }
+
+  private static HealthStatus health(Endpoint endpoint) {
+    if (endpoint.conditions().ready()) {
+      return HealthStatus.HEALTHY;
+    }
+    return endpoint.conditions().terminating() ? HealthStatus.DRAINING : HealthStatus.UNHEALTHY;
+  }
+
+  /**
+   * A Listener for an xDS-enabled gRPC server (gRFC A36) on {@code ip:port}: one filter chain whose
+   * connection manager routes every request to the server itself.
+   */
+  static Listener serverListener(String name, String ip, int port) {
+    RouteConfiguration inbound =
+        RouteConfiguration.newBuilder()
+            .setName("inbound|" + port)
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("inbound|" + port)
+                    .addDomains("*")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix(""))
+                            .setNonForwardingAction(NonForwardingAction.getDefaultInstance())))
+            .build();
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix("inbound|" + port)
+            .setRouteConfig(inbound)
+            .addHttpFilters(ROUTER_FILTER)
+            .build();
+    return Listener.newBuilder()
+        .setName(name)
+        .setAddress(socketAddress(ip, port))
+        .setTrafficDirection(TrafficDirection.INBOUND)
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .setName("inbound|" + port)
+                .addFilters(
+                    Filter.newBuilder()
+                        .setName(HTTP_CONNECTION_MANAGER)
+                        .setTypedConfig(Any.pack(manager))))
+        .build();
+  }
+
+  private static Address socketAddress(String ip, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+        .build();
+  }
+
+  /** The port of {@code service} a client target names, if it has it. */
+  static ServicePort portOf(MeshService service, int port) {
+    List<ServicePort> ports = service.ports();
+    if (port == ResourceNames.ClientTarget.ONLY_PORT) {
+      return ports.size() == 1 ? ports.get(0) : null;
+    }
+    return service.port(port).orElse(null);
+  }
+}

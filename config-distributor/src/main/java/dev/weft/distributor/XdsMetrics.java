@@ -1,0 +1,71 @@
+package dev.weft.distributor;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.IntSupplier;
+
+/**
+ * The distributor's meters, registered once and looked up by type without allocation. Thread-safe:
+ * Micrometer meters are.
+ */
+final class XdsMetrics {
+
+  private final Map<ResourceType, Counter> pushes = new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, Counter> nacks = new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, Timer> pushTime = new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, Timer> convergence = new EnumMap<>(ResourceType.class);
+
+  XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies) {
+    Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
+        .description("Proxies with an open ADS stream")
+        .register(meters);
+    for (ResourceType type : ResourceType.values()) {
+      String tag = type.name().toLowerCase(Locale.ROOT);
+      pushes.put(
+          type,
+          Counter.builder("weft.xds.pushes")
+              .description("Discovery responses sent")
+              .tag("type", tag)
+              .register(meters));
+      nacks.put(
+          type,
+          Counter.builder("weft.xds.nacks")
+              .description("Responses a proxy rejected")
+              .tag("type", tag)
+              .register(meters));
+      pushTime.put(
+          type,
+          Timer.builder("weft.xds.push.time")
+              .description("Time to build and send one discovery response")
+              .tag("type", tag)
+              .publishPercentiles(0.5, 0.99)
+              .register(meters));
+      convergence.put(
+          type,
+          Timer.builder("weft.xds.convergence")
+              .description("From a registry change reaching the distributor to a proxy's ACK")
+              .tag("type", tag)
+              .publishPercentiles(0.5, 0.99)
+              .register(meters));
+    }
+  }
+
+  void pushed(ResourceType type, long nanos) {
+    pushes.get(type).increment();
+    pushTime.get(type).record(Duration.ofNanos(nanos));
+  }
+
+  void acked(ResourceType type, long nanosSincePublished) {
+    convergence.get(type).record(Duration.ofNanos(nanosSincePublished));
+  }
+
+  void nacked(ResourceType type) {
+    nacks.get(type).increment();
+  }
+}

@@ -1,0 +1,196 @@
+package dev.weft.distributor;
+
+import com.google.protobuf.StringValue;
+import dev.weft.demo.Greeter;
+import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.RegistrySource;
+import dev.weft.registry.TestObjects;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.NameResolverRegistry;
+import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
+import io.grpc.internal.JsonParser;
+import io.grpc.stub.ClientCalls;
+import io.grpc.xds.XdsNameResolverProvider;
+import io.grpc.xds.XdsServerBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A mesh in one JVM for end-to-end tests: a registry, the distributor serving it over a real ADS
+ * server, greeter backends, and grpc-xds client channels that bootstrap from {@link Bootstrap}.
+ * Each channel and server gets its bootstrap directly (grpc-xds caches the JVM-wide one), so tests
+ * stay independent. Everything started here is closed by {@link #close()}.
+ */
+final class XdsTestbed implements AutoCloseable {
+
+  static final String NAMESPACE = "demo";
+  private static final AtomicInteger SCHEMES = new AtomicInteger();
+
+  final MeshRegistry registry = MeshRegistry.create();
+  final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  final ConfigDistributor distributor;
+  private XdsServer xds;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private RegistrySource source;
+
+  /** A testbed whose registry is fed by {@link #source()}. */
+  XdsTestbed() {
+    this(true);
+  }
+
+  /** A testbed; without a test source, the caller registers its own before anything else. */
+  XdsTestbed(boolean withTestSource) {
+    if (withTestSource) {
+      source = registry.registerSource("test");
+    }
+    distributor = ConfigDistributor.builder(registry).meterRegistry(meters).build();
+    xds = XdsServer.start(distributor, 0);
+  }
+
+  RegistrySource source() {
+    return source;
+  }
+
+  int xdsPort() {
+    return xds.port();
+  }
+
+  /** Stops the ADS server, as when the control plane goes away. */
+  void stopXds() {
+    xds.close();
+  }
+
+  /** Serves ADS again on the same port with {@code distributor}, as a restarted control plane. */
+  void restartXds(ConfigDistributor replacement, int port) {
+    xds = XdsServer.start(replacement, port);
+  }
+
+  /** A greeter backend on a free port; returns its port. */
+  int startBackend(String name) {
+    try {
+      Server server =
+          Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+              .addService(Greeter.service(name))
+              .build()
+              .start();
+      toClose.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+      return server.getPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * An xDS-enabled greeter backend (gRFC A36) on {@code port}: it serves only once the control
+   * plane has sent the Listener for its address.
+   */
+  Server startXdsBackend(String name, int port, String serviceAccount) {
+    try {
+      Server server =
+          XdsServerBuilder.forPort(port, InsecureServerCredentials.create())
+              .addService(Greeter.service(name))
+              .overrideBootstrapForTest(bootstrap(serviceAccount))
+              .build()
+              .start();
+      toClose.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A grpc-xds channel to {@code xds:///target}, bootstrapped as a workload of the namespace.
+   * grpc-xds reads the JVM's bootstrap once, so each channel gets its own through a resolver
+   * registered under a scheme of its own ({@code xds-test-N:///target}, resolved exactly as {@code
+   * xds:///target}).
+   */
+  ManagedChannel client(String target) {
+    String scheme = "xds-test-" + SCHEMES.incrementAndGet();
+    XdsNameResolverProvider resolver =
+        XdsNameResolverProvider.createForTest(scheme, bootstrap("greeter-client"));
+    NameResolverRegistry.getDefaultRegistry().register(resolver);
+    toClose.add(() -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(scheme + ":///" + target, InsecureChannelCredentials.create())
+            .build();
+    toClose.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return channel;
+  }
+
+  @SuppressWarnings("unchecked")
+  Map<String, ?> bootstrap(String serviceAccount) {
+    Bootstrap.Workload workload = new Bootstrap.Workload(NAMESPACE, serviceAccount, "", "");
+    try {
+      return (Map<String, ?>) JsonParser.parse(Bootstrap.json("localhost:" + xdsPort(), workload));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** One call; returns the backend that answered. */
+  static String call(ManagedChannel channel, Duration deadline) {
+    StringValue reply =
+        ClientCalls.blockingUnaryCall(
+            channel,
+            Greeter.SAY_HELLO,
+            io.grpc.CallOptions.DEFAULT.withDeadlineAfter(
+                deadline.toMillis(), TimeUnit.MILLISECONDS),
+            StringValue.of("test"));
+    return Greeter.backendOf(reply);
+  }
+
+  /** {@code calls} calls; returns how many each backend answered. */
+  static Map<String, Integer> spread(ManagedChannel channel, int calls) {
+    Map<String, Integer> counts = new TreeMap<>();
+    for (int i = 0; i < calls; i++) {
+      counts.merge(call(channel, Duration.ofSeconds(10)), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  /** The backend that answered, or the status code when the call failed. */
+  static String callOrStatus(ManagedChannel channel, Duration deadline) {
+    try {
+      return call(channel, deadline);
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode().name();
+    }
+  }
+
+  /** Registers {@code greeter} with one slice per backend port, all on 127.0.0.1. */
+  void greeter(int servicePort, int... backendPorts) {
+    source.upsert(TestObjects.service(NAMESPACE, "greeter", "http", servicePort));
+    for (int backendPort : backendPorts) {
+      source.upsert(backendSlice(backendPort));
+    }
+  }
+
+  static EndpointSlice backendSlice(int backendPort) {
+    return TestObjects.slice(
+        NAMESPACE, "greeter-" + backendPort, "greeter", backendPort, "127.0.0.1");
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+    xds.close();
+    distributor.close();
+    registry.close();
+  }
+}
