@@ -49,9 +49,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     final Set<String> toldAbsent = new HashSet<>();
 
     boolean dirty;
-    String sentNonce = "";
-    String sentVersion = "";
-    long sentPublishedNanos;
+    final InFlight inFlight = new InFlight();
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
   }
@@ -93,15 +91,16 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     boolean first = !types.containsKey(type);
     TypeState state = types.computeIfAbsent(type, t -> new TypeState());
-    String nonce = request.getResponseNonce();
-    if (!nonce.isEmpty() && nonce.equals(state.sentNonce)) {
-      if (request.hasErrorDetail()) {
-        rejected(type, state, request.getErrorDetail().getMessage());
-      } else if (!state.sentVersion.equals(state.ackedVersion)) {
-        state.ackedVersion = state.sentVersion;
-        setHeld(type, List.copyOf(state.holds.values()));
-        context.metrics().acked(type, System.nanoTime() - state.sentPublishedNanos);
-      }
+    InFlight.Sent answered =
+        request.getResponseNonce().isEmpty()
+            ? null
+            : state.inFlight.answer(request.getResponseNonce());
+    if (answered != null && request.hasErrorDetail()) {
+      rejected(type, state, answered, request.getErrorDetail().getMessage());
+    } else if (answered != null) {
+      state.ackedVersion = answered.version();
+      setHeld(type, List.copyOf(state.holds.values()));
+      context.metrics().acked(type, System.nanoTime() - answered.publishedNanos());
     }
     if (first) {
       state.declared.putAll(request.getInitialResourceVersionsMap());
@@ -248,20 +247,18 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
               .setResource(resource.body()));
     }
     sent(response.build());
-    state.sentNonce = nonce;
-    state.sentVersion = versionInfo;
-    state.sentPublishedNanos = version.publishedNanos();
+    state.inFlight.add(new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), updates));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
-  private void rejected(ResourceType type, TypeState state, String detail) {
-    state.lastNack = new ProxyStatus.Nack(state.sentVersion, detail, context.clock().instant());
+  private void rejected(ResourceType type, TypeState state, InFlight.Sent sent, String detail) {
+    state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version",
         status().nodeId(),
         type.typeUrl(),
-        state.sentVersion,
+        sent.version(),
         detail);
   }
 
@@ -275,15 +272,13 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
         subscribed.add("*");
       }
       subscribed.addAll(state.subscribed.keySet());
-      boolean pending =
-          !state.sentVersion.equals(state.ackedVersion)
-              && (state.lastNack == null || !state.lastNack.version().equals(state.sentVersion));
+      InFlight.Sent pending = state.inFlight.newest();
       result.put(
           entry.getKey().typeUrl(),
           new ProxyStatus.TypeStatus(
               subscribed,
               state.ackedVersion,
-              pending ? state.sentVersion : "",
+              pending == null ? "" : pending.version(),
               new TreeMap<>(state.holds).keySet().stream().toList(),
               state.lastNack));
     }

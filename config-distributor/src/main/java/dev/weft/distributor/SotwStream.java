@@ -48,8 +48,7 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     String clientVersion = "";
     String sentVersion = "";
     String sentNonce = "";
-    long sentPublishedNanos;
-    List<Resource> sentResources = List.of();
+    final InFlight inFlight = new InFlight();
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
   }
@@ -92,13 +91,15 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     TypeState state = types.computeIfAbsent(type, t -> new TypeState());
     String nonce = request.getResponseNonce();
     if (!nonce.isEmpty()) {
-      if (!nonce.equals(state.sentNonce)) {
-        return; // a reply to an older response; a newer one is on its way
+      InFlight.Sent answered = state.inFlight.answer(nonce);
+      if (answered != null && request.hasErrorDetail()) {
+        rejected(type, state, answered, request);
+      } else if (answered != null) {
+        acknowledged(type, state, answered);
       }
-      if (request.hasErrorDetail()) {
-        rejected(type, state, request);
-      } else {
-        acknowledged(type, state, request.getVersionInfo());
+      if (!nonce.equals(state.sentNonce)) {
+        publishStatus();
+        return; // its names are out of date: the reply to the newest response will follow
       }
     } else if (!request.getVersionInfo().isEmpty() && state.sentVersion.isEmpty()) {
       // A proxy that reconnects says what it holds: skip the push when that is current.
@@ -219,29 +220,27 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     sent(response.build());
     state.sentVersion = versionInfo;
     state.sentNonce = nonce;
-    state.sentResources = resources;
-    state.sentPublishedNanos = version.publishedNanos();
+    state.inFlight.add(
+        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), List.copyOf(resources)));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
-  private void acknowledged(ResourceType type, TypeState state, String versionInfo) {
-    if (!versionInfo.equals(state.sentVersion) || versionInfo.equals(state.ackedVersion)) {
-      return;
-    }
-    state.ackedVersion = versionInfo;
-    setHeld(type, state.sentResources);
-    context.metrics().acked(type, System.nanoTime() - state.sentPublishedNanos);
+  private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
+    state.ackedVersion = sent.version();
+    setHeld(type, sent.resources());
+    context.metrics().acked(type, System.nanoTime() - sent.publishedNanos());
   }
 
-  private void rejected(ResourceType type, TypeState state, DiscoveryRequest request) {
+  private void rejected(
+      ResourceType type, TypeState state, InFlight.Sent sent, DiscoveryRequest request) {
     String detail = request.getErrorDetail().getMessage();
-    state.lastNack = new ProxyStatus.Nack(state.sentVersion, detail, context.clock().instant());
+    state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version {}",
         status().nodeId(),
         type.typeUrl(),
-        state.sentVersion,
+        sent.version(),
         detail,
         request.getVersionInfo());
   }
@@ -277,11 +276,7 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
           new ProxyStatus.TypeStatus(
               state.wildcard ? List.of("*") : state.refs.stream().map(ResourceRef::name).toList(),
               state.ackedVersion,
-              state.sentVersion.equals(state.ackedVersion)
-                      || (state.lastNack != null
-                          && state.lastNack.version().equals(state.sentVersion))
-                  ? ""
-                  : state.sentVersion,
+              state.inFlight.newest() == null ? "" : state.inFlight.newest().version(),
               held,
               state.lastNack));
     }

@@ -29,7 +29,7 @@ class XdsEndToEndTest {
   private final XdsTestbed mesh = new XdsTestbed();
 
   @AfterEach
-  void close() throws Exception {
+  void close() {
     mesh.close();
   }
 

@@ -185,9 +185,15 @@ final class XdsTestbed implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
+      try {
+        toClose.get(i).close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing a test resource failed", e);
+      }
     }
     xds.close();
     distributor.close();

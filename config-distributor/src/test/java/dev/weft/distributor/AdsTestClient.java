@@ -1,0 +1,123 @@
+package dev.weft.distributor;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A proxy speaking raw ADS, for the protocol details grpc-xds does not exercise (delta, NACKs): it
+ * sends exactly the requests a test writes and hands back the responses in order.
+ */
+final class AdsTestClient implements AutoCloseable {
+
+  static final Node NODE = Node.newBuilder().setId("raw-proxy.demo").build();
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private final ManagedChannel channel;
+  private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
+  private StreamObserver<DiscoveryRequest> sotw;
+  private StreamObserver<DeltaDiscoveryRequest> delta;
+
+  AdsTestClient(int port) {
+    channel =
+        Grpc.newChannelBuilderForAddress("localhost", port, InsecureChannelCredentials.create())
+            .build();
+  }
+
+  void openSotw() {
+    sotw = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(collector());
+  }
+
+  void openDelta() {
+    delta = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(collector());
+  }
+
+  void send(DiscoveryRequest request) {
+    sotw.onNext(request);
+  }
+
+  void send(DeltaDiscoveryRequest request) {
+    delta.onNext(request);
+  }
+
+  /** The next response; fails if none comes within ten seconds. */
+  DiscoveryResponse nextSotw() {
+    return (DiscoveryResponse) next();
+  }
+
+  DeltaDiscoveryResponse nextDelta() {
+    return (DeltaDiscoveryResponse) next();
+  }
+
+  private Object next() {
+    try {
+      Object message = received.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      if (message == null) {
+        throw new AssertionError("no response within " + WAIT);
+      }
+      if (message instanceof Throwable error) {
+        throw new AssertionError("stream failed", error);
+      }
+      return message;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Whether a response is waiting, without waiting for one. */
+  boolean hasPending() {
+    return !received.isEmpty();
+  }
+
+  /** Ends the stream from the client side, as a proxy that goes away. */
+  void closeStream() {
+    if (sotw != null) {
+      sotw.onCompleted();
+      sotw = null;
+    }
+    if (delta != null) {
+      delta.onCompleted();
+      delta = null;
+    }
+  }
+
+  private <T> StreamObserver<T> collector() {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T value) {
+        received.add(value);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        received.add(error);
+      }
+
+      @Override
+      public void onCompleted() {}
+    };
+  }
+
+  @Override
+  public void close() {
+    closeStream();
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
