@@ -1,6 +1,7 @@
 package dev.weft.controller;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -11,12 +12,14 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param mode where the registry reads the mesh from
  * @param configDir the directory of Kubernetes-format YAML read in standalone mode
  * @param kubernetes settings for Kubernetes mode
+ * @param xds settings of the xDS server
  */
 @ConfigurationProperties(prefix = "weft")
 public record WeftProperties(
     @DefaultValue("auto") Mode mode,
     @DefaultValue("examples/demo") Path configDir,
-    @DefaultValue Kubernetes kubernetes) {
+    @DefaultValue Kubernetes kubernetes,
+    @DefaultValue Xds xds) {
 
   /** Where the registry reads the mesh from. */
   public enum Mode {
@@ -34,4 +37,22 @@ public record WeftProperties(
    * @param namespaces the namespaces to watch; empty means all
    */
   public record Kubernetes(@DefaultValue List<String> namespaces) {}
+
+  /**
+   * The xDS server.
+   *
+   * @param port the plaintext ADS port; 0 picks a free one
+   * @param advertisedAddress {@code host:port} that bootstraps tell workloads to reach; empty means
+   *     {@code localhost} and the actual port
+   * @param clusterDomain the DNS domain of Service names ({@code <svc>.<ns>.svc.<domain>})
+   * @param quietPeriod how long the registry must be quiet before a change other than endpoints is
+   *     pushed
+   * @param maxDelay the longest such a change waits for quiet
+   */
+  public record Xds(
+      @DefaultValue("15010") int port,
+      @DefaultValue("") String advertisedAddress,
+      @DefaultValue("cluster.local") String clusterDomain,
+      @DefaultValue("10ms") Duration quietPeriod,
+      @DefaultValue("100ms") Duration maxDelay) {}
 }

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
 /** The module rules of DESIGN.md, checked on the compiled classes of every module. */
 class ArchitectureTest {
 
-  private static final String[] LIBRARY_PACKAGES = {"dev.weft.api..", "dev.weft.registry.."};
+  private static final String[] LIBRARY_PACKAGES = {
+    "dev.weft.api..", "dev.weft.registry..", "dev.weft.distributor..", "dev.weft.demo.."
+  };
 
   private static JavaClasses weft;
 
@@ -30,6 +32,7 @@ class ArchitectureTest {
     // Guards against rules passing vacuously because a module's classes were not imported.
     assertThat(weft.contain("dev.weft.api.validation.Validated")).isTrue();
     assertThat(weft.contain("dev.weft.registry.MeshRegistry")).isTrue();
+    assertThat(weft.contain("dev.weft.distributor.ConfigDistributor")).isTrue();
     assertThat(weft.contain("dev.weft.controller.WeftApplication")).isTrue();
   }
 
@@ -62,7 +65,19 @@ class ArchitectureTest {
         .resideInAPackage("dev.weft.api..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("dev.weft.registry..", "dev.weft.controller..")
+        .resideInAnyPackage(
+            "dev.weft.registry..", "dev.weft.distributor..", "dev.weft.controller..")
+        .check(weft);
+  }
+
+  @Test
+  void theRegistryDoesNotKnowItsConsumers() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.weft.registry..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.weft.distributor..")
         .check(weft);
   }
 

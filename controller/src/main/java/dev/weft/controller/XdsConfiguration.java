@@ -1,0 +1,81 @@
+package dev.weft.controller;
+
+import dev.weft.distributor.ConfigDistributor;
+import dev.weft.distributor.XdsServer;
+import dev.weft.registry.MeshRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Wires the config distributor to the registry and serves it over ADS. */
+@Configuration(proxyBeanMethods = false)
+class XdsConfiguration {
+
+  @Bean(destroyMethod = "close")
+  ConfigDistributor configDistributor(
+      MeshRegistry registry, MeterRegistry meters, WeftProperties properties) {
+    WeftProperties.Xds xds = properties.xds();
+    return ConfigDistributor.builder(registry)
+        .meterRegistry(meters)
+        .clusterDomain(xds.clusterDomain())
+        .quietPeriod(xds.quietPeriod())
+        .maxDelay(xds.maxDelay())
+        .build();
+  }
+
+  @Bean
+  XdsServerLifecycle xdsServer(ConfigDistributor distributor, WeftProperties properties) {
+    return new XdsServerLifecycle(distributor, properties.xds());
+  }
+
+  /**
+   * Serves ADS while the application runs. The server stops before the distributor closes (beans
+   * are destroyed after lifecycles stop), so streams end before the threads that serve them.
+   */
+  static final class XdsServerLifecycle implements SmartLifecycle {
+    private final ConfigDistributor distributor;
+    private final WeftProperties.Xds settings;
+    private volatile XdsServer server;
+
+    XdsServerLifecycle(ConfigDistributor distributor, WeftProperties.Xds settings) {
+      this.distributor = distributor;
+      this.settings = settings;
+    }
+
+    @Override
+    public void start() {
+      server = XdsServer.start(distributor, settings.port());
+    }
+
+    @Override
+    public void stop() {
+      XdsServer running = server;
+      server = null;
+      if (running != null) {
+        running.close();
+      }
+    }
+
+    @Override
+    public boolean isRunning() {
+      return server != null;
+    }
+
+    /** The port ADS is served on. */
+    int port() {
+      XdsServer running = server;
+      if (running == null) {
+        throw new IllegalStateException("the xDS server is not running");
+      }
+      return running.port();
+    }
+
+    /** What bootstraps tell workloads: the configured address, or localhost and the port. */
+    String advertisedAddress() {
+      return settings.advertisedAddress().isEmpty()
+          ? "localhost:" + port()
+          : settings.advertisedAddress();
+    }
+  }
+}
