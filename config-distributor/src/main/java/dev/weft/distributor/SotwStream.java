@@ -8,6 +8,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,10 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     String clientVersion = "";
     String sentVersion = "";
     String sentNonce = "";
+
+    /** The version of each resource last sent, for the types whose responses may be partial. */
+    Map<String, String> sentVersions = Map.of();
+
     final InFlight inFlight = new InFlight();
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
@@ -205,7 +210,26 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
       state.asked = false;
       return;
     }
+    // Endpoints and routes need not be sent whole (a proxy keeps what a response leaves out), so
+    // a change sends only the ones that changed; a request is answered with all it asked for.
+    List<Resource> toSend = resources;
+    if (!type.fullStateOfTheWorld() && !state.asked) {
+      toSend = new ArrayList<>();
+      for (Resource resource : resources) {
+        if (!resource.version().equals(state.sentVersions.get(resource.name()))) {
+          toSend.add(resource);
+        }
+      }
+    }
     state.asked = false;
+    if (toSend.isEmpty() && !type.fullStateOfTheWorld()) {
+      return; // only removals, which a partial type cannot express: nothing to send
+    }
+    Map<String, String> versions = new HashMap<>();
+    for (Resource resource : resources) {
+      versions.put(resource.name(), resource.version());
+    }
+    state.sentVersions = versions;
     String versionInfo = context.generation() + "-" + hash;
     String nonce = Long.toString(++nonces);
     DiscoveryResponse.Builder response =
@@ -214,7 +238,7 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
             .setTypeUrl(type.typeUrl())
             .setNonce(nonce)
             .setControlPlane(CONTROL_PLANE);
-    for (Resource resource : resources) {
+    for (Resource resource : toSend) {
       response.addResources(resource.body());
     }
     sent(response.build());

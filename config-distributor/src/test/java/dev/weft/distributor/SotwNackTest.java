@@ -89,6 +89,31 @@ class SotwNackTest {
   }
 
   @Test
+  void endpointChangeSendsOnlyTheAssignmentThatChanged() throws Exception {
+    String other = "other.demo.svc.cluster.local:8080";
+    mesh.source().upsert(dev.weft.registry.TestObjects.service("demo", "other", "http", 8080));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                mesh.registry
+                    .current()
+                    .service(new dev.weft.registry.ServiceKey("demo", "other"))
+                    .isPresent());
+    proxy.send(request(EDS, "", "", GREETER, other));
+    DiscoveryResponse both = proxy.nextSotw();
+    assertThat(both.getResourcesCount()).isEqualTo(2);
+    proxy.send(request(EDS, both.getVersionInfo(), both.getNonce(), GREETER, other));
+
+    mesh.source().upsert(XdsTestbed.backendSlice(7002));
+
+    DiscoveryResponse changed = proxy.nextSotw();
+    assertThat(changed.getResourcesCount()).isEqualTo(1);
+    assertThat(changed.getResources(0).unpack(ClusterLoadAssignment.class).getClusterName())
+        .isEqualTo(GREETER);
+  }
+
+  @Test
   void reconnectingProxyThatIsCurrentIsSentNothing() {
     proxy.send(request(CDS, "", "", GREETER));
     DiscoveryResponse first = proxy.nextSotw();
