@@ -116,7 +116,8 @@ final class RegistryBenchmark implements Callable<Integer> {
       window = new Semaphore(windowSize);
       appliedUpTo = new long[services];
       Arrays.fill(appliedUpTo, -1);
-      try (Subscription ignored = registry.subscribe(Runnable::run, this::onPublished)) {
+      Subscription subscription = registry.subscribe(Runnable::run, this::onPublished);
+      try {
         run(0, warmup, 0);
         Run saturated = run(warmup, changes, 0);
         List<Run> paced = new ArrayList<>();
@@ -135,6 +136,8 @@ final class RegistryBenchmark implements Callable<Integer> {
                 round((double) retained / endpoints),
                 saturated,
                 paced);
+      } finally {
+        subscription.close();
       }
     }
     print(result);

@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ResourceCache {
 
   private final ResourceNames names;
-  private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<String, Memo>> byService =
+  private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
 
@@ -83,9 +83,9 @@ final class ResourceCache {
     }
     ServiceEndpoints endpoints =
         ref.type() == ResourceType.ENDPOINT ? state.endpoints(service.key()) : null;
-    ConcurrentHashMap<String, Memo> memos =
+    ConcurrentHashMap<MemoKey, Memo> memos =
         byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
-    String key = memoKey(ref);
+    MemoKey key = new MemoKey(ref.type(), ref.name());
     Memo memo = memos.get(key);
     if (memo != null && memo.builtFrom(service, endpoints)) {
       return memo.resource();
@@ -112,7 +112,6 @@ final class ResourceCache {
     };
   }
 
-  private static String memoKey(ResourceRef ref) {
-    return ref.type().ordinal() + ref.name();
-  }
+  /** Names are unique per type only: a route and a cluster share the canonical name. */
+  private record MemoKey(ResourceType type, String name) {}
 }

@@ -4,6 +4,8 @@ import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
 
+import com.google.common.hash.HashCode;
+import com.google.common.hash.Hashing;
 import dev.weft.api.validation.FieldError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,10 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -66,7 +65,7 @@ public final class DirectorySource implements AutoCloseable {
   private Thread watcher;
 
   /** What the source last applied from one file. */
-  private record LoadedFile(byte[] digest, Set<ObjectKey> keys) {}
+  private record LoadedFile(HashCode digest, Set<ObjectKey> keys) {}
 
   public DirectorySource(Path directory, RegistrySource sink) {
     this.directory = directory;
@@ -157,9 +156,9 @@ public final class DirectorySource implements AutoCloseable {
     for (Map.Entry<Path, byte[]> entry : present.entrySet()) {
       Path file = entry.getKey();
       byte[] content = entry.getValue();
-      byte[] digest = digest(content);
+      HashCode digest = Hashing.sha256().hashBytes(content);
       LoadedFile loaded = files.get(file);
-      if (loaded == null || !Arrays.equals(loaded.digest(), digest)) {
+      if (loaded == null || !loaded.digest().equals(digest)) {
         released.addAll(loadFile(file, new String(content, StandardCharsets.UTF_8), digest));
       }
     }
@@ -168,14 +167,17 @@ public final class DirectorySource implements AutoCloseable {
       for (Path file : new ArrayList<>(filesWithConflicts)) {
         byte[] content = present.get(file);
         if (content != null) {
-          loadFile(file, new String(content, StandardCharsets.UTF_8), digest(content));
+          loadFile(
+              file,
+              new String(content, StandardCharsets.UTF_8),
+              Hashing.sha256().hashBytes(content));
         }
       }
     }
   }
 
   /** Applies one file; returns the keys it no longer holds. */
-  private Set<ObjectKey> loadFile(Path file, String content, byte[] digest) {
+  private Set<ObjectKey> loadFile(Path file, String content, HashCode digest) {
     String origin = file.toString();
     LoadedFile previous = files.get(file);
     Set<ObjectKey> previousKeys = previous == null ? Set.of() : previous.keys();
@@ -310,13 +312,5 @@ public final class DirectorySource implements AutoCloseable {
       }
     }
     return false;
-  }
-
-  private static byte[] digest(byte[] content) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(content);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
-    }
   }
 }

@@ -2,9 +2,9 @@ package dev.weft.registry;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -47,7 +47,8 @@ public final class MeshRegistry implements AutoCloseable {
   private final Queue<List<Mutation>> queue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final List<Subscription> subscribers = new CopyOnWriteArrayList<>();
-  private final Map<String, Boolean> sourcesSynced = new ConcurrentHashMap<>();
+  private final Set<String> sources = ConcurrentHashMap.newKeySet();
+  private final Set<String> syncedSources = ConcurrentHashMap.newKeySet();
   private volatile MeshState current = MeshState.EMPTY;
 
   private MeshRegistry() {
@@ -71,7 +72,7 @@ public final class MeshRegistry implements AutoCloseable {
    */
   public RegistrySource registerSource(String name) {
     Objects.requireNonNull(name, "name");
-    if (sourcesSynced.putIfAbsent(name, Boolean.FALSE) != null) {
+    if (!sources.add(name)) {
       throw new IllegalArgumentException("a source named " + name + " is already registered");
     }
     return new RegistrySource(name, this, decoder);
@@ -110,25 +111,25 @@ public final class MeshRegistry implements AutoCloseable {
 
   private void drain() {
     while (true) {
-      List<String> syncedSources = new ArrayList<>();
+      List<String> syncedNow = new ArrayList<>();
       int batches = 0;
       List<Mutation> batch;
       while (batches < MAX_BATCHES_PER_SNAPSHOT && (batch = queue.poll()) != null) {
         for (Mutation mutation : batch) {
           if (mutation instanceof Mutation.MarkSynced marker) {
-            syncedSources.add(marker.source());
+            syncedNow.add(marker.source());
           } else {
             applySafely(mutation);
           }
         }
         batches++;
       }
-      if (!syncedSources.isEmpty()) {
-        syncedSources.forEach(source -> sourcesSynced.put(source, Boolean.TRUE));
-        writer.synced(!sourcesSynced.containsValue(Boolean.FALSE));
+      if (!syncedNow.isEmpty()) {
+        syncedSources.addAll(syncedNow);
+        writer.synced(syncedSources.containsAll(sources));
       }
       publish();
-      for (String source : syncedSources) {
+      for (String source : syncedNow) {
         log.info("source {} synced at registry version {}", source, current.version());
       }
       if (!queue.isEmpty()) {

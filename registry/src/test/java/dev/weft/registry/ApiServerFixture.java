@@ -52,7 +52,9 @@ public final class ApiServerFixture implements AutoCloseable {
     dispatcher.notServed.add(prefix);
   }
 
-  /** Closes every open watch and refuses new ones (503) until {@link #restoreWatches()}. */
+  /**
+   * Closes every open watch and refuses new ones (503) until {@link #restoreWatchesWithGone(int)}.
+   */
   public void dropWatches() {
     dispatcher.watchesDown = true;
     for (WebSocket socket : dispatcher.openWatches) {

@@ -89,13 +89,14 @@ class MeshRegistryTest {
 
     List<ChangeSet> seen = new CopyOnWriteArrayList<>();
     CountDownLatch first = new CountDownLatch(1);
-    try (Subscription ignored =
+    Subscription subscription =
         registry.subscribe(
             Runnable::run,
             (state, changes) -> {
               seen.add(changes);
               first.countDown();
-            })) {
+            });
+    try {
       assertThat(first.await(5, TimeUnit.SECONDS)).isTrue();
       // The first delivery names everything.
       assertThat(seen.get(0).services()).containsExactlyInAnyOrder(REVIEWS, ratings());
@@ -109,6 +110,8 @@ class MeshRegistryTest {
       assertThat(change.endpoints()).containsExactly(REVIEWS);
       assertThat(change.configs()).isEmpty();
       assertThat(registry.current().version()).isEqualTo(before + 1);
+    } finally {
+      subscription.close();
     }
   }
 
@@ -189,7 +192,7 @@ class MeshRegistryTest {
     ExecutorService slow = Executors.newSingleThreadExecutor();
     CountDownLatch release = new CountDownLatch(1);
     List<ChangeSet> seen = new CopyOnWriteArrayList<>();
-    try (Subscription ignored =
+    Subscription subscription =
         registry.subscribe(
             slow,
             (state, changes) -> {
@@ -199,7 +202,8 @@ class MeshRegistryTest {
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
               }
-            })) {
+            });
+    try {
       source.upsert(service("s0", "http", 80));
       await().atMost(WAIT).until(() -> seen.size() == 1);
       // The listener is stuck; the registry keeps publishing.
@@ -219,6 +223,7 @@ class MeshRegistryTest {
       assertThat(merged.services()).containsAll(keys);
       assertThat(seen.size()).isLessThan(21);
     } finally {
+      subscription.close();
       slow.shutdownNow();
     }
   }
