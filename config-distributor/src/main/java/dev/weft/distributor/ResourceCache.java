@@ -106,7 +106,7 @@ final class ResourceCache {
     return switch (ref.type()) {
       case LISTENER -> Resource.of(ref.name(), Translator.clientListener(ref.name(), canonical));
       case ROUTE -> Resource.of(canonical, Translator.routeConfiguration(canonical, canonical));
-      case CLUSTER -> Resource.of(canonical, Translator.cluster(canonical));
+      case CLUSTER -> Resource.of(canonical, Translator.cluster(canonical, port));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
     };

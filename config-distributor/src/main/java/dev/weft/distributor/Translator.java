@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
@@ -33,8 +34,10 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -46,6 +49,13 @@ final class Translator {
 
   static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
   static final String ROUTER = "envoy.filters.http.router";
+
+  static final String HTTP_PROTOCOL_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  /** Application protocols spoken over HTTP/2 (Kubernetes' appProtocol values and common ones). */
+  private static final Set<String> HTTP2_APP_PROTOCOLS =
+      Set.of("grpc", "http2", "h2c", "kubernetes.io/h2c");
 
   /** Envoy's default; gRPC ignores it. */
   private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(5).build();
@@ -116,16 +126,31 @@ final class Translator {
         .build();
   }
 
-  /** A cluster whose endpoints come from EDS over ADS, balanced round robin. */
-  static Cluster cluster(String name) {
-    return Cluster.newBuilder()
-        .setName(name)
-        .setType(Cluster.DiscoveryType.EDS)
-        .setEdsClusterConfig(
-            Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name))
-        .setConnectTimeout(CONNECT_TIMEOUT)
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .build();
+  /**
+   * A cluster whose endpoints come from EDS over ADS, balanced round robin. A port whose {@code
+   * appProtocol} is HTTP/2 (gRPC among them) gets explicit HTTP/2 upstream options, which Envoy
+   * needs to reach it (proxyless gRPC speaks HTTP/2 anyway and ignores them).
+   */
+  static Cluster cluster(String name, ServicePort port) {
+    Cluster.Builder cluster =
+        Cluster.newBuilder()
+            .setName(name)
+            .setType(Cluster.DiscoveryType.EDS)
+            .setEdsClusterConfig(
+                Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name))
+            .setConnectTimeout(CONNECT_TIMEOUT)
+            .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+    if (HTTP2_APP_PROTOCOLS.contains(port.appProtocol())) {
+      cluster.putTypedExtensionProtocolOptions(
+          HTTP_PROTOCOL_OPTIONS,
+          Any.pack(
+              HttpProtocolOptions.newBuilder()
+                  .setExplicitHttpConfig(
+                      HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                  .build()));
+    }
+    return cluster.build();
   }
 
   /**
