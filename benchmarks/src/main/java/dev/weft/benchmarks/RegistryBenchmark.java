@@ -7,10 +7,6 @@ import dev.weft.registry.MeshState;
 import dev.weft.registry.RegistrySource;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.Subscription;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +43,6 @@ import tools.jackson.databind.json.JsonMapper;
     mixinStandardHelpOptions = true,
     description = "Registry: heap per endpoint, endpoint changes/s, event-to-snapshot latency.")
 final class RegistryBenchmark implements Callable<Integer> {
-
-  private static final String NAMESPACE = "bench";
 
   @Option(names = "--services", defaultValue = "1000", description = "Services (default 1000).")
   int services;
@@ -90,7 +84,7 @@ final class RegistryBenchmark implements Callable<Integer> {
   Path json;
 
   private RegistrySource source;
-  private EndpointSlice[] slices;
+  private BenchMesh mesh;
   private long[] submittedAt;
   private long[] appliedUpTo;
   private Percentiles latencies;
@@ -104,15 +98,12 @@ final class RegistryBenchmark implements Callable<Integer> {
     try (MeshRegistry registry = MeshRegistry.create()) {
       source = registry.registerSource("benchmark");
       long loadStart = System.nanoTime();
-      load(registry);
+      mesh = new BenchMesh(services, endpointsPerService);
+      mesh.load(registry, source);
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
       long retained = HeapMeter.usedAfterGc() - baseline;
       int endpoints = services * endpointsPerService;
 
-      slices = new EndpointSlice[services];
-      for (int s = 0; s < services; s++) {
-        slices[s] = slice(s);
-      }
       window = new Semaphore(windowSize);
       appliedUpTo = new long[services];
       Arrays.fill(appliedUpTo, -1);
@@ -175,46 +166,6 @@ final class RegistryBenchmark implements Callable<Integer> {
       long changesPerSecond,
       Percentiles.Summary latencyMicros) {}
 
-  private void load(MeshRegistry registry) {
-    for (int s = 0; s < services; s++) {
-      source.upsert(
-          new ServiceBuilder()
-              .withNewMetadata()
-              .withName(serviceName(s))
-              .withNamespace(NAMESPACE)
-              .addToLabels("app", serviceName(s))
-              .endMetadata()
-              .withNewSpec()
-              .withClusterIP(clusterIp(s))
-              .addNewPort()
-              .withName("http")
-              .withPort(8080)
-              .endPort()
-              .endSpec()
-              .build());
-      for (int e = 0; e < endpointsPerService; e++) {
-        source.upsert(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName(podName(s, e))
-                .withNamespace(NAMESPACE)
-                .addToLabels("app", serviceName(s))
-                .addToLabels("version", "v" + (e % 2 + 1))
-                .endMetadata()
-                .withNewSpec()
-                .withServiceAccountName(serviceName(s))
-                .withNodeName("node-" + (e % 16))
-                .endSpec()
-                .build());
-      }
-      source.upsert(slice(s));
-    }
-    ServiceKey last = new ServiceKey(NAMESPACE, serviceName(services - 1));
-    while (registry.current().endpoints(last).size() < endpointsPerService) {
-      LockSupport.parkNanos(100_000);
-    }
-  }
-
   /** Streams {@code count} changes, at {@code rate} per second, or as fast as applied when 0. */
   private Run run(int firstChange, int count, int rate) {
     synchronized (this) {
@@ -234,13 +185,8 @@ final class RegistryBenchmark implements Callable<Integer> {
       } else {
         window.acquireUninterruptibly();
       }
-      int service = i % services;
-      int endpoint = (i / services) % endpointsPerService;
-      slices[service].getEndpoints().get(endpoint).setAddresses(List.of(address(i)));
       submittedAt[i] = System.nanoTime();
-      // The source decodes before it returns, so the slice object can be reused for the next
-      // change.
-      source.upsert(slices[service]);
+      mesh.moveEndpoint(source, i % services, (i / services) % endpointsPerService, i);
     }
     awaitApplied(firstChange + count);
     double seconds = (System.nanoTime() - start) / 1e9;
@@ -260,10 +206,10 @@ final class RegistryBenchmark implements Callable<Integer> {
     long newlyApplied = 0;
     synchronized (this) {
       for (ServiceKey key : changes.endpoints()) {
-        int service = serviceIndex(key);
+        int service = BenchMesh.serviceIndex(key.name());
         long newest = -1;
         for (Endpoint endpoint : state.endpoints(key).all()) {
-          newest = Math.max(newest, changeOf(endpoint.address()));
+          newest = Math.max(newest, BenchMesh.changeOf(endpoint.address()));
         }
         if (newest < 0 || submittedAt == null) {
           continue;
@@ -287,83 +233,6 @@ final class RegistryBenchmark implements Callable<Integer> {
     while (applied.get() < count) {
       LockSupport.parkNanos(100_000);
     }
-  }
-
-  private EndpointSlice slice(int service) {
-    EndpointSliceBuilder builder =
-        new EndpointSliceBuilder()
-            .withNewMetadata()
-            .withName(serviceName(service) + "-abcde")
-            .withNamespace(NAMESPACE)
-            .addToLabels("kubernetes.io/service-name", serviceName(service))
-            .endMetadata()
-            .withAddressType("IPv4")
-            .addNewPort()
-            .withName("http")
-            .withPort(8080)
-            .endPort();
-    for (int e = 0; e < endpointsPerService; e++) {
-      builder
-          .addNewEndpoint()
-          .withAddresses(initialAddress(service, e))
-          .withNewConditions()
-          .withReady(true)
-          .endConditions()
-          .withZone("zone-" + (char) ('a' + e % 3))
-          .withNodeName("node-" + (e % 16))
-          .withNewTargetRef()
-          .withKind("Pod")
-          .withNamespace(NAMESPACE)
-          .withName(podName(service, e))
-          .endTargetRef()
-          .endEndpoint();
-    }
-    return builder.build();
-  }
-
-  private static String serviceName(int service) {
-    return "svc-" + service;
-  }
-
-  private static String podName(int service, int endpoint) {
-    return "svc-" + service + "-7d9f8c6b5-" + endpoint;
-  }
-
-  private static String clusterIp(int service) {
-    return "172.20." + (service >> 8 & 255) + "." + (service & 255);
-  }
-
-  /** Addresses of the initial load are in 11.0.0.0/8; those of changes in 10.0.0.0/8. */
-  private String initialAddress(int service, int endpoint) {
-    int n = service * endpointsPerService + endpoint;
-    return "11." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255);
-  }
-
-  private static String address(long change) {
-    return "10." + (change >> 16 & 255) + "." + (change >> 8 & 255) + "." + (change & 255);
-  }
-
-  /** The change number {@link #address} encoded, or -1 for an address of the initial load. */
-  private static long changeOf(String address) {
-    if (!address.startsWith("10.")) {
-      return -1;
-    }
-    long change = 0;
-    int octet = 0;
-    for (int i = 3; i < address.length(); i++) {
-      char c = address.charAt(i);
-      if (c == '.') {
-        change = change << 8 | octet;
-        octet = 0;
-      } else {
-        octet = octet * 10 + (c - '0');
-      }
-    }
-    return change << 8 | octet;
-  }
-
-  private static int serviceIndex(ServiceKey key) {
-    return Integer.parseInt(key.name().substring("svc-".length()));
   }
 
   private static double round(double value) {

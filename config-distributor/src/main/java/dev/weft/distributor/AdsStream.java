@@ -1,7 +1,5 @@
 package dev.weft.distributor;
 
-import com.google.common.hash.Hasher;
-import com.google.common.hash.Hashing;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
@@ -9,17 +7,21 @@ import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.stub.ServerCallStreamObserver;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,12 +33,16 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: every mutable field is confined to {@link #executor}, a sequential executor
  * over the distributor's bounded push pool, so requests, configuration changes and flow-control
  * events for one stream run one at a time, in order, and streams run in parallel up to the pool's
- * size. {@link #status()} and {@link #held()} are volatile immutable snapshots for other threads.
+ * size. The proxy's identity is volatile; {@link #status()} and {@link #held()} read the rest by
+ * running on the executor, so the hot path never pays for status snapshots nobody reads.
  */
 abstract class AdsStream implements ConfigWatcher {
 
   private static final Logger log = LoggerFactory.getLogger(AdsStream.class);
   private static final AtomicLong IDS = new AtomicLong();
+
+  /** How long a status read waits for a busy stream before answering with its identity only. */
+  private static final long STATUS_TIMEOUT_MILLIS = 2_000;
 
   protected final AdsContext context;
   protected final Executor executor;
@@ -45,16 +51,15 @@ abstract class AdsStream implements ConfigWatcher {
   private final String peer;
   private final Instant connectedSince;
   private final Set<ServiceKey> watched = new HashSet<>();
+  private final Map<ResourceType, List<Resource>> held = new EnumMap<>(ResourceType.class);
   private boolean watchingAll;
 
   protected ConfigVersion version;
   protected boolean closed;
-  private String nodeId = "";
-  private String namespace = "";
-  private String serviceAccount = "";
-  private String pod = "";
-  private volatile ProxyStatus status;
-  private volatile Map<ResourceType, List<Resource>> held = Map.of();
+  private volatile String nodeId = "";
+  private volatile String namespace = "";
+  private volatile String serviceAccount = "";
+  private volatile String pod = "";
 
   AdsStream(AdsContext context, ServerCallStreamObserver<?> responses, String peer) {
     this.context = context;
@@ -78,7 +83,6 @@ abstract class AdsStream implements ConfigWatcher {
   final void start() {
     responses.setOnReadyHandler(() -> executor.execute(this::flushIfOpen));
     responses.setOnCancelHandler(() -> executor.execute(this::close));
-    publishStatus();
     context.proxies().add(this);
     context.watchers().add(this);
   }
@@ -87,13 +91,41 @@ abstract class AdsStream implements ConfigWatcher {
     return id;
   }
 
+  String nodeId() {
+    return nodeId;
+  }
+
+  Instant connectedSince() {
+    return connectedSince;
+  }
+
+  /** A snapshot of what the proxy holds and awaits, taken on the stream's executor. */
   ProxyStatus status() {
-    return status;
+    return onExecutor(() -> identity(typeStatuses()), () -> identity(Map.of()));
   }
 
   /** What the proxy holds, per type, as far as the stream knows. */
   Map<ResourceType, List<Resource>> held() {
-    return held;
+    return onExecutor(() -> Map.copyOf(held), Map::of);
+  }
+
+  private <T> T onExecutor(
+      java.util.function.Supplier<T> read, java.util.function.Supplier<T> fallback) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    executor.execute(() -> result.complete(read.get()));
+    try {
+      return result.get(STATUS_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      return fallback.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return fallback.get();
+    }
+  }
+
+  private ProxyStatus identity(Map<String, ProxyStatus.TypeStatus> types) {
+    return new ProxyStatus(
+        id, nodeId, namespace, serviceAccount, pod, peer, protocol(), connectedSince, types);
   }
 
   @Override
@@ -104,10 +136,11 @@ abstract class AdsStream implements ConfigWatcher {
             return;
           }
           boolean first = version == null;
-          version = next;
+          if (version == null || next.sequence() > version.sequence()) {
+            version = next;
+          }
           onConfig(first ? null : changes);
           flush();
-          publishStatus();
         });
   }
 
@@ -122,6 +155,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   abstract String protocol();
 
+  /** Per type URL: what is subscribed, acknowledged, pending. Runs on the executor. */
   abstract Map<String, ProxyStatus.TypeStatus> typeStatuses();
 
   /** Whether the transport can take a message now; when not, the ready handler flushes later. */
@@ -132,7 +166,18 @@ abstract class AdsStream implements ConfigWatcher {
   private void flushIfOpen() {
     if (!closed) {
       flush();
-      publishStatus();
+    }
+  }
+
+  /**
+   * Takes the newest version before answering a request. Changes published before this stream
+   * watched a Service reach it this way; those published after reach it through {@link
+   * #configChanged}, so nothing needs marking here: what the request asked for is pushed anyway.
+   */
+  protected final void catchUp() {
+    ConfigVersion latest = context.pipeline().current();
+    if (latest != null && (version == null || latest.sequence() > version.sequence())) {
+      version = latest;
     }
   }
 
@@ -141,11 +186,11 @@ abstract class AdsStream implements ConfigWatcher {
     if (!nodeId.isEmpty() || node == null || node.getId().isEmpty()) {
       return;
     }
-    nodeId = node.getId();
     Struct metadata = node.getMetadata();
     namespace = text(metadata, "NAMESPACE");
     serviceAccount = text(metadata, "SERVICE_ACCOUNT");
     pod = text(metadata, "POD_NAME");
+    nodeId = node.getId();
     log.debug("stream {} from {} is proxy {}", id, peer, nodeId);
   }
 
@@ -180,17 +225,21 @@ abstract class AdsStream implements ConfigWatcher {
     }
   }
 
+  /** The parsed, shared form of a requested name. */
+  protected final ResourceRef ref(ResourceType type, String name) {
+    return context.cache().ref(type, name);
+  }
+
   /** Every resource of a type that exists, for a wildcard subscription, by canonical name. */
   protected final List<ResourceRef> wildcardRefs(ResourceType type) {
     List<ResourceRef> refs = new ArrayList<>();
     ResourceNames names = context.cache().names();
     for (var service : version.state().services().values()) {
       for (var port : service.ports()) {
-        String name = names.canonical(service.key(), port.port());
-        refs.add(new ResourceRef(type, name, service.key(), port.port(), null));
+        refs.add(ref(type, names.canonical(service.key(), port.port())));
       }
     }
-    refs.sort(java.util.Comparator.comparing(ResourceRef::name));
+    refs.sort(Comparator.comparing(ResourceRef::name));
     return refs;
   }
 
@@ -198,14 +247,28 @@ abstract class AdsStream implements ConfigWatcher {
     return context.cache().resolve(version.state(), ref);
   }
 
-  /** A hash of the names and versions of a response's resources: equal content, equal hash. */
-  protected static String contentHash(List<Resource> resources) {
-    Hasher hasher = Hashing.sha256().newHasher();
-    for (Resource resource : resources) {
-      hasher.putString(resource.name(), StandardCharsets.UTF_8).putByte((byte) 0);
-      hasher.putString(resource.version(), StandardCharsets.UTF_8).putByte((byte) '\n');
-    }
-    return hasher.hash().toString().substring(0, 16);
+  /**
+   * A fingerprint of a set of resources, names and contents: the sum of their mixed fingerprints,
+   * so that adding or removing one updates it in constant time; equal content, equal fingerprint.
+   */
+  protected static long fingerprintOf(Resource resource) {
+    return mix(resource.fingerprint());
+  }
+
+  /** Turns a sum of {@link #fingerprintOf} values over {@code count} resources into a hash. */
+  protected static String contentHash(long sum, int count) {
+    return String.format("%016x", mix(sum ^ mix(count)));
+  }
+
+  /** The finalizer of MurmurHash3: spreads every input bit over the output. */
+  private static long mix(long value) {
+    long h = value;
+    h ^= h >>> 33;
+    h *= 0xFF51AFD7ED558CCDL;
+    h ^= h >>> 33;
+    h *= 0xC4CEB9FE1A85EC53L;
+    h ^= h >>> 33;
+    return h;
   }
 
   protected final void sent(Object response) {
@@ -215,24 +278,11 @@ abstract class AdsStream implements ConfigWatcher {
   }
 
   protected final void setHeld(ResourceType type, List<Resource> resources) {
-    Map<ResourceType, List<Resource>> copy = new EnumMap<>(ResourceType.class);
-    copy.putAll(held);
-    copy.put(type, List.copyOf(resources));
-    held = Map.copyOf(copy);
+    held.put(type, resources);
   }
 
-  protected final void publishStatus() {
-    status =
-        new ProxyStatus(
-            id,
-            nodeId,
-            namespace,
-            serviceAccount,
-            pod,
-            peer,
-            protocol(),
-            connectedSince,
-            typeStatuses());
+  protected final List<String> heldNames(ResourceType type) {
+    return held.getOrDefault(type, List.of()).stream().map(Resource::name).sorted().toList();
   }
 
   /** Ends the stream: stops watching and forgets it. Runs on the executor. */

@@ -111,7 +111,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
         changed |= !state.wildcard;
         state.wildcard = true;
       } else if (!state.subscribed.containsKey(name)) {
-        state.subscribed.put(name, ResourceRef.parse(type, name, context.cache().names()));
+        state.subscribed.put(name, ref(type, name));
         state.toldAbsent.remove(name);
         changed = true;
       }
@@ -142,13 +142,8 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       }
       watch(all, anyWildcard);
     }
-    ConfigVersion latest = context.pipeline().current();
-    if (latest != null && (version == null || latest.sequence() > version.sequence())) {
-      version = latest;
-      types.values().forEach(s -> s.dirty = true);
-    }
+    catchUp();
     flush();
-    publishStatus();
   }
 
   @Override
@@ -256,7 +251,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version",
-        status().nodeId(),
+        nodeId(),
         type.typeUrl(),
         sent.version(),
         detail);

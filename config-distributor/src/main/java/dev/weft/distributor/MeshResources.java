@@ -3,16 +3,18 @@ package dev.weft.distributor;
 import com.google.protobuf.Message;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Every resource of a registry snapshot under its canonical name, translated exactly as the
- * distributor translates them for proxies: for tools that need the whole set at once, such as a
- * benchmark feeding another control plane the same configuration.
+ * Resources of a registry snapshot under their canonical names, translated exactly as the
+ * distributor translates them for proxies: for tools that need them outside an ADS stream, such as
+ * a benchmark feeding another control plane the same configuration.
  */
 public final class MeshResources {
 
@@ -20,26 +22,34 @@ public final class MeshResources {
 
   /** All the resources of {@code state}, by type, in a deterministic order. */
   public static Map<ResourceType, List<Message>> of(MeshState state, ResourceNames names) {
+    return of(state, names, state.services().keySet().stream().sorted().toList());
+  }
+
+  /**
+   * The resources of the given Services in {@code state}, by type, in the order given. A Service
+   * that does not exist contributes nothing.
+   */
+  public static Map<ResourceType, List<Message>> of(
+      MeshState state, ResourceNames names, Collection<ServiceKey> services) {
     Map<ResourceType, List<Message>> resources = new EnumMap<>(ResourceType.class);
     for (ResourceType type : ResourceType.values()) {
       resources.put(type, new ArrayList<>());
     }
-    state.services().values().stream()
-        .sorted(java.util.Comparator.comparing(MeshService::key))
-        .forEach(
-            service -> {
-              for (ServicePort port : service.ports()) {
-                String name = names.canonical(service.key(), port.port());
-                resources.get(ResourceType.LISTENER).add(Translator.clientListener(name, name));
-                resources.get(ResourceType.ROUTE).add(Translator.routeConfiguration(name, name));
-                resources.get(ResourceType.CLUSTER).add(Translator.cluster(name, port));
-                resources
-                    .get(ResourceType.ENDPOINT)
-                    .add(
-                        Translator.loadAssignment(
-                            name, service, port, state.endpoints(service.key())));
-              }
-            });
+    for (ServiceKey key : services) {
+      MeshService service = state.service(key).orElse(null);
+      if (service == null) {
+        continue;
+      }
+      for (ServicePort port : service.ports()) {
+        String name = names.canonical(service.key(), port.port());
+        resources.get(ResourceType.LISTENER).add(Translator.clientListener(name, name));
+        resources.get(ResourceType.ROUTE).add(Translator.routeConfiguration(name, name));
+        resources.get(ResourceType.CLUSTER).add(Translator.cluster(name, port));
+        resources
+            .get(ResourceType.ENDPOINT)
+            .add(Translator.loadAssignment(name, service, port, state.endpoints(service.key())));
+      }
+    }
     return resources;
   }
 }

@@ -38,8 +38,8 @@ final class ProxyTable {
     }
     Collection<AdsStream> all = streams.values();
     return all.stream()
-        .filter(s -> s.status().nodeId().equals(proxy))
-        .max(Comparator.comparing(s -> s.status().connectedSince()));
+        .filter(s -> s.nodeId().equals(proxy))
+        .max(Comparator.comparing(AdsStream::connectedSince));
   }
 
   Collection<AdsStream> all() {

@@ -5,6 +5,8 @@ import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -26,6 +28,14 @@ final class ResourceCache {
   private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
+  private final Map<ResourceType, ConcurrentHashMap<String, ResourceRef>> refs =
+      new EnumMap<>(ResourceType.class);
+
+  /**
+   * Bounds the parsed-name table: thousands of proxies ask for the same few thousand names, so a
+   * name is parsed and held once; a client asking for endless made-up names only clears it.
+   */
+  private static final int MAX_REFS = 100_000;
 
   /** A resource and the registry values it was built from. */
   private record Memo(MeshService service, ServiceEndpoints endpoints, Resource resource) {
@@ -42,6 +52,22 @@ final class ResourceCache {
 
   ResourceCache(ResourceNames names) {
     this.names = names;
+    for (ResourceType type : ResourceType.values()) {
+      refs.put(type, new ConcurrentHashMap<>());
+    }
+  }
+
+  /** The parsed form of a requested name, shared by every stream that asks for it. */
+  ResourceRef ref(ResourceType type, String name) {
+    ConcurrentHashMap<String, ResourceRef> table = refs.get(type);
+    ResourceRef ref = table.get(name);
+    if (ref == null) {
+      if (table.size() >= MAX_REFS) {
+        table.clear();
+      }
+      ref = table.computeIfAbsent(name, n -> ResourceRef.parse(type, n, names));
+    }
+    return ref;
   }
 
   ResourceNames names() {

@@ -1,14 +1,15 @@
 package dev.weft.distributor;
 
 import dev.weft.registry.ChangeSet;
+import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.ControlPlane;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,9 @@ import org.slf4j.LoggerFactory;
  * alters what it subscribed to. A change that leaves the response's content as it was sends
  * nothing; a rejected version is never sent again, and the proxy keeps its last good one.
  *
+ * <p>Every request repeats the names the proxy subscribes to, ACKs included; they are compared with
+ * the previous request's in order, without parsing, and parsed only when they differ.
+ *
  * <p>Thread-safety: see {@link AdsStream}; everything runs on the stream's executor.
  */
 final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequest> {
@@ -38,7 +42,26 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
   /** The state of one resource type on this stream. */
   private static final class TypeState {
     boolean wildcard;
+
+    /** The names of the last request that changed them, in its order. */
+    ResourceRef[] requested = new ResourceRef[0];
+
+    /** The same, distinct and sorted by name: the order of responses. */
     List<ResourceRef> refs = List.of();
+
+    /** The resource each of {@link #refs} resolved to when last looked at (null: none). */
+    Resource[] current = new Resource[0];
+
+    /** The sum of the fingerprints of {@link #current}, and how many are there. */
+    long fingerprints;
+
+    int present;
+
+    /** Indexes of {@link #refs} a change touched since the last push. */
+    final BitSet pending = new BitSet();
+
+    /** Everything must be resolved again (new names, first configuration, a wildcard). */
+    boolean stale = true;
 
     /** Something may have changed: push if the content differs from what was sent. */
     boolean dirty;
@@ -49,10 +72,6 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     String clientVersion = "";
     String sentVersion = "";
     String sentNonce = "";
-
-    /** The version of each resource last sent, for the types whose responses may be partial. */
-    Map<String, String> sentVersions = Map.of();
-
     final InFlight inFlight = new InFlight();
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
@@ -103,7 +122,6 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
         acknowledged(type, state, answered);
       }
       if (!nonce.equals(state.sentNonce)) {
-        publishStatus();
         return; // its names are out of date: the reply to the newest response will follow
       }
     } else if (!request.getVersionInfo().isEmpty() && state.sentVersion.isEmpty()) {
@@ -113,22 +131,28 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     subscribe(type, state, request.getResourceNamesList(), nonce.isEmpty());
     catchUp();
     flush();
-    publishStatus();
   }
 
   private void subscribe(ResourceType type, TypeState state, List<String> names, boolean initial) {
+    if (!initial && sameNames(state.requested, names)) {
+      return;
+    }
     boolean wildcard =
         names.contains("*") || (names.isEmpty() && initial && type.fullStateOfTheWorld());
-    Map<String, ResourceRef> refs = new TreeMap<>();
-    for (String name : names) {
-      if (!name.equals("*")) {
-        refs.computeIfAbsent(name, n -> ResourceRef.parse(type, n, context.cache().names()));
+    ResourceRef[] requested = new ResourceRef[names.size()];
+    Map<String, ResourceRef> sorted = new TreeMap<>();
+    for (int i = 0; i < requested.length; i++) {
+      requested[i] = ref(type, names.get(i));
+      if (!names.get(i).equals("*")) {
+        sorted.put(names.get(i), requested[i]);
       }
     }
-    List<ResourceRef> next = List.copyOf(refs.values());
+    state.requested = requested;
+    List<ResourceRef> next = List.copyOf(sorted.values());
     if (initial || wildcard != state.wildcard || !next.equals(state.refs)) {
       state.wildcard = wildcard;
       state.refs = next;
+      state.stale = true;
       state.asked = true;
       state.dirty = true;
       List<ResourceRef> all = new ArrayList<>();
@@ -141,34 +165,62 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     }
   }
 
-  /** Takes a version published while this stream was not yet watching what it now asks for. */
-  private void catchUp() {
-    ConfigVersion latest = context.pipeline().current();
-    if (latest != null && (version == null || latest.sequence() > version.sequence())) {
-      version = latest;
-      types.values().forEach(state -> state.dirty = true);
+  private static boolean sameNames(ResourceRef[] previous, List<String> names) {
+    if (previous.length != names.size()) {
+      return false;
     }
+    for (int i = 0; i < previous.length; i++) {
+      if (!previous[i].name().equals(names.get(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
   void onConfig(ChangeSet changes) {
     for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
       TypeState state = entry.getValue();
-      if (changes == null || state.wildcard || touches(entry.getKey(), state, changes)) {
+      if (changes == null || state.wildcard) {
+        state.stale = true;
         state.dirty = true;
+        continue;
+      }
+      for (ServiceKey service : changes.services()) {
+        markTouched(state, service);
+      }
+      if (entry.getKey() == ResourceType.ENDPOINT) {
+        for (ServiceKey service : changes.endpoints()) {
+          markTouched(state, service);
+        }
       }
     }
   }
 
-  private static boolean touches(ResourceType type, TypeState state, ChangeSet changes) {
-    for (ResourceRef ref : state.refs) {
-      if (ref.service() != null
-          && (changes.services().contains(ref.service())
-              || (type == ResourceType.ENDPOINT && changes.endpoints().contains(ref.service())))) {
-        return true;
+  /**
+   * Marks the names that refer to {@code service}. Every name of a Service starts with {@code
+   * <name>.<namespace>}, and names are sorted, so they form one run found by binary search: the
+   * cost is logarithmic in the subscriptions, without an index to hold per stream.
+   */
+  private static void markTouched(TypeState state, ServiceKey service) {
+    String prefix = service.name() + "." + service.namespace();
+    List<ResourceRef> refs = state.refs;
+    int low = 0;
+    int high = refs.size();
+    while (low < high) {
+      int middle = (low + high) >>> 1;
+      if (refs.get(middle).name().compareTo(prefix) < 0) {
+        low = middle + 1;
+      } else {
+        high = middle;
       }
     }
-    return false;
+    for (int i = low; i < refs.size() && refs.get(i).name().startsWith(prefix); i++) {
+      if (service.equals(refs.get(i).service())) {
+        state.pending.set(i);
+        state.dirty = true;
+      }
+    }
   }
 
   @Override
@@ -187,18 +239,14 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
   private void push(ResourceType type, TypeState state) {
     long start = System.nanoTime();
     state.dirty = false;
-    List<ResourceRef> refs = state.wildcard ? wildcardRefs(type) : state.refs;
-    List<Resource> resources = new ArrayList<>(refs.size());
-    for (ResourceRef ref : refs) {
-      Resource resource = resolve(ref);
-      if (resource == null) {
-        resource = context.cache().placeholder(ref);
-      }
+    List<Resource> changed = resolve(type, state);
+    List<Resource> resources = new ArrayList<>(state.present);
+    for (Resource resource : state.current) {
       if (resource != null) {
         resources.add(resource);
       }
     }
-    String hash = contentHash(resources);
+    String hash = contentHash(state.fingerprints, state.present);
     String known = state.sentVersion.isEmpty() ? state.clientVersion : state.sentVersion;
     boolean same = hash.equals(hashOf(known));
     if (same && (!state.asked || state.sentVersion.isEmpty())) {
@@ -212,24 +260,12 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     }
     // Endpoints and routes need not be sent whole (a proxy keeps what a response leaves out), so
     // a change sends only the ones that changed; a request is answered with all it asked for.
-    List<Resource> toSend = resources;
-    if (!type.fullStateOfTheWorld() && !state.asked) {
-      toSend = new ArrayList<>();
-      for (Resource resource : resources) {
-        if (!resource.version().equals(state.sentVersions.get(resource.name()))) {
-          toSend.add(resource);
-        }
-      }
-    }
+    List<Resource> toSend =
+        type.fullStateOfTheWorld() || state.asked || changed == null ? resources : changed;
     state.asked = false;
     if (toSend.isEmpty() && !type.fullStateOfTheWorld()) {
       return; // only removals, which a partial type cannot express: nothing to send
     }
-    Map<String, String> versions = new HashMap<>();
-    for (Resource resource : resources) {
-      versions.put(resource.name(), resource.version());
-    }
-    state.sentVersions = versions;
     String versionInfo = context.generation() + "-" + hash;
     String nonce = Long.toString(++nonces);
     DiscoveryResponse.Builder response =
@@ -244,9 +280,56 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     sent(response.build());
     state.sentVersion = versionInfo;
     state.sentNonce = nonce;
-    state.inFlight.add(
-        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), List.copyOf(resources)));
+    state.inFlight.add(new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), resources));
     context.metrics().pushed(type, System.nanoTime() - start);
+  }
+
+  /**
+   * Brings {@code state.current} up to date: every name when stale, otherwise only those a change
+   * touched. Returns the resources that changed, or null when everything was resolved again.
+   */
+  private List<Resource> resolve(ResourceType type, TypeState state) {
+    if (state.stale || state.wildcard) {
+      List<ResourceRef> refs = state.wildcard ? wildcardRefs(type) : state.refs;
+      state.current = new Resource[refs.size()];
+      state.fingerprints = 0;
+      state.present = 0;
+      for (int i = 0; i < refs.size(); i++) {
+        Resource resource = resolveOrPlaceholder(refs.get(i));
+        state.current[i] = resource;
+        if (resource != null) {
+          state.fingerprints += fingerprintOf(resource);
+          state.present++;
+        }
+      }
+      state.stale = false;
+      state.pending.clear();
+      return null;
+    }
+    List<Resource> changed = new ArrayList<>();
+    for (int i = state.pending.nextSetBit(0); i >= 0; i = state.pending.nextSetBit(i + 1)) {
+      Resource before = state.current[i];
+      Resource after = resolveOrPlaceholder(state.refs.get(i));
+      if (before != null) {
+        state.fingerprints -= fingerprintOf(before);
+        state.present--;
+      }
+      if (after != null) {
+        state.fingerprints += fingerprintOf(after);
+        state.present++;
+        if (before == null || !before.version().equals(after.version())) {
+          changed.add(after);
+        }
+      }
+      state.current[i] = after;
+    }
+    state.pending.clear();
+    return changed;
+  }
+
+  private Resource resolveOrPlaceholder(ResourceRef ref) {
+    Resource resource = resolve(ref);
+    return resource != null ? resource : context.cache().placeholder(ref);
   }
 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
@@ -262,7 +345,7 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version {}",
-        status().nodeId(),
+        nodeId(),
         type.typeUrl(),
         sent.version(),
         detail,
@@ -293,15 +376,14 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     Map<String, ProxyStatus.TypeStatus> result = new LinkedHashMap<>();
     for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
       TypeState state = entry.getValue();
-      List<String> held =
-          held().getOrDefault(entry.getKey(), List.of()).stream().map(Resource::name).toList();
+      InFlight.Sent pending = state.inFlight.newest();
       result.put(
           entry.getKey().typeUrl(),
           new ProxyStatus.TypeStatus(
               state.wildcard ? List.of("*") : state.refs.stream().map(ResourceRef::name).toList(),
               state.ackedVersion,
-              state.inFlight.newest() == null ? "" : state.inFlight.newest().version(),
-              held,
+              pending == null ? "" : pending.version(),
+              heldNames(entry.getKey()),
               state.lastNack));
     }
     return result;

@@ -28,6 +28,11 @@ public record MeshService(
 
   /** Finds a port by its number. */
   public Optional<ServicePort> port(int number) {
-    return ports.stream().filter(p -> p.port() == number).findFirst();
+    for (ServicePort port : ports) {
+      if (port.port() == number) {
+        return Optional.of(port);
+      }
+    }
+    return Optional.empty();
   }
 }

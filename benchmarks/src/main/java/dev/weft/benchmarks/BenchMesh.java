@@ -1,0 +1,183 @@
+package dev.weft.benchmarks;
+
+import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.RegistrySource;
+import dev.weft.registry.ServiceKey;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The synthetic mesh the benchmarks load: {@code services} Services {@code svc-<i>} in namespace
+ * {@code bench}, port 8080, each with one EndpointSlice of {@code endpoints} endpoints across three
+ * zones, and a Pod per endpoint. Objects go through a {@link RegistrySource}, the same way the
+ * Kubernetes source hands over what its informers deliver.
+ *
+ * <p>Change {@code c} moves one endpoint to an address that encodes {@code c} ({@code 10.x.y.z});
+ * initial addresses are in {@code 11.0.0.0/8}. So whoever receives the endpoints can tell exactly
+ * which changes they contain.
+ *
+ * <p>Not thread-safe: one thread feeds it.
+ */
+final class BenchMesh {
+
+  static final String NAMESPACE = "bench";
+  static final int PORT = 8080;
+
+  private final int services;
+  private final int endpoints;
+  private final EndpointSlice[] slices;
+
+  BenchMesh(int services, int endpoints) {
+    this.services = services;
+    this.endpoints = endpoints;
+    this.slices = new EndpointSlice[services];
+  }
+
+  int services() {
+    return services;
+  }
+
+  int endpoints() {
+    return endpoints;
+  }
+
+  /** Hands every Service, Pod and EndpointSlice to {@code source}; waits until applied. */
+  void load(MeshRegistry registry, RegistrySource source) {
+    for (int s = 0; s < services; s++) {
+      source.upsert(service(s, "http"));
+      for (int e = 0; e < endpoints; e++) {
+        source.upsert(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(podName(s, e))
+                .withNamespace(NAMESPACE)
+                .addToLabels("app", serviceName(s))
+                .addToLabels("version", "v" + (e % 2 + 1))
+                .endMetadata()
+                .withNewSpec()
+                .withServiceAccountName(serviceName(s))
+                .withNodeName("node-" + (e % 16))
+                .endSpec()
+                .build());
+      }
+      slices[s] = slice(s);
+      source.upsert(slices[s]);
+    }
+    ServiceKey last = key(services - 1);
+    while (registry.current().endpoints(last).size() < endpoints) {
+      LockSupport.parkNanos(100_000);
+    }
+  }
+
+  /**
+   * Moves endpoint {@code endpoint} of {@code service} to the address of {@code change}, and hands
+   * the slice to {@code source}. The source decodes before it returns, so the slice is reused.
+   */
+  void moveEndpoint(RegistrySource source, int service, int endpoint, long change) {
+    slices[service].getEndpoints().get(endpoint).setAddresses(List.of(address(change)));
+    source.upsert(slices[service]);
+  }
+
+  /** The Service with its port's {@code appProtocol}. */
+  static Service service(int service, String appProtocol) {
+    return new ServiceBuilder()
+        .withNewMetadata()
+        .withName(serviceName(service))
+        .withNamespace(NAMESPACE)
+        .addToLabels("app", serviceName(service))
+        .endMetadata()
+        .withNewSpec()
+        .withClusterIP("172.20." + (service >> 8 & 255) + "." + (service & 255))
+        .addNewPort()
+        .withName("http")
+        .withPort(PORT)
+        .withAppProtocol(appProtocol)
+        .endPort()
+        .endSpec()
+        .build();
+  }
+
+  private EndpointSlice slice(int service) {
+    EndpointSliceBuilder builder =
+        new EndpointSliceBuilder()
+            .withNewMetadata()
+            .withName(serviceName(service) + "-abcde")
+            .withNamespace(NAMESPACE)
+            .addToLabels("kubernetes.io/service-name", serviceName(service))
+            .endMetadata()
+            .withAddressType("IPv4")
+            .addNewPort()
+            .withName("http")
+            .withPort(PORT)
+            .endPort();
+    for (int e = 0; e < endpoints; e++) {
+      int n = service * endpoints + e;
+      builder
+          .addNewEndpoint()
+          .withAddresses("11." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255))
+          .withNewConditions()
+          .withReady(true)
+          .endConditions()
+          .withZone("zone-" + (char) ('a' + e % 3))
+          .withNodeName("node-" + (e % 16))
+          .withNewTargetRef()
+          .withKind("Pod")
+          .withNamespace(NAMESPACE)
+          .withName(podName(service, e))
+          .endTargetRef()
+          .endEndpoint();
+    }
+    return builder.build();
+  }
+
+  static String serviceName(int service) {
+    return "svc-" + service;
+  }
+
+  static ServiceKey key(int service) {
+    return new ServiceKey(NAMESPACE, serviceName(service));
+  }
+
+  /** The canonical xDS name of a Service's port: listener, route, cluster and assignment. */
+  static String resourceName(int service) {
+    return serviceName(service) + "." + NAMESPACE + ".svc.cluster.local:" + PORT;
+  }
+
+  /** The index of the Service a canonical name or key names. */
+  static int serviceIndex(String name) {
+    int dot = name.indexOf('.');
+    return Integer.parseInt(name.substring("svc-".length(), dot < 0 ? name.length() : dot));
+  }
+
+  private static String podName(int service, int endpoint) {
+    return "svc-" + service + "-7d9f8c6b5-" + endpoint;
+  }
+
+  static String address(long change) {
+    return "10." + (change >> 16 & 255) + "." + (change >> 8 & 255) + "." + (change & 255);
+  }
+
+  /** The change an address encodes, or -1 for an address of the initial load. */
+  static long changeOf(String address) {
+    if (!address.startsWith("10.")) {
+      return -1;
+    }
+    long change = 0;
+    int octet = 0;
+    for (int i = 3; i < address.length(); i++) {
+      char c = address.charAt(i);
+      if (c == '.') {
+        change = change << 8 | octet;
+        octet = 0;
+      } else {
+        octet = octet * 10 + (c - '0');
+      }
+    }
+    return change << 8 | octet;
+  }
+}

@@ -1,0 +1,473 @@
+package dev.weft.benchmarks;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The xDS load harness: N simulated proxies, each with its own connection and ADS stream, against a
+ * control plane in a child process, fed M Services with K endpoints through a registry source. Runs
+ * the same scenarios against Weft and the reference peer (envoyproxy's java-control-plane) and
+ * prints both, with ratios:
+ *
+ * <ol>
+ *   <li><b>cold start</b>: all proxies connect at once; time until every one holds every resource
+ *       it asked for;
+ *   <li><b>endpoint churn</b>: E endpoint changes per second for T seconds; per change, the time
+ *       from publication to the ACK of the last subscribed proxy; control-plane CPU;
+ *   <li><b>route change</b>: a change to the widely used Service {@code svc-0} (to which every
+ *       proxy subscribes) that alters its cluster (its port's {@code appProtocol} flips between
+ *       http and grpc, which turns HTTP/2 upstream options on and off), one at a time;
+ *   <li><b>reconnect storm</b>: every proxy drops its connection and reconnects holding nothing.
+ * </ol>
+ *
+ * <p>Heap per proxy is the control plane's heap after full GCs with the proxies connected, minus
+ * the same before they connected, over N. Bytes and pushes are counted by the proxies.
+ */
+@Command(
+    name = "xds-load",
+    mixinStandardHelpOptions = true,
+    description = "Simulated proxies against Weft and the reference control plane.")
+final class LoadHarness implements Callable<Integer> {
+
+  @Option(names = "--proxies", defaultValue = "2000", description = "Proxies (default 2000).")
+  int proxies;
+
+  @Option(names = "--services", defaultValue = "1000", description = "Services (default 1000).")
+  int services;
+
+  @Option(
+      names = "--endpoints",
+      defaultValue = "5",
+      description = "Endpoints per service (default 5).")
+  int endpoints;
+
+  @Option(
+      names = "--subscriptions",
+      defaultValue = "100",
+      description = "Services each proxy subscribes to, svc-0 among them; 0 for all (default 100).")
+  int subscriptions;
+
+  @Option(
+      names = "--protocol",
+      defaultValue = "SOTW",
+      description = "SOTW or DELTA (default ${DEFAULT-VALUE}).")
+  SimulatedProxy.Protocol protocol;
+
+  @Option(
+      names = "--peers",
+      split = ",",
+      defaultValue = "WEFT,REFERENCE",
+      description = "Control planes to measure (default ${DEFAULT-VALUE}).")
+  List<ControlPlaneCommand.Peer> peers;
+
+  @Option(
+      names = "--churn-rate",
+      defaultValue = "100",
+      description = "Endpoint changes per second (default 100).")
+  int churnRate;
+
+  @Option(
+      names = "--churn-seconds",
+      defaultValue = "10",
+      description = "Seconds of endpoint churn (default 10).")
+  int churnSeconds;
+
+  @Option(
+      names = "--route-changes",
+      defaultValue = "20",
+      description = "Route changes, one at a time (default 20).")
+  int routeChanges;
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "120",
+      description = "Seconds a scenario may take before it is reported incomplete (default 120).")
+  int timeoutSeconds;
+
+  @Option(
+      names = "--child-jvm",
+      split = " ",
+      defaultValue = "-Xmx4g",
+      description = "JVM options of the control-plane process (default ${DEFAULT-VALUE}).")
+  List<String> childJvm;
+
+  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
+  Path json;
+
+  /** One scenario's figures for one peer. */
+  record Scenario(
+      String name,
+      double seconds,
+      boolean complete,
+      Percentiles.Summary convergenceMicros,
+      double cpuCores,
+      long bytes,
+      long pushes,
+      double pushesPerChange,
+      double bytesPerChange) {}
+
+  /** Everything measured for one peer. */
+  record PeerResult(
+      String peer,
+      int proxies,
+      long heapBytesBefore,
+      long heapBytesWithProxies,
+      double heapBytesPerProxy,
+      long streamErrors,
+      Map<String, Scenario> scenarios) {}
+
+  /** The whole run. */
+  record Result(
+      String machine,
+      int proxies,
+      int services,
+      int endpoints,
+      int subscriptionsPerProxy,
+      String protocol,
+      List<PeerResult> peers,
+      Map<String, Double> referenceOverWeft) {}
+
+  @Override
+  public Integer call() throws Exception {
+    List<PeerResult> results = new ArrayList<>();
+    for (ControlPlaneCommand.Peer peer : peers) {
+      results.add(run(peer));
+    }
+    Result result =
+        new Result(
+            Machine.describe(),
+            proxies,
+            services,
+            endpoints,
+            subscriptions == 0 ? services : subscriptions,
+            protocol.name(),
+            results,
+            ratios(results));
+    print(result);
+    if (json != null) {
+      Files.writeString(
+          json,
+          JsonMapper.builder()
+              .enable(SerializationFeature.INDENT_OUTPUT)
+              .build()
+              .writeValueAsString(result));
+    }
+    return 0;
+  }
+
+  private PeerResult run(ControlPlaneCommand.Peer peer) throws Exception {
+    Path log = Files.createTempFile("weft-" + peer.name().toLowerCase(Locale.ROOT), ".log");
+    System.err.printf("%s: control plane log in %s%n", peer, log);
+    try (ControlPlaneProcess controlPlane = ControlPlaneProcess.start(peer, log, childJvm)) {
+      int port = controlPlane.load(services, endpoints);
+      ControlPlaneProcess.Stats before = controlPlane.stats();
+
+      ConvergenceTracker endpointTracker = new ConvergenceTracker(churnRate * churnSeconds);
+      ConvergenceTracker routeTracker = new ConvergenceTracker(routeChanges + 1);
+      SimulatedProxy.Counters counters =
+          new SimulatedProxy.Counters(
+              endpointTracker, routeTracker, new LongAdder(), new LongAdder(), new LongAdder());
+      List<SimulatedProxy> fleet = new ArrayList<>();
+      int[] subscribers = new int[services];
+      for (int i = 0; i < proxies; i++) {
+        int[] chosen = subscriptionsOf(i);
+        for (int service : chosen) {
+          subscribers[service]++;
+        }
+        fleet.add(new SimulatedProxy(i, chosen, protocol, counters));
+      }
+
+      Map<String, Scenario> scenarios = new LinkedHashMap<>();
+      List<ManagedChannel> channels = new ArrayList<>();
+      scenarios.put(
+          "coldStart", connectAll("coldStart", controlPlane, port, fleet, channels, counters));
+      ControlPlaneProcess.Stats connected = controlPlane.stats();
+      scenarios.put("endpointChurn", churn(controlPlane, endpointTracker, subscribers, counters));
+      scenarios.put("routeChange", routeChanges(controlPlane, routeTracker, subscribers, counters));
+      for (SimulatedProxy proxy : fleet) {
+        proxy.disconnect();
+      }
+      closeAll(channels);
+      scenarios.put(
+          "reconnectStorm",
+          connectAll("reconnectStorm", controlPlane, port, fleet, channels, counters));
+      for (SimulatedProxy proxy : fleet) {
+        proxy.disconnect();
+      }
+      closeAll(channels);
+      return new PeerResult(
+          peer.name(),
+          proxies,
+          before.heapAfterGc(),
+          connected.heapAfterGc(),
+          (double) (connected.heapAfterGc() - before.heapAfterGc()) / proxies,
+          counters.errors().sum(),
+          scenarios);
+    }
+  }
+
+  /** Svc-0 and then distinct Services drawn from a seed per proxy, so every run is the same. */
+  private int[] subscriptionsOf(int proxy) {
+    int count = subscriptions == 0 || subscriptions >= services ? services : subscriptions;
+    if (count == services) {
+      int[] all = new int[services];
+      for (int i = 0; i < services; i++) {
+        all[i] = i;
+      }
+      return all;
+    }
+    Random random = new Random(proxy);
+    java.util.LinkedHashSet<Integer> chosen = new java.util.LinkedHashSet<>();
+    chosen.add(0);
+    while (chosen.size() < count) {
+      chosen.add(1 + random.nextInt(services - 1));
+    }
+    return chosen.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private Scenario connectAll(
+      String name,
+      ControlPlaneProcess controlPlane,
+      int port,
+      List<SimulatedProxy> fleet,
+      List<ManagedChannel> channels,
+      SimulatedProxy.Counters counters) {
+    long bytes = counters.bytes().sum();
+    long pushes = counters.responses().sum();
+    long cpu = controlPlane.cpuNanos();
+    long start = System.nanoTime();
+    for (SimulatedProxy proxy : fleet) {
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("localhost", port)
+              .usePlaintext()
+              .maxInboundMessageSize(256 * 1024 * 1024)
+              .build();
+      channels.add(channel);
+      proxy.connect(channel);
+    }
+    boolean complete = await(() -> fleet.stream().allMatch(SimulatedProxy::configured));
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double cores = (controlPlane.cpuNanos() - cpu) / 1e9 / seconds;
+    return new Scenario(
+        name,
+        round(seconds),
+        complete,
+        null,
+        round(cores),
+        counters.bytes().sum() - bytes,
+        counters.responses().sum() - pushes,
+        0,
+        0);
+  }
+
+  private Scenario churn(
+      ControlPlaneProcess controlPlane,
+      ConvergenceTracker tracker,
+      int[] subscribers,
+      SimulatedProxy.Counters counters) {
+    int changes = churnRate * churnSeconds;
+    Random random = new Random(42);
+    long bytes = counters.bytes().sum();
+    long pushes = counters.responses().sum();
+    long cpu = controlPlane.cpuNanos();
+    long interval = 1_000_000_000L / churnRate;
+    long start = System.nanoTime();
+    for (int change = 0; change < changes; change++) {
+      long wait = start + change * interval - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      int service = random.nextInt(services);
+      tracker.expect(change, service, System.nanoTime(), subscribers[service]);
+      controlPlane.moveEndpoint(service, random.nextInt(endpoints), change);
+    }
+    double issuedSeconds = (System.nanoTime() - start) / 1e9;
+    long cpuIssued = controlPlane.cpuNanos() - cpu;
+    boolean complete =
+        await(
+            () -> {
+              for (int change = 0; change < changes; change++) {
+                if (!tracker.converged(change)) {
+                  return false;
+                }
+              }
+              return true;
+            });
+    Percentiles convergence = new Percentiles(changes);
+    for (int change = 0; change < changes; change++) {
+      if (tracker.converged(change) && subscribers[serviceOfChange(tracker, change)] > 0) {
+        convergence.add(tracker.convergenceNanos(change));
+      }
+    }
+    long sentBytes = counters.bytes().sum() - bytes;
+    long sentPushes = counters.responses().sum() - pushes;
+    return new Scenario(
+        "endpointChurn",
+        round(issuedSeconds),
+        complete,
+        convergence.summarize(),
+        round(cpuIssued / 1e9 / issuedSeconds),
+        sentBytes,
+        sentPushes,
+        round((double) sentPushes / changes),
+        round((double) sentBytes / changes));
+  }
+
+  private static int serviceOfChange(ConvergenceTracker tracker, int change) {
+    return tracker.service(change);
+  }
+
+  private Scenario routeChanges(
+      ControlPlaneProcess controlPlane,
+      ConvergenceTracker tracker,
+      int[] subscribers,
+      SimulatedProxy.Counters counters) {
+    long bytes = counters.bytes().sum();
+    long pushes = counters.responses().sum();
+    long cpu = controlPlane.cpuNanos();
+    long start = System.nanoTime();
+    Percentiles convergence = new Percentiles(routeChanges);
+    boolean complete = true;
+    for (int change = 1; change <= routeChanges && complete; change++) {
+      tracker.expect(change, 0, System.nanoTime(), subscribers[0]);
+      controlPlane.changeRoute(change);
+      int current = change;
+      complete = await(() -> tracker.converged(current));
+      if (complete) {
+        convergence.add(tracker.convergenceNanos(change));
+      }
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long sentBytes = counters.bytes().sum() - bytes;
+    long sentPushes = counters.responses().sum() - pushes;
+    return new Scenario(
+        "routeChange",
+        round(seconds),
+        complete,
+        convergence.summarize(),
+        round((controlPlane.cpuNanos() - cpu) / 1e9 / seconds),
+        sentBytes,
+        sentPushes,
+        round((double) sentPushes / routeChanges),
+        round((double) sentBytes / routeChanges));
+  }
+
+  /** Polls until {@code done} or the scenario timeout; returns whether it was done. */
+  private boolean await(BooleanSupplier done) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      LockSupport.parkNanos(200_000);
+    }
+    return true;
+  }
+
+  private static void closeAll(List<ManagedChannel> channels) throws InterruptedException {
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow();
+    }
+    for (ManagedChannel channel : channels) {
+      channel.awaitTermination(10, TimeUnit.SECONDS);
+    }
+    channels.clear();
+  }
+
+  private static Map<String, Double> ratios(List<PeerResult> results) {
+    Map<String, Double> ratios = new LinkedHashMap<>();
+    PeerResult weft = find(results, ControlPlaneCommand.Peer.WEFT);
+    PeerResult reference = find(results, ControlPlaneCommand.Peer.REFERENCE);
+    if (weft == null || reference == null) {
+      return ratios;
+    }
+    ratios.put(
+        "heapPerProxy",
+        round(reference.heapBytesPerProxy() / Math.max(1, weft.heapBytesPerProxy())));
+    for (String name : List.of("endpointChurn", "routeChange")) {
+      Percentiles.Summary w = weft.scenarios().get(name).convergenceMicros();
+      Percentiles.Summary r = reference.scenarios().get(name).convergenceMicros();
+      ratios.put(name + "P99", round(r.p99Micros() / Math.max(1, w.p99Micros())));
+    }
+    ratios.put(
+        "coldStartSeconds",
+        round(
+            reference.scenarios().get("coldStart").seconds()
+                / Math.max(0.001, weft.scenarios().get("coldStart").seconds())));
+    return ratios;
+  }
+
+  private static PeerResult find(List<PeerResult> results, ControlPlaneCommand.Peer peer) {
+    return results.stream().filter(r -> r.peer().equals(peer.name())).findFirst().orElse(null);
+  }
+
+  private static double round(double value) {
+    return Math.round(value * 100) / 100.0;
+  }
+
+  private static void print(Result result) {
+    System.out.printf(
+        "xDS load on %s%n  %d proxies (%s), %d services x %d endpoints, %d subscriptions each%n",
+        result.machine(),
+        result.proxies(),
+        result.protocol(),
+        result.services(),
+        result.endpoints(),
+        result.subscriptionsPerProxy());
+    for (PeerResult peer : result.peers()) {
+      System.out.printf(
+          Locale.ROOT,
+          "%n%s: heap %.1f KiB per proxy (%.0f MiB before proxies, %.0f MiB with), stream errors"
+              + " %d%n",
+          peer.peer(),
+          peer.heapBytesPerProxy() / 1024,
+          peer.heapBytesBefore() / 1048576.0,
+          peer.heapBytesWithProxies() / 1048576.0,
+          peer.streamErrors());
+      for (Scenario s : peer.scenarios().values()) {
+        String convergence =
+            s.convergenceMicros() == null
+                ? ""
+                : String.format(
+                    Locale.ROOT,
+                    "; convergence p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                    s.convergenceMicros().p50Micros() / 1000,
+                    s.convergenceMicros().p99Micros() / 1000,
+                    s.convergenceMicros().maxMicros() / 1000);
+        System.out.printf(
+            Locale.ROOT,
+            "  %-15s %7.2f s%s; CPU %.2f cores; %,d pushes, %.1f MiB%s%s%n",
+            s.name(),
+            s.seconds(),
+            s.complete() ? "" : " (INCOMPLETE)",
+            s.cpuCores(),
+            s.pushes(),
+            s.bytes() / 1048576.0,
+            s.pushesPerChange() > 0
+                ? String.format(Locale.ROOT, " (%.1f pushes per change)", s.pushesPerChange())
+                : "",
+            convergence);
+      }
+    }
+    if (!result.referenceOverWeft().isEmpty()) {
+      System.out.println("\nreference / weft: " + result.referenceOverWeft());
+    }
+  }
+}
