@@ -162,7 +162,10 @@ final class BenchMesh {
     return "10." + (change >> 16 & 255) + "." + (change >> 8 & 255) + "." + (change & 255);
   }
 
-  /** The change an address encodes, or -1 for an address of the initial load. */
+  /** Changes from here on are warm-ups: {@link #changeOf} does not report them. */
+  static final long WARMUP_CHANGES = 1 << 22;
+
+  /** The change an address encodes, or -1 for an address of the initial load or a warm-up. */
   static long changeOf(String address) {
     if (!address.startsWith("10.")) {
       return -1;
@@ -178,6 +181,7 @@ final class BenchMesh {
         octet = octet * 10 + (c - '0');
       }
     }
-    return change << 8 | octet;
+    change = change << 8 | octet;
+    return change >= WARMUP_CHANGES ? -1 : change;
   }
 }

@@ -73,6 +73,7 @@ final class ReferenceControlPlane implements ControlPlaneCommand.Served {
       reference.server =
           NettyServerBuilder.forAddress(new InetSocketAddress(port))
               .addService(discovery.getAggregatedDiscoveryServiceImpl())
+              .directExecutor()
               .build()
               .start();
     } catch (IOException e) {

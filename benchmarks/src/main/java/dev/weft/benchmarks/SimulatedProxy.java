@@ -1,6 +1,7 @@
 package dev.weft.benchmarks;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
@@ -58,6 +59,10 @@ final class SimulatedProxy {
 
   private final int[] services;
   private final List<String> names;
+
+  /** The names, encoded once: every SotW ACK repeats them. */
+  private final List<ByteString> encodedNames;
+
   private final Protocol protocol;
   private final Counters counters;
   private final Node node;
@@ -72,6 +77,7 @@ final class SimulatedProxy {
   SimulatedProxy(int id, int[] services, Protocol protocol, Counters counters) {
     this.services = services.clone();
     this.names = Arrays.stream(services).mapToObj(BenchMesh::resourceName).toList();
+    this.encodedNames = names.stream().map(ByteString::copyFromUtf8).toList();
     this.protocol = protocol;
     this.counters = counters;
     this.credited = new int[services.length];
@@ -161,13 +167,15 @@ final class SimulatedProxy {
       for (Any resource : response.getResourcesList()) {
         inspect(type, resource, received);
       }
-      requests.onNext(
+      DiscoveryRequest.Builder ack =
           DiscoveryRequest.newBuilder()
-              .setTypeUrl(response.getTypeUrl())
-              .setVersionInfo(response.getVersionInfo())
-              .setResponseNonce(response.getNonce())
-              .addAllResourceNames(names)
-              .build());
+              .setTypeUrlBytes(response.getTypeUrlBytes())
+              .setVersionInfoBytes(response.getVersionInfoBytes())
+              .setResponseNonceBytes(response.getNonceBytes());
+      for (ByteString name : encodedNames) {
+        ack.addResourceNamesBytes(name);
+      }
+      requests.onNext(ack.build());
       received.acknowledged(System.nanoTime());
     }
 

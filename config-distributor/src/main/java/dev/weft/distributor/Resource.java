@@ -3,6 +3,7 @@ package dev.weft.distributor;
 import com.google.common.hash.HashCode;
 import com.google.common.hash.Hashing;
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import java.nio.charset.StandardCharsets;
 
@@ -18,7 +19,14 @@ import java.nio.charset.StandardCharsets;
 record Resource(String name, String version, long fingerprint, Any body) {
 
   static Resource of(String name, Message message) {
-    Any body = Any.pack(message);
+    // The type URL as bytes: a String field would be encoded again every time the Any is written.
+    Any body =
+        Any.newBuilder()
+            .setTypeUrlBytes(
+                ByteString.copyFromUtf8(
+                    "type.googleapis.com/" + message.getDescriptorForType().getFullName()))
+            .setValue(message.toByteString())
+            .build();
     byte[] bytes = body.getValue().toByteArray();
     // 64 bits of SHA-256: a collision would hide a change, so not a weaker hash.
     String version = Hashing.sha256().hashBytes(bytes).toString().substring(0, 16);

@@ -31,6 +31,9 @@ public final class XdsServer implements AutoCloseable {
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(port))
             .addService(distributor.service())
+            // Handlers only hand requests to each stream's own executor: run them on the
+            // transport threads instead of paying a thread hop per message.
+            .directExecutor()
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
