@@ -43,7 +43,11 @@ public final class MeshResources {
       for (ServicePort port : service.ports()) {
         String name = names.canonical(service.key(), port.port());
         resources.get(ResourceType.LISTENER).add(Translator.clientListener(name, name));
-        resources.get(ResourceType.ROUTE).add(Translator.routeConfiguration(name, name));
+        resources
+            .get(ResourceType.ROUTE)
+            .add(
+                RouteTranslator.routeConfiguration(
+                    name, service, port, state.attachments(service.key()), names));
         resources.get(ResourceType.CLUSTER).add(Translator.cluster(name, port));
         resources
             .get(ResourceType.ENDPOINT)

@@ -2,9 +2,11 @@ package dev.weft.distributor;
 
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,15 +40,22 @@ final class ResourceCache {
   private static final int MAX_REFS = 100_000;
 
   /** A resource and the registry values it was built from. */
-  private record Memo(MeshService service, ServiceEndpoints endpoints, Resource resource) {
+  private record Memo(
+      MeshService service,
+      ServiceEndpoints endpoints,
+      ServiceAttachments attachments,
+      Resource resource) {
 
     /**
      * Whether the memo was built from these very values. Identity, on purpose: snapshots share
      * unchanged values by reference, so this is exact, and constant time however large they are.
      */
     @SuppressWarnings("ReferenceEquality")
-    boolean builtFrom(MeshService service, ServiceEndpoints endpoints) {
-      return this.service == service && this.endpoints == endpoints;
+    boolean builtFrom(
+        MeshService service, ServiceEndpoints endpoints, ServiceAttachments attachments) {
+      return this.service == service
+          && this.endpoints == endpoints
+          && this.attachments == attachments;
     }
   }
 
@@ -84,6 +93,16 @@ final class ResourceCache {
     if (ref.type() == ResourceType.LISTENER && !ref.isServerListener()) {
       return Resource.of(ref.name(), Translator.unknownClientListener(ref.name()));
     }
+    // A route may name a backend Service that does not exist (yet): its share of requests must
+    // fail at once, as the Gateway API asks, rather than wait out gRPC's timer. A cluster without
+    // endpoints does that.
+    if (ref.type() == ResourceType.CLUSTER && ref.service() != null) {
+      return Resource.of(ref.name(), Translator.cluster(ref.name(), Translator.UNKNOWN_PORT));
+    }
+    if (ref.type() == ResourceType.ENDPOINT && ref.service() != null) {
+      return Resource.of(
+          ref.name(), ClusterLoadAssignment.newBuilder().setClusterName(ref.name()).build());
+    }
     return null;
   }
 
@@ -107,17 +126,23 @@ final class ResourceCache {
     if (port == null) {
       return null;
     }
+    // Each memo remembers only what its type is built from, so that a change to anything else
+    // leaves it valid.
     ServiceEndpoints endpoints =
         ref.type() == ResourceType.ENDPOINT ? state.endpoints(service.key()) : null;
+    ServiceAttachments attachments =
+        ref.type() == ResourceType.ROUTE || ref.type() == ResourceType.CLUSTER
+            ? state.attachments(service.key())
+            : null;
     ConcurrentHashMap<MemoKey, Memo> memos =
         byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
     MemoKey key = new MemoKey(ref.type(), ref.name());
     Memo memo = memos.get(key);
-    if (memo != null && memo.builtFrom(service, endpoints)) {
+    if (memo != null && memo.builtFrom(service, endpoints, attachments)) {
       return memo.resource();
     }
-    Resource built = build(ref, service, port, endpoints);
-    memos.put(key, new Memo(service, endpoints, built));
+    Resource built = build(ref, service, port, endpoints, attachments);
+    memos.put(key, new Memo(service, endpoints, attachments, built));
     return built;
   }
 
@@ -127,11 +152,18 @@ final class ResourceCache {
   }
 
   private Resource build(
-      ResourceRef ref, MeshService service, ServicePort port, ServiceEndpoints endpoints) {
+      ResourceRef ref,
+      MeshService service,
+      ServicePort port,
+      ServiceEndpoints endpoints,
+      ServiceAttachments attachments) {
     String canonical = names.canonical(service.key(), port.port());
     return switch (ref.type()) {
       case LISTENER -> Resource.of(ref.name(), Translator.clientListener(ref.name(), canonical));
-      case ROUTE -> Resource.of(canonical, Translator.routeConfiguration(canonical, canonical));
+      case ROUTE ->
+          Resource.of(
+              canonical,
+              RouteTranslator.routeConfiguration(canonical, service, port, attachments, names));
       case CLUSTER -> Resource.of(canonical, Translator.cluster(canonical, port));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));

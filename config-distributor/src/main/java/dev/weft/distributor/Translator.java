@@ -26,7 +26,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.NonForwardingAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -56,6 +55,9 @@ final class Translator {
   /** Application protocols spoken over HTTP/2 (Kubernetes' appProtocol values and common ones). */
   private static final Set<String> HTTP2_APP_PROTOCOLS =
       Set.of("grpc", "http2", "h2c", "kubernetes.io/h2c");
+
+  /** The port of a cluster whose Service is not known: nothing about its protocol is known. */
+  static final ServicePort UNKNOWN_PORT = new ServicePort("", "TCP", "", 0, "");
 
   /** Envoy's default; gRPC ignores it. */
   private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(5).build();
@@ -108,21 +110,6 @@ final class Translator {
     return Listener.newBuilder()
         .setName(name)
         .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(manager)))
-        .build();
-  }
-
-  /** The routes of a Service port: everything to its one cluster. */
-  static RouteConfiguration routeConfiguration(String name, String clusterName) {
-    return RouteConfiguration.newBuilder()
-        .setName(name)
-        .addVirtualHosts(
-            VirtualHost.newBuilder()
-                .setName(name)
-                .addDomains("*")
-                .addRoutes(
-                    Route.newBuilder()
-                        .setMatch(RouteMatch.newBuilder().setPrefix(""))
-                        .setRoute(RouteAction.newBuilder().setCluster(clusterName))))
         .build();
   }
 

@@ -171,6 +171,21 @@ final class XdsTestbed implements AutoCloseable {
     }
   }
 
+  /** Closes {@code resource} with the testbed. */
+  <T extends AutoCloseable> T closeLater(T resource) {
+    toClose.add(resource);
+    return resource;
+  }
+
+  /** Registers the Service {@code name} with one slice per backend port, all on 127.0.0.1. */
+  void service(String name, int servicePort, int... backendPorts) {
+    source.upsert(TestObjects.service(NAMESPACE, name, "http", servicePort));
+    for (int backendPort : backendPorts) {
+      source.upsert(
+          TestObjects.slice(NAMESPACE, name + "-" + backendPort, name, backendPort, "127.0.0.1"));
+    }
+  }
+
   /** Registers {@code greeter} with one slice per backend port, all on 127.0.0.1. */
   void greeter(int servicePort, int... backendPorts) {
     source.upsert(TestObjects.service(NAMESPACE, "greeter", "http", servicePort));

@@ -2,6 +2,7 @@ package dev.weft.demo;
 
 import com.google.protobuf.StringValue;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
@@ -22,20 +23,32 @@ public final class Greeter {
           .setResponseMarshaller(ProtoUtils.marshaller(StringValue.getDefaultInstance()))
           .build();
 
+  /** A second method, so that routes can tell methods apart: "goodbye NAME from BACKEND". */
+  public static final MethodDescriptor<StringValue, StringValue> SAY_GOODBYE =
+      SAY_HELLO.toBuilder()
+          .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "SayGoodbye"))
+          .build();
+
   private Greeter() {}
 
-  /** The service of a backend named {@code backend}: it answers "hello NAME from BACKEND". */
+  /**
+   * The service of a backend named {@code backend}: it answers "hello NAME from BACKEND" (and
+   * "goodbye ...").
+   */
   public static ServerServiceDefinition service(String backend) {
     return ServerServiceDefinition.builder(SERVICE)
-        .addMethod(
-            SAY_HELLO,
-            ServerCalls.asyncUnaryCall(
-                (request, response) -> {
-                  response.onNext(
-                      StringValue.of("hello " + request.getValue() + " from " + backend));
-                  response.onCompleted();
-                }))
+        .addMethod(SAY_HELLO, answer("hello", backend))
+        .addMethod(SAY_GOODBYE, answer("goodbye", backend))
         .build();
+  }
+
+  private static ServerCallHandler<StringValue, StringValue> answer(
+      String greeting, String backend) {
+    return ServerCalls.asyncUnaryCall(
+        (request, response) -> {
+          response.onNext(StringValue.of(greeting + " " + request.getValue() + " from " + backend));
+          response.onCompleted();
+        });
   }
 
   /** Which backend answered, read back from a greeting. */

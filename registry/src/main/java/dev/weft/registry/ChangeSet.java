@@ -38,6 +38,10 @@ public final class ChangeSet {
         allOf(state.configs().keySet()));
   }
 
+  /**
+   * Services whose object changed, or whose attached configuration ({@link MeshState#attachments})
+   * did: what a proxy receives for a Service depends on both.
+   */
   public Set<ServiceKey> services() {
     return services.keySet();
   }

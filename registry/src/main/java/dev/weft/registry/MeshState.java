@@ -18,6 +18,7 @@ public final class MeshState {
           PersistentMap.empty(),
           PersistentMap.empty(),
           PersistentMap.empty(),
+          PersistentMap.empty(),
           PersistentMap.empty());
 
   private final long version;
@@ -25,6 +26,7 @@ public final class MeshState {
   private final PersistentMap<ServiceKey, MeshService> services;
   private final PersistentMap<ServiceKey, ServiceEndpoints> endpoints;
   private final PersistentMap<ObjectKey, MeshConfig> configs;
+  private final PersistentMap<ServiceKey, ServiceAttachments> attachments;
   private final PersistentMap<StateWriter.RejectionKey, Rejection> rejections;
 
   MeshState(
@@ -33,12 +35,14 @@ public final class MeshState {
       PersistentMap<ServiceKey, MeshService> services,
       PersistentMap<ServiceKey, ServiceEndpoints> endpoints,
       PersistentMap<ObjectKey, MeshConfig> configs,
+      PersistentMap<ServiceKey, ServiceAttachments> attachments,
       PersistentMap<StateWriter.RejectionKey, Rejection> rejections) {
     this.version = version;
     this.synced = synced;
     this.services = services;
     this.endpoints = endpoints;
     this.configs = configs;
+    this.attachments = attachments;
     this.rejections = rejections;
   }
 
@@ -84,6 +88,14 @@ public final class MeshState {
 
   public Optional<MeshConfig> config(ObjectKey key) {
     return Optional.ofNullable(configs.get(key));
+  }
+
+  /**
+   * The routes (and policies) attached to a Service; {@link ServiceAttachments#NONE} when there are
+   * none. The same instance as in the previous snapshot unless something attached to it changed.
+   */
+  public ServiceAttachments attachments(ServiceKey service) {
+    return attachments.getOrDefault(service, ServiceAttachments.NONE);
   }
 
   /** Input that was rejected, with the reasons; the last good version of each object stays. */

@@ -32,6 +32,7 @@ final class StateWriter {
   private PersistentMap<ServiceKey, MeshService> services = PersistentMap.empty();
   private PersistentMap<ServiceKey, ServiceEndpoints> endpoints = PersistentMap.empty();
   private PersistentMap<ObjectKey, MeshConfig> configs = PersistentMap.empty();
+  private PersistentMap<ServiceKey, ServiceAttachments> attachments = PersistentMap.empty();
   private PersistentMap<RejectionKey, Rejection> rejections = PersistentMap.empty();
   private long version;
 
@@ -84,7 +85,8 @@ final class StateWriter {
     rejectionsChanged = false;
     syncedChanged = false;
     version++;
-    MeshState state = new MeshState(version, synced, services, endpoints, configs, rejections);
+    MeshState state =
+        new MeshState(version, synced, services, endpoints, configs, attachments, rejections);
     return new Published(state, changes.drain());
   }
 
@@ -104,6 +106,30 @@ final class StateWriter {
     if (old == null || !old.resource().equals(config.resource())) {
       configs = configs.plus(config.key(), config);
       changes.config(config.key());
+      if (old != null) {
+        detach(old);
+      }
+      for (ServiceKey service : Attachment.servicesOf(config.resource())) {
+        attachments =
+            attachments.plus(
+                service, attachments.getOrDefault(service, ServiceAttachments.NONE).with(config));
+        changes.service(service);
+      }
+    }
+  }
+
+  /**
+   * Removes a config from the Services it was attached to. Each of them counts as changed: what
+   * proxies receive for a Service depends on what is attached to it.
+   */
+  private void detach(MeshConfig config) {
+    for (ServiceKey service : Attachment.servicesOf(config.resource())) {
+      ServiceAttachments current = attachments.get(service);
+      if (current != null) {
+        ServiceAttachments next = current.without(config.key());
+        attachments = next.isEmpty() ? attachments.minus(service) : attachments.plus(service, next);
+        changes.service(service);
+      }
     }
   }
 
@@ -231,9 +257,11 @@ final class StateWriter {
         }
       }
       case HTTP_ROUTE, GRPC_ROUTE -> {
-        if (configs.containsKey(key)) {
+        MeshConfig old = configs.get(key);
+        if (old != null) {
           configs = configs.minus(key);
           changes.config(key);
+          detach(old);
         }
       }
     }

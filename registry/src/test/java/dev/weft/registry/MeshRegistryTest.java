@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -239,6 +241,58 @@ class MeshRegistryTest {
 
     other.markSynced();
     await().atMost(WAIT).until(registry::isSynced);
+  }
+
+  @Test
+  void routesAttachToTheirParentServicesAndMoveWithTheirParentRefs() {
+    List<ChangeSet> changes = new CopyOnWriteArrayList<>();
+    registry.subscribe(Runnable::run, (state, change) -> changes.add(change));
+    source.upsert(route("canary", "reviews"));
+
+    MeshState state = awaitVersion(1);
+    assertThat(state.attachments(REVIEWS).configs())
+        .extracting(config -> config.key().name())
+        .containsExactly("canary");
+    ServiceAttachments attached = state.attachments(REVIEWS);
+
+    source.upsert(service("reviews", "http", 9080));
+    state = awaitVersion(2);
+    assertThat(state.attachments(REVIEWS))
+        .as("unchanged attachments are shared")
+        .isSameAs(attached);
+
+    source.upsert(route("canary", "ratings"));
+    state = awaitVersion(3);
+    assertThat(state.attachments(REVIEWS)).isEqualTo(ServiceAttachments.NONE);
+    assertThat(state.attachments(key("ratings")).configs()).hasSize(1);
+    await().atMost(WAIT).until(() -> changes.size() >= 3);
+    assertThat(changes.get(2).services()).containsExactlyInAnyOrder(REVIEWS, key("ratings"));
+
+    source.delete(route("canary", "ratings"));
+    state = awaitVersion(4);
+    assertThat(state.attachments(key("ratings"))).isEqualTo(ServiceAttachments.NONE);
+  }
+
+  private static HTTPRoute route(String name, String parent) {
+    return new HTTPRouteBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace("shop")
+        .endMetadata()
+        .withNewSpec()
+        .addNewParentRef()
+        .withGroup("")
+        .withKind("Service")
+        .withName(parent)
+        .endParentRef()
+        .addNewRule()
+        .addNewBackendRef()
+        .withName(parent)
+        .withPort(9080)
+        .endBackendRef()
+        .endRule()
+        .endSpec()
+        .build();
   }
 
   private MeshState awaitVersion(long version) {
