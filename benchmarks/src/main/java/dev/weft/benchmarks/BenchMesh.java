@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
@@ -81,6 +83,44 @@ final class BenchMesh {
   void moveEndpoint(RegistrySource source, int service, int endpoint, long change) {
     slices[service].getEndpoints().get(endpoint).setAddresses(List.of(address(change)));
     source.upsert(slices[service]);
+  }
+
+  /** The canary weight of svc-1 after route change {@code change}: 90 after odd ones, else 10. */
+  static int canaryWeight(long change) {
+    return change % 2 == 1 ? 90 : 10;
+  }
+
+  /**
+   * Route change {@code change}: an HTTPRoute on svc-0 that splits its traffic between svc-0 and
+   * svc-1, with svc-1's weight flipping between 10 and 90, as a user shifting a canary does.
+   */
+  static HTTPRoute canaryRoute(long change) {
+    int canary = canaryWeight(change);
+    return new HTTPRouteBuilder()
+        .withNewMetadata()
+        .withName("svc-0-canary")
+        .withNamespace(NAMESPACE)
+        .endMetadata()
+        .withNewSpec()
+        .addNewParentRef()
+        .withGroup("")
+        .withKind("Service")
+        .withName(serviceName(0))
+        .endParentRef()
+        .addNewRule()
+        .addNewBackendRef()
+        .withName(serviceName(0))
+        .withPort(PORT)
+        .withWeight(100 - canary)
+        .endBackendRef()
+        .addNewBackendRef()
+        .withName(serviceName(1))
+        .withPort(PORT)
+        .withWeight(canary)
+        .endBackendRef()
+        .endRule()
+        .endSpec()
+        .build();
   }
 
   /** The Service with its port's {@code appProtocol}. */

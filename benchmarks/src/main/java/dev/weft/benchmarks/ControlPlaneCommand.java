@@ -81,9 +81,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
                   Integer.parseInt(words[1]),
                   Integer.parseInt(words[2]),
                   Long.parseLong(words[3]));
-          case "route" ->
-              source.upsert(
-                  BenchMesh.service(0, Long.parseLong(words[1]) % 2 == 1 ? "grpc" : "http"));
+          case "route" -> source.upsert(BenchMesh.canaryRoute(Long.parseLong(words[1])));
           case "stats" -> {
             long heap = HeapMeter.usedAfterGc();
             out.println(

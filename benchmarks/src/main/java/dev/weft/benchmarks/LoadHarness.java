@@ -33,9 +33,9 @@ import tools.jackson.databind.json.JsonMapper;
  *       it asked for;
  *   <li><b>endpoint churn</b>: E endpoint changes per second for T seconds; per change, the time
  *       from publication to the ACK of the last subscribed proxy; control-plane CPU;
- *   <li><b>route change</b>: a change to the widely used Service {@code svc-0} (to which every
- *       proxy subscribes) that alters its cluster (its port's {@code appProtocol} flips between
- *       http and grpc, which turns HTTP/2 upstream options on and off), one at a time;
+ *   <li><b>route change</b>: an HTTPRoute weight edit on the widely used Service {@code svc-0} (to
+ *       which every proxy subscribes): the canary share of svc-1 flips between 10 % and 90 %, one
+ *       change at a time, which changes svc-0's RouteConfiguration for every proxy;
  *   <li><b>reconnect storm</b>: every proxy drops its connection and reconnects holding nothing.
  * </ol>
  *

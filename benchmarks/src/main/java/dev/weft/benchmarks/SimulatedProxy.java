@@ -12,7 +12,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -247,6 +250,24 @@ final class SimulatedProxy {
     }
   }
 
+  /**
+   * Which route change svc-0's routes reflect, modulo 2: 1 when svc-1's canary weight is that of
+   * odd changes, else 0 (also before the first change, when there is no canary at all).
+   */
+  private static int routeState(RouteConfiguration route) {
+    for (VirtualHost host : route.getVirtualHostsList()) {
+      for (Route entry : host.getRoutesList()) {
+        for (WeightedCluster.ClusterWeight cluster :
+            entry.getRoute().getWeightedClusters().getClustersList()) {
+          if (BenchMesh.serviceIndex(cluster.getName()) == 1) {
+            return cluster.getWeight().getValue() == BenchMesh.canaryWeight(1) ? 1 : 0;
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
   private void inspect(ResourceType type, Any body, Received received) {
     try {
       String name =
@@ -267,15 +288,15 @@ final class SimulatedProxy {
               }
               yield assignment.getClusterName();
             }
-            case CLUSTER -> {
-              Cluster cluster = body.unpack(Cluster.class);
-              if (BenchMesh.serviceIndex(cluster.getName()) == 0) {
-                received.routeState = cluster.getTypedExtensionProtocolOptionsCount() > 0 ? 1 : 0;
-              }
-              yield cluster.getName();
-            }
+            case CLUSTER -> body.unpack(Cluster.class).getName();
             case LISTENER -> body.unpack(Listener.class).getName();
-            case ROUTE -> body.unpack(RouteConfiguration.class).getName();
+            case ROUTE -> {
+              RouteConfiguration route = body.unpack(RouteConfiguration.class);
+              if (BenchMesh.serviceIndex(route.getName()) == 0) {
+                received.routeState = routeState(route);
+              }
+              yield route.getName();
+            }
           };
       Set<String> waiting = missing.get(type);
       if (waiting != null && waiting.remove(name) && waiting.isEmpty()) {
