@@ -5,6 +5,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.MeshState;
 import dev.weft.registry.Subscription;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -104,6 +105,15 @@ public final class ConfigDistributor implements AutoCloseable {
   /** Whether configuration is served: the registry has synced and a first version exists. */
   public boolean serving() {
     return pipeline.current() != null;
+  }
+
+  /**
+   * The registry snapshot the newest published configuration was built from, if one was published:
+   * a route or policy in it has been programmed, that is, handed to every proxy it concerns.
+   */
+  public Optional<MeshState> published() {
+    ConfigVersion current = pipeline.current();
+    return current == null ? Optional.empty() : Optional.of(current.state());
   }
 
   /** Every connected proxy and what it holds. */

@@ -41,13 +41,7 @@ class RegistryConfiguration {
       Environment environment,
       MeshRegistry registry,
       KubernetesClientHolder clients) {
-    boolean kubernetes =
-        switch (properties.mode()) {
-          case KUBERNETES -> true;
-          case STANDALONE -> false;
-          case AUTO -> CloudPlatform.getActive(environment) == CloudPlatform.KUBERNETES;
-        };
-    if (kubernetes) {
+    if (kubernetesMode(properties, environment)) {
       KubernetesClient client = clients.client();
       log.info(
           "registry source: Kubernetes at {}, namespaces {}",
@@ -64,6 +58,15 @@ class RegistryConfiguration {
     DirectorySource source =
         new DirectorySource(properties.configDir(), registry.registerSource("directory"));
     return new RegistrySourceLifecycle(source::start, source);
+  }
+
+  /** Whether the registry reads Kubernetes (else a directory). */
+  static boolean kubernetesMode(WeftProperties properties, Environment environment) {
+    return switch (properties.mode()) {
+      case KUBERNETES -> true;
+      case STANDALONE -> false;
+      case AUTO -> CloudPlatform.getActive(environment) == CloudPlatform.KUBERNETES;
+    };
   }
 
   /**

@@ -1,18 +1,24 @@
 package dev.weft.controller;
 
 import dev.weft.api.validation.FieldError;
+import dev.weft.distributor.ConfigDistributor;
+import dev.weft.registry.ConfigCondition;
+import dev.weft.registry.ConfigStatus;
 import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ObjectKey;
 import dev.weft.registry.Rejection;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -26,9 +32,11 @@ import org.springframework.web.bind.annotation.RestController;
 class RegistryDebugController {
 
   private final MeshRegistry registry;
+  private final ConfigDistributor distributor;
 
-  RegistryDebugController(MeshRegistry registry) {
+  RegistryDebugController(MeshRegistry registry, ConfigDistributor distributor) {
     this.registry = registry;
+    this.distributor = distributor;
   }
 
   @GetMapping(path = "/debug/registry", produces = "application/json")
@@ -51,12 +59,13 @@ class RegistryDebugController {
                         e.getKey().toString(),
                         e.getValue().all().stream().map(EndpointView::of).toList()))
             .toList();
+    Optional<MeshState> published = distributor.published();
     List<ConfigView> configs =
         state.configs().values().stream()
             .filter(c -> namespace == null || c.key().namespace().equals(namespace))
             .map(MeshConfig::key)
             .sorted()
-            .map(k -> new ConfigView(k.kind().kind(), k.namespace(), k.name()))
+            .map(k -> ConfigView.of(state, published, k))
             .toList();
     List<RejectionView> rejections =
         state.rejections().stream()
@@ -130,7 +139,14 @@ class RegistryDebugController {
 
   record OrphanEndpointsView(String service, List<EndpointView> endpoints) {}
 
-  record ConfigView(String kind, String namespace, String name) {}
+  /** A route or policy with its status conditions, as Kubernetes would show them. */
+  record ConfigView(String kind, String namespace, String name, List<ConfigCondition> conditions) {
+    static ConfigView of(MeshState state, Optional<MeshState> published, ObjectKey key) {
+      List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
+      conditions.add(ConfigStatus.programmed(state, published, key));
+      return new ConfigView(key.kind().kind(), key.namespace(), key.name(), conditions);
+    }
+  }
 
   record RejectionView(String origin, String object, List<FieldErrorView> errors) {
     static RejectionView of(Rejection r) {

@@ -35,8 +35,14 @@ public record WeftProperties(
    * Settings for Kubernetes mode.
    *
    * @param namespaces the namespaces to watch; empty means all
+   * @param controlPlaneNamespace the namespace Weft runs in: its leader Lease lives there
+   * @param identity this replica's name in the leader election (the Helm chart sets the Pod name);
+   *     empty means the host name
    */
-  public record Kubernetes(@DefaultValue List<String> namespaces) {}
+  public record Kubernetes(
+      @DefaultValue List<String> namespaces,
+      @DefaultValue("weft-system") String controlPlaneNamespace,
+      @DefaultValue("") String identity) {}
 
   /**
    * The xDS server.

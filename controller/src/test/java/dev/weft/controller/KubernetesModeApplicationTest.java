@@ -3,11 +3,15 @@ package dev.weft.controller;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import java.net.URI;
@@ -16,6 +20,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -97,12 +103,90 @@ class KubernetesModeApplicationTest {
             () -> {
               JsonNode registry = registry();
               assertThat(registry.get("synced").asBoolean()).isTrue();
-              JsonNode services = registry.get("services");
-              assertThat(services).hasSize(1);
-              assertThat(services.get(0).get("name").asString()).isEqualTo("ledger");
-              assertThat(services.get(0).get("endpoints").get(0).get("address").asString())
+              JsonNode ledger = null;
+              for (JsonNode service : registry.get("services")) {
+                if (service.get("name").asString().equals("ledger")) {
+                  ledger = service;
+                }
+              }
+              assertThat(ledger).isNotNull();
+              assertThat(ledger.get("endpoints").get(0).get("address").asString())
                   .isEqualTo("10.1.0.7");
             });
+  }
+
+  @Test
+  void theLeaderWritesRouteStatusAndUpdatesItWhenAMissingBackendAppears() {
+    client.resource(service("checkout", 8080)).create();
+    client
+        .resource(
+            Serialization.unmarshal(
+                """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: checkout-canary, namespace: payments}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: checkout}]
+                  rules:
+                  - backendRefs:
+                    - {name: checkout, port: 8080, weight: 90}
+                    - {name: checkout-v2, port: 8080, weight: 10}
+                """,
+                HTTPRoute.class))
+        .create();
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () ->
+                assertThat(conditionsOf("checkout-canary"))
+                    .containsEntry("Accepted", "True/Accepted")
+                    .containsEntry("ResolvedRefs", "False/BackendNotFound")
+                    .containsEntry("Programmed", "True/Programmed"));
+
+    client.resource(service("checkout-v2", 8080)).create();
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(conditionsOf("checkout-canary"))
+                    .containsEntry("ResolvedRefs", "True/ResolvedRefs"));
+    HTTPRoute route =
+        client.resources(HTTPRoute.class).inNamespace("payments").withName("checkout-canary").get();
+    assertThat(route.getStatus().getParents()).hasSize(1);
+    assertThat(route.getStatus().getParents().get(0).getControllerName())
+        .isEqualTo("weft.dev/mesh-controller");
+  }
+
+  /** Weft's conditions on a route, as type -> "status/reason". */
+  private Map<String, String> conditionsOf(String route) {
+    HTTPRoute current =
+        client.resources(HTTPRoute.class).inNamespace("payments").withName(route).get();
+    Map<String, String> conditions = new TreeMap<>();
+    if (current.getStatus() != null && current.getStatus().getParents() != null) {
+      for (RouteParentStatus parent : current.getStatus().getParents()) {
+        for (Condition condition : parent.getConditions()) {
+          conditions.put(condition.getType(), condition.getStatus() + "/" + condition.getReason());
+        }
+      }
+    }
+    return conditions;
+  }
+
+  private static io.fabric8.kubernetes.api.model.Service service(String name, int port) {
+    return new ServiceBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace("payments")
+        .endMetadata()
+        .withNewSpec()
+        .addNewPort()
+        .withName("http")
+        .withPort(port)
+        .endPort()
+        .endSpec()
+        .build();
   }
 
   private JsonNode registry() throws Exception {

@@ -103,6 +103,13 @@ public final class MeshState {
     return rejections.values();
   }
 
+  /** The rejection of the latest version of {@code key}, if it was rejected. */
+  public Optional<Rejection> rejection(ObjectKey key) {
+    String object = key.toString();
+    // Rejections are few (each is a mistake someone will fix), so a scan is cheap.
+    return rejections.values().stream().filter(r -> r.object().equals(object)).findFirst();
+  }
+
   @Override
   public String toString() {
     return "MeshState{version="

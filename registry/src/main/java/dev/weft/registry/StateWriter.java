@@ -4,12 +4,17 @@ import dev.weft.registry.Mutation.DecodedSlice;
 import dev.weft.registry.Mutation.PodInfo;
 import dev.weft.registry.Mutation.SliceEndpoint;
 import dev.weft.registry.Mutation.SlicePort;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.client.CustomResource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,8 +107,8 @@ final class StateWriter {
 
   private void putConfig(MeshConfig config) {
     MeshConfig old = configs.get(config.key());
-    // Fabric8 objects compare by content, so a relist of an unchanged route is a no-op.
-    if (old == null || !old.resource().equals(config.resource())) {
+    // A relist, or a write of the object's status (Weft's own among them), changes nothing.
+    if (old == null || !sameDesiredState(old.resource(), config.resource())) {
       configs = configs.plus(config.key(), config);
       changes.config(config.key());
       if (old != null) {
@@ -116,6 +121,28 @@ final class StateWriter {
         changes.service(service);
       }
     }
+  }
+
+  /**
+   * Whether two versions of a config ask for the same thing: the same spec, labels and creation
+   * time (which decides precedence). Status and bookkeeping metadata do not count.
+   */
+  private static boolean sameDesiredState(HasMetadata a, HasMetadata b) {
+    return Objects.equals(specOf(a), specOf(b))
+        && Objects.equals(a.getMetadata().getLabels(), b.getMetadata().getLabels())
+        && Objects.equals(
+            a.getMetadata().getCreationTimestamp(), b.getMetadata().getCreationTimestamp());
+  }
+
+  private static Object specOf(HasMetadata resource) {
+    if (resource instanceof HTTPRoute route) {
+      return route.getSpec();
+    } else if (resource instanceof GRPCRoute route) {
+      return route.getSpec();
+    } else if (resource instanceof CustomResource<?, ?> custom) {
+      return custom.getSpec();
+    }
+    return resource;
   }
 
   /**

@@ -1,0 +1,226 @@
+package dev.weft.controller;
+
+import dev.weft.distributor.ConfigDistributor;
+import dev.weft.registry.ConfigCondition;
+import dev.weft.registry.ConfigStatus;
+import dev.weft.registry.MeshConfig;
+import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.ObjectKey;
+import dev.weft.registry.ResourceKind;
+import dev.weft.registry.Subscription;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the status of mesh routes to Kubernetes: one {@code status.parents} entry per Service
+ * parent, owned by Weft's controller name, with {@code Accepted}, {@code ResolvedRefs} and {@code
+ * Programmed}. Entries of other controllers are kept. Runs only on the leader, so replicas never
+ * fight over a status.
+ *
+ * <p>Reconciling is idempotent: it computes every route's conditions from the newest snapshot and
+ * writes only those that differ from what it last wrote; a failed write (a conflict, the API server
+ * away) is retried at the next pass. Until a route is programmed, passes repeat.
+ *
+ * <p>Thread-safety: everything runs on {@code executor}, a single thread, which owns the fields.
+ */
+final class RouteStatusWriter implements LeaderElection.LeaderTask {
+
+  static final String CONTROLLER_NAME = "weft.dev/mesh-controller";
+
+  private static final Logger log = LoggerFactory.getLogger(RouteStatusWriter.class);
+
+  /**
+   * How long a pass waits after a change: long enough to take a burst of edits at once and for the
+   * distributor to publish them (its longest coalescing delay is 100 ms by default).
+   */
+  private static final Duration SETTLE = Duration.ofMillis(200);
+
+  private final KubernetesClient client;
+  private final MeshRegistry registry;
+  private final ConfigDistributor distributor;
+  private final ScheduledExecutorService executor;
+  private final Clock clock;
+  private final Map<ObjectKey, List<ConfigCondition>> written = new HashMap<>();
+  private Subscription subscription;
+  private ScheduledFuture<?> pass;
+
+  RouteStatusWriter(
+      KubernetesClient client,
+      MeshRegistry registry,
+      ConfigDistributor distributor,
+      ScheduledExecutorService executor,
+      Clock clock) {
+    this.client = client;
+    this.registry = registry;
+    this.distributor = distributor;
+    this.executor = executor;
+    this.clock = clock;
+  }
+
+  @Override
+  public void startLeading() {
+    executor.execute(
+        () -> {
+          subscription = registry.subscribe(executor, (state, changes) -> schedulePass());
+          schedulePass();
+        });
+  }
+
+  /** Stops writing; what was written stays, and the next leader rewrites only what differs. */
+  @Override
+  public void stopLeading() {
+    executor.execute(
+        () -> {
+          if (subscription != null) {
+            subscription.close();
+          }
+          if (pass != null) {
+            pass.cancel(false);
+          }
+          written.clear();
+        });
+  }
+
+  private void schedulePass() {
+    if (pass == null || pass.isDone()) {
+      pass = executor.schedule(this::reconcile, SETTLE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void reconcile() {
+    MeshState state = registry.current();
+    boolean pending = false;
+    Map<ObjectKey, List<ConfigCondition>> next = new HashMap<>();
+    for (MeshConfig config : state.configs().values()) {
+      ObjectKey key = config.key();
+      if (key.kind() != ResourceKind.HTTP_ROUTE && key.kind() != ResourceKind.GRPC_ROUTE) {
+        continue;
+      }
+      List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
+      ConfigCondition programmed = ConfigStatus.programmed(state, distributor.published(), key);
+      conditions.add(programmed);
+      pending |= !programmed.status();
+      next.put(key, conditions);
+      if (!conditions.equals(written.get(key))) {
+        if (write(key, conditions)) {
+          written.put(key, conditions);
+        } else {
+          pending = true;
+        }
+      }
+    }
+    written.keySet().retainAll(next.keySet());
+    if (pending) {
+      schedulePass();
+    }
+  }
+
+  /** Writes one route's status; returns whether it was written. */
+  private boolean write(ObjectKey key, List<ConfigCondition> conditions) {
+    try {
+      HasMetadata current =
+          key.kind() == ResourceKind.HTTP_ROUTE
+              ? client
+                  .resources(HTTPRoute.class)
+                  .inNamespace(key.namespace())
+                  .withName(key.name())
+                  .get()
+              : client
+                  .resources(GRPCRoute.class)
+                  .inNamespace(key.namespace())
+                  .withName(key.name())
+                  .get();
+      if (current == null) {
+        return true; // deleted meanwhile; the registry will drop it
+      }
+      Long generation = current.getMetadata().getGeneration();
+      if (current instanceof HTTPRoute route) {
+        HTTPRouteStatus status =
+            route.getStatus() == null ? new HTTPRouteStatus() : route.getStatus();
+        status.setParents(
+            parents(status.getParents(), route.getSpec().getParentRefs(), conditions, generation));
+        route.setStatus(status);
+      } else if (current instanceof GRPCRoute route) {
+        GRPCRouteStatus status =
+            route.getStatus() == null ? new GRPCRouteStatus() : route.getStatus();
+        status.setParents(
+            parents(status.getParents(), route.getSpec().getParentRefs(), conditions, generation));
+        route.setStatus(status);
+      }
+      client.resource(current).updateStatus();
+      log.debug("wrote the status of {}: {}", key, conditions);
+      return true;
+    } catch (KubernetesClientException e) {
+      log.info("writing the status of {} failed ({}); retrying", key, e.getMessage());
+      return false;
+    }
+  }
+
+  /** Other controllers' entries, then one of Weft's per Service parent. */
+  private List<RouteParentStatus> parents(
+      List<RouteParentStatus> existing,
+      List<ParentReference> parentRefs,
+      List<ConfigCondition> conditions,
+      Long generation) {
+    List<RouteParentStatus> parents = new ArrayList<>();
+    Map<String, Condition> previous = new HashMap<>();
+    for (RouteParentStatus parent : existing == null ? List.<RouteParentStatus>of() : existing) {
+      if (CONTROLLER_NAME.equals(parent.getControllerName())) {
+        for (Condition condition : parent.getConditions()) {
+          previous.put(condition.getType(), condition);
+        }
+      } else {
+        parents.add(parent);
+      }
+    }
+    for (ParentReference parentRef : parentRefs) {
+      if (!"Service".equals(parentRef.getKind())) {
+        continue;
+      }
+      List<Condition> written = new ArrayList<>();
+      for (ConfigCondition condition : conditions) {
+        written.add(condition(condition, previous.get(condition.type()), generation));
+      }
+      parents.add(new RouteParentStatus(written, CONTROLLER_NAME, parentRef));
+    }
+    return parents;
+  }
+
+  /** Keeps the transition time of a condition whose status did not change, as Kubernetes asks. */
+  private Condition condition(ConfigCondition condition, Condition previous, Long generation) {
+    String status = condition.status() ? "True" : "False";
+    String transition =
+        previous != null && status.equals(previous.getStatus())
+            ? previous.getLastTransitionTime()
+            : clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    return new ConditionBuilder()
+        .withType(condition.type())
+        .withStatus(status)
+        .withReason(condition.reason())
+        .withMessage(condition.message())
+        .withObservedGeneration(generation)
+        .withLastTransitionTime(transition)
+        .build();
+  }
+}
