@@ -4,6 +4,7 @@ import dev.weft.api.gateway.GatewayDuration;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -143,7 +144,7 @@ final class PolicyFields {
     }
     // Written so that NaN fails too.
     if (!(value >= 0 && value <= 100)) {
-      errors.add(path, value + " is outside 0..100");
+      errors.add(path, plain(value) + " is outside 0..100");
       return OptionalDouble.empty();
     }
     return OptionalDouble.of(value);
@@ -184,6 +185,13 @@ final class PolicyFields {
       return OptionalInt.empty();
     }
     return OptionalInt.of(code);
+  }
+
+  // 250 rather than 250.0, 0.5 as it was written.
+  private static String plain(double value) {
+    return Double.isFinite(value)
+        ? BigDecimal.valueOf(value).stripTrailingZeros().toPlainString()
+        : String.valueOf(value);
   }
 
   static String grpcStatusName(int code) {
