@@ -1,6 +1,6 @@
 package dev.weft.api.policy;
 
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 
 /** Builds policies for tests from YAML, the way users write them. */
 final class Policies {
@@ -9,6 +9,9 @@ final class Policies {
       "apiVersion: mesh.weft.dev/v1alpha1\nkind: %s\nmetadata: {name: p, namespace: shop}\n";
   private static final String TARGET =
       "  targetRefs: [{group: \"\", kind: Service, name: reviews}]\n";
+
+  // The serialization the registry uses; it finds the policy kinds through META-INF/services.
+  static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
   private Policies() {}
 
@@ -19,7 +22,7 @@ final class Policies {
 
   /** A TrafficPolicy whose whole spec is {@code spec}, indented by two spaces. */
   static TrafficPolicy trafficSpec(String spec) {
-    return Serialization.unmarshal(
+    return SERIALIZATION.unmarshal(
         String.format(HEADER, "TrafficPolicy") + "spec:\n" + spec, TrafficPolicy.class);
   }
 
@@ -29,7 +32,7 @@ final class Policies {
   }
 
   static FaultPolicy faultSpec(String spec) {
-    return Serialization.unmarshal(
+    return SERIALIZATION.unmarshal(
         String.format(HEADER, "FaultPolicy") + "spec:\n" + spec, FaultPolicy.class);
   }
 }

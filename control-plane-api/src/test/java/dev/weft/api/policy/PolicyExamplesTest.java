@@ -4,9 +4,7 @@ import static dev.weft.api.policy.TrafficPolicyValidationTest.valid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.weft.api.policy.LoadBalancing.Algorithm;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -89,7 +87,8 @@ class PolicyExamplesTest {
   void theKindInTheYamlPicksTheType() throws IOException {
     // The kinds are registered for Fabric8's deserializer in META-INF/services.
     Object parsed =
-        Serialization.unmarshal(Files.readString(EXAMPLES.resolve("fault-policy-http.yaml")));
+        Policies.SERIALIZATION.unmarshal(
+            Files.readString(EXAMPLES.resolve("fault-policy-http.yaml")));
 
     assertThat(parsed).isInstanceOf(FaultPolicy.class);
   }
@@ -99,7 +98,8 @@ class PolicyExamplesTest {
     TrafficPolicy policy = read("traffic-policy.yaml", TrafficPolicy.class);
 
     TrafficPolicy again =
-        Serialization.unmarshal(Serialization.asYaml(policy), TrafficPolicy.class);
+        Policies.SERIALIZATION.unmarshal(
+            Policies.SERIALIZATION.asYaml(policy), TrafficPolicy.class);
 
     assertThat(PolicyValidator.validate(again)).isEqualTo(PolicyValidator.validate(policy));
   }
@@ -110,12 +110,12 @@ class PolicyExamplesTest {
 
     assertThat(valid(PolicyValidator.validate(policy)).loadBalancing().orElseThrow().ringHash())
         .contains(new LoadBalancing.RingHash(new LoadBalancing.SourceIp(), 1024));
-    assertThat(Serialization.asYaml(policy)).contains("sourceIP: true").doesNotContain("sourceIp");
+    assertThat(Policies.SERIALIZATION.asYaml(policy))
+        .contains("sourceIP: true")
+        .doesNotContain("sourceIp");
   }
 
   private static <T> T read(String file, Class<T> type) throws IOException {
-    try (InputStream in = Files.newInputStream(EXAMPLES.resolve(file))) {
-      return Serialization.unmarshal(in, type);
-    }
+    return Policies.SERIALIZATION.unmarshal(Files.readString(EXAMPLES.resolve(file)), type);
   }
 }
