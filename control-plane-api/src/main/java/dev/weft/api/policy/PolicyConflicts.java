@@ -119,7 +119,7 @@ public final class PolicyConflicts {
     for (PolicyTargetReference ref : policy.targetRefs()) {
       if (ref != null
           && "Service".equals(ref.getKind())
-          && (ref.getGroup() == null || ref.getGroup().isEmpty() || "core".equals(ref.getGroup()))
+          && PolicyFields.isCoreGroup(ref.getGroup())
           && ref.getName() != null
           && !ref.getName().isEmpty()) {
         targets.add(

@@ -27,6 +27,11 @@ final class PolicyFields {
   // RFC 7230 token: the characters an HTTP header name (and a cookie name) may contain.
   static final Pattern TOKEN = Pattern.compile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$");
 
+  // A DNS-1123 label, as the CRD schema's pattern (which cannot say the length) and Kubernetes
+  // require of a Service's name.
+  private static final Pattern SERVICE_NAME =
+      Pattern.compile("^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+
   // Index = code. The canonical names of grpc/status.proto, as gRPC prints them.
   private static final List<String> GRPC_STATUS_NAMES =
       List.of(
@@ -75,7 +80,10 @@ final class PolicyFields {
         continue;
       }
       boolean wellFormed = true;
-      if (!isCoreGroup(ref.getGroup())) {
+      if (ref.getGroup() == null) {
+        wellFormed = false;
+        errors.add(at + ".group", "required; \"\" (the core group) for a Service");
+      } else if (!isCoreGroup(ref.getGroup())) {
         wellFormed = false;
         errors.add(
             at + ".group",
@@ -93,6 +101,13 @@ final class PolicyFields {
       if (ref.getName() == null || ref.getName().isEmpty()) {
         wellFormed = false;
         errors.add(at + ".name", "required");
+      } else if (!SERVICE_NAME.matcher(ref.getName()).matches()) {
+        wellFormed = false;
+        errors.add(
+            at + ".name",
+            "\""
+                + ref.getName()
+                + "\" is not a Service name (up to 63 lowercase letters, digits and '-')");
       }
       if (ref.getSectionName() != null && ref.getSectionName().isEmpty()) {
         wellFormed = false;
@@ -198,7 +213,7 @@ final class PolicyFields {
     return GRPC_STATUS_NAMES.get(code);
   }
 
-  private static boolean isCoreGroup(String group) {
+  static boolean isCoreGroup(String group) {
     return group == null || group.isEmpty() || "core".equals(group);
   }
 }

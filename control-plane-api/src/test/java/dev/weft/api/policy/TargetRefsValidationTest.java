@@ -33,11 +33,19 @@ class TargetRefsValidationTest {
         Arguments.of(
             "targetRefs: [{group: \"\", kind: Service}]", "spec.targetRefs[0].name", "required"),
         Arguments.of(
+            "targetRefs: [{group: \"\", kind: Service, name: Reviews}]",
+            "spec.targetRefs[0].name",
+            "\"Reviews\" is not a Service name (up to 63 lowercase letters, digits and '-')"),
+        Arguments.of(
+            "targetRefs: [{kind: Service, name: r}]",
+            "spec.targetRefs[0].group",
+            "required; \"\" (the core group) for a Service"),
+        Arguments.of(
             "targetRefs: [{group: \"\", kind: Service, name: r, sectionName: \"\"}]",
             "spec.targetRefs[0].sectionName",
             "must not be empty; leave it out to target the whole Service"),
         Arguments.of(
-            "targetRefs: [{group: \"\", kind: Service, name: r}, {kind: Service, name: r}]",
+            "targetRefs: [{group: \"\", kind: Service, name: r}, {group: core, kind: Service, name: r}]",
             "spec.targetRefs[1]",
             "duplicates spec.targetRefs[0]"));
   }
