@@ -1,0 +1,29 @@
+package dev.weft.api.policy;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A validated policy target: a Service, and optionally one of its route rules.
+ *
+ * @param namespace the namespace of the Service, which is the policy's own
+ * @param service the Service's name
+ * @param sectionName the route rule's name; empty when the policy applies to the whole Service
+ */
+public record PolicyTarget(String namespace, String service, Optional<String> sectionName) {
+
+  public PolicyTarget {
+    Objects.requireNonNull(namespace, "namespace");
+    Objects.requireNonNull(service, "service");
+    Objects.requireNonNull(sectionName, "sectionName");
+  }
+
+  @Override
+  public String toString() {
+    return "Service "
+        + namespace
+        + "/"
+        + service
+        + sectionName.map(section -> " (section " + section + ")").orElse("");
+  }
+}

@@ -1,0 +1,60 @@
+package dev.weft.api.policy;
+
+import dev.weft.api.validation.FieldErrors;
+import dev.weft.api.validation.Validated;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Validation of Weft's policy resources. Pure functions: each returns every error it finds, with
+ * the field path and the reason, or the policy as plain values that a translator can use without
+ * Fabric8 types. They check what the CRD schema checks and what it cannot (a ring hash without a
+ * key, a per-try timeout longer than the whole call), because directory mode has no API server to
+ * apply the schema.
+ *
+ * <p>Conflicts between valid policies are a separate question: see {@link PolicyConflicts}.
+ */
+public final class PolicyValidator {
+
+  private PolicyValidator() {}
+
+  public static Validated<TrafficPolicyValues> validate(TrafficPolicy policy) {
+    TrafficPolicySpec spec = policy.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    List<PolicyTarget> targets = PolicyFields.targets(policy, spec.getTargetRefs(), errors);
+    if (spec.getLoadBalancer() == null
+        && spec.getConnectionLimits() == null
+        && spec.getOutlierDetection() == null
+        && spec.getRetry() == null) {
+      errors.add(
+          "spec",
+          "sets nothing: give at least one of loadBalancer, connectionLimits, outlierDetection,"
+              + " retry");
+    }
+    Optional<LoadBalancing> lb = TrafficPolicyChecks.loadBalancing(spec.getLoadBalancer(), errors);
+    Optional<CircuitBreaker> limits =
+        TrafficPolicyChecks.circuitBreaker(spec.getConnectionLimits(), errors);
+    Optional<OutlierDetection> outliers =
+        TrafficPolicyChecks.outlierDetection(spec.getOutlierDetection(), errors);
+    Optional<RetryDefaults> retry = TrafficPolicyChecks.retry(spec.getRetry(), errors);
+    return errors.toResult(() -> new TrafficPolicyValues(targets, lb, limits, outliers, retry));
+  }
+
+  public static Validated<FaultInjection> validate(FaultPolicy policy) {
+    FaultPolicySpec spec = policy.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    List<PolicyTarget> targets = PolicyFields.targets(policy, spec.getTargetRefs(), errors);
+    if (spec.getDelay() == null && spec.getAbort() == null) {
+      errors.add("spec", "sets nothing: give a delay, an abort, or both");
+    }
+    Optional<FaultInjection.Delay> delay = FaultPolicyChecks.delay(spec.getDelay(), errors);
+    Optional<FaultInjection.Abort> abort = FaultPolicyChecks.abort(spec.getAbort(), errors);
+    return errors.toResult(() -> new FaultInjection(targets, delay, abort));
+  }
+}
