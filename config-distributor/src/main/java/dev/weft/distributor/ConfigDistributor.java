@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.grpc.ServerServiceDefinition;
@@ -48,6 +49,7 @@ public final class ConfigDistributor implements AutoCloseable {
                   .add(Listener.getDescriptor())
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
+                  .add(HTTPFault.getDescriptor())
                   .add(RouteConfiguration.getDescriptor())
                   .add(Cluster.getDescriptor())
                   .add(ClusterLoadAssignment.getDescriptor())
@@ -61,6 +63,7 @@ public final class ConfigDistributor implements AutoCloseable {
   private final ProxyTable proxies = new ProxyTable();
   private final AdsService service;
   private final ResourceNames names;
+  private final LoadReportService loadReports;
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
@@ -85,6 +88,7 @@ public final class ConfigDistributor implements AutoCloseable {
         new AdsService(
             new AdsContext(
                 pipeline, cache, watchers, proxies, metrics, pushPool, builder.clock, generation));
+    this.loadReports = new LoadReportService(builder.meters);
     this.subscription = builder.registry.subscribe(pipelineThread, pipeline);
   }
 
@@ -95,6 +99,11 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The ADS service (state of the world and delta), to add to a gRPC server. */
   public ServerServiceDefinition service() {
     return service.definition();
+  }
+
+  /** The Load Reporting Service (LRS) proxies report request counts to, to add beside ADS. */
+  public ServerServiceDefinition loadReportingService() {
+    return loadReports.bindService();
   }
 
   /** The resource names served; see {@link ResourceNames} for the forms clients may use. */

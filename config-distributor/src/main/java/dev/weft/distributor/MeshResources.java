@@ -48,7 +48,13 @@ public final class MeshResources {
             .add(
                 RouteTranslator.routeConfiguration(
                     name, service, port, state.attachments(service.key()), names));
-        resources.get(ResourceType.CLUSTER).add(Translator.cluster(name, port));
+        resources
+            .get(ResourceType.CLUSTER)
+            .add(
+                Translator.cluster(
+                    name,
+                    port,
+                    AttachedPolicies.of(service.key(), state.attachments(service.key()))));
         resources
             .get(ResourceType.ENDPOINT)
             .add(Translator.loadAssignment(name, service, port, state.endpoints(service.key())));

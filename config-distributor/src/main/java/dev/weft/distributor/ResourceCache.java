@@ -97,7 +97,9 @@ final class ResourceCache {
     // fail at once, as the Gateway API asks, rather than wait out gRPC's timer. A cluster without
     // endpoints does that.
     if (ref.type() == ResourceType.CLUSTER && ref.service() != null) {
-      return Resource.of(ref.name(), Translator.cluster(ref.name(), Translator.UNKNOWN_PORT));
+      return Resource.of(
+          ref.name(),
+          Translator.cluster(ref.name(), Translator.UNKNOWN_PORT, AttachedPolicies.NONE));
     }
     if (ref.type() == ResourceType.ENDPOINT && ref.service() != null) {
       return Resource.of(
@@ -164,7 +166,10 @@ final class ResourceCache {
           Resource.of(
               canonical,
               RouteTranslator.routeConfiguration(canonical, service, port, attachments, names));
-      case CLUSTER -> Resource.of(canonical, Translator.cluster(canonical, port));
+      case CLUSTER ->
+          Resource.of(
+              canonical,
+              Translator.cluster(canonical, port, AttachedPolicies.of(service.key(), attachments)));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
     };

@@ -2,6 +2,7 @@ package dev.weft.distributor;
 
 import com.google.protobuf.UInt32Value;
 import dev.weft.api.gateway.GatewayDuration;
+import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.api.validation.Validated;
 import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshService;
@@ -103,23 +104,24 @@ final class RouteTranslator {
       ServicePort port,
       ServiceAttachments attachments,
       ResourceNames names) {
+    AttachedPolicies policies = AttachedPolicies.of(service.key(), attachments);
     List<Entry> entries = new ArrayList<>();
     for (MeshConfig config : attachments.configs()) {
       HasMetadata resource = config.resource();
       if (resource instanceof HTTPRoute route
           && attachesTo(route.getSpec().getParentRefs(), service, port)) {
-        addHttpRoute(route, names, entries);
+        addHttpRoute(route, names, policies, entries);
       } else if (resource instanceof GRPCRoute route
           && attachesTo(route.getSpec().getParentRefs(), service, port)) {
-        addGrpcRoute(route, names, entries);
+        addGrpcRoute(route, names, policies, entries);
       }
     }
     VirtualHost.Builder host = VirtualHost.newBuilder().setName(name).addDomains("*");
     if (entries.isEmpty()) {
-      host.addRoutes(
-          Route.newBuilder()
-              .setMatch(RouteMatch.newBuilder().setPrefix(""))
-              .setRoute(RouteAction.newBuilder().setCluster(name)));
+      Route.Builder route = Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix(""));
+      RouteAction.Builder action = RouteAction.newBuilder().setCluster(name);
+      applyPolicies(route, action, policies, null);
+      host.addRoutes(route.setRoute(action));
     } else {
       entries.sort(Entry.PRECEDENCE);
       for (Entry entry : entries) {
@@ -172,7 +174,28 @@ final class RouteTranslator {
     return 0;
   }
 
-  private static void addHttpRoute(HTTPRoute route, ResourceNames names, List<Entry> entries) {
+  /**
+   * The Weft policies for one rule ({@code ruleName} null for the Service's default route): retry
+   * defaults and the timeout where the route sets none, the ring-hash key of the Service's load
+   * balancing, and fault injection.
+   */
+  private static void applyPolicies(
+      Route.Builder route, RouteAction.Builder action, AttachedPolicies policies, String ruleName) {
+    policies
+        .trafficFor(ruleName)
+        .flatMap(TrafficPolicyValues::retry)
+        .ifPresent(retry -> PolicyTranslator.applyRetryDefaults(action, retry));
+    PolicyTranslator.hashPolicy(policies.traffic()).ifPresent(action::addHashPolicy);
+    policies
+        .faultFor(ruleName)
+        .ifPresent(
+            fault ->
+                route.putTypedPerFilterConfig(
+                    PolicyTranslator.FAULT_FILTER, PolicyTranslator.fault(fault)));
+  }
+
+  private static void addHttpRoute(
+      HTTPRoute route, ResourceNames names, AttachedPolicies policies, List<Entry> entries) {
     List<HTTPRouteRule> rules = nullToEmpty(route.getSpec().getRules());
     for (int r = 0; r < rules.size(); r++) {
       HTTPRouteRule rule = rules.get(r);
@@ -190,6 +213,7 @@ final class RouteTranslator {
         applyHeaderFilter(template, filter.getRequestHeaderModifier());
         applyMirror(action, route, filter.getRequestMirror(), names);
       }
+      applyPolicies(template, action, policies, rule.getName());
       setAction(template, action, forwards);
       List<HTTPRouteMatch> matches = nullToEmpty(rule.getMatches());
       if (matches.isEmpty()) {
@@ -210,7 +234,8 @@ final class RouteTranslator {
     }
   }
 
-  private static void addGrpcRoute(GRPCRoute route, ResourceNames names, List<Entry> entries) {
+  private static void addGrpcRoute(
+      GRPCRoute route, ResourceNames names, AttachedPolicies policies, List<Entry> entries) {
     List<GRPCRouteRule> rules = nullToEmpty(route.getSpec().getRules());
     for (int r = 0; r < rules.size(); r++) {
       GRPCRouteRule rule = rules.get(r);
@@ -226,6 +251,7 @@ final class RouteTranslator {
         applyHeaderFilter(template, filter.getRequestHeaderModifier());
         applyMirror(action, route, filter.getRequestMirror(), names);
       }
+      applyPolicies(template, action, policies, rule.getName());
       setAction(template, action, forwards);
       List<GRPCRouteMatch> matches = nullToEmpty(rule.getMatches());
       if (matches.isEmpty()) {

@@ -29,6 +29,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -68,6 +69,16 @@ final class Translator {
           .setResourceApiVersion(ApiVersion.V3)
           .build();
 
+  /**
+   * The fault filter, doing nothing unless a route's per-filter config (from a FaultPolicy) says
+   * otherwise; gRPC applies a per-route override only for a filter the listener has.
+   */
+  private static final HttpFilter FAULT_FILTER =
+      HttpFilter.newBuilder()
+          .setName(PolicyTranslator.FAULT_FILTER)
+          .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance()))
+          .build();
+
   private static final HttpFilter ROUTER_FILTER =
       HttpFilter.newBuilder()
           .setName(ROUTER)
@@ -85,6 +96,7 @@ final class Translator {
         HttpConnectionManager.newBuilder()
             .setStatPrefix(name)
             .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(routeName))
+            .addHttpFilters(FAULT_FILTER)
             .addHttpFilters(ROUTER_FILTER)
             .build();
     return Listener.newBuilder()
@@ -118,7 +130,7 @@ final class Translator {
    * appProtocol} is HTTP/2 (gRPC among them) gets explicit HTTP/2 upstream options, which Envoy
    * needs to reach it (proxyless gRPC speaks HTTP/2 anyway and ignores them).
    */
-  static Cluster cluster(String name, ServicePort port) {
+  static Cluster cluster(String name, ServicePort port, AttachedPolicies policies) {
     Cluster.Builder cluster =
         Cluster.newBuilder()
             .setName(name)
@@ -137,6 +149,7 @@ final class Translator {
                           .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
                   .build()));
     }
+    PolicyTranslator.applyToCluster(cluster, policies.traffic());
     return cluster.build();
   }
 

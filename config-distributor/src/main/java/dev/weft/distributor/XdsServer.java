@@ -31,6 +31,7 @@ public final class XdsServer implements AutoCloseable {
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(port))
             .addService(distributor.service())
+            .addService(distributor.loadReportingService())
             // Handlers only hand requests to each stream's own executor: run them on the
             // transport threads instead of paying a thread hop per message.
             .directExecutor()

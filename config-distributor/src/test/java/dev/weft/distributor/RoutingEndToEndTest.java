@@ -99,6 +99,36 @@ class RoutingEndToEndTest {
     assertThat(XdsTestbed.spread(channel, 200)).containsOnlyKeys("v2");
   }
 
+  @Test
+  void anInvalidEditIsRejectedWithItsFieldAndTheLastGoodSplitKeepsServing() {
+    canaryServices();
+    mesh.source().upsert(split(90, 10));
+    mesh.source().markSynced();
+    ManagedChannel channel = mesh.client(TARGET);
+    assertThat(XdsTestbed.spread(channel, 50)).containsKey("v1");
+
+    mesh.source().upsert(split(0, 0));
+
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> !mesh.registry.current().rejections().isEmpty());
+    assertThat(mesh.registry.current().rejections())
+        .singleElement()
+        .satisfies(
+            rejection -> {
+              assertThat(rejection.object()).isEqualTo("HTTPRoute demo/greeter-canary");
+              assertThat(rejection.errors())
+                  .anySatisfy(
+                      error -> {
+                        assertThat(error.path()).isEqualTo("spec.rules[0].backendRefs");
+                        assertThat(error.reason()).contains("every weight is 0");
+                      });
+            });
+    Map<String, Integer> spread = XdsTestbed.spread(channel, 1000);
+    assertThat(spread).containsOnlyKeys("v1", "v2");
+    assertThat(spread.get("v2") / 1000.0).isBetween(0.05, 0.15);
+  }
+
   /** Makes one call and returns the share of {@code backend} among the last 100 (or fewer). */
   private static double shareInWindow(
       ManagedChannel channel, Deque<String> window, String backend) {

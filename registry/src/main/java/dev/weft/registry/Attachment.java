@@ -1,5 +1,7 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.MeshPolicy;
+import dev.weft.api.policy.PolicyTargetReference;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -24,6 +26,8 @@ final class Attachment {
       parents = route.getSpec().getParentRefs();
     } else if (resource instanceof GRPCRoute route) {
       parents = route.getSpec().getParentRefs();
+    } else if (resource instanceof MeshPolicy policy) {
+      return targetsOf(policy);
     } else {
       return Set.of();
     }
@@ -35,6 +39,18 @@ final class Attachment {
           parent.getNamespace() == null || parent.getNamespace().equals(namespace);
       if (coreGroup && "Service".equals(parent.getKind()) && sameNamespace) {
         services.add(new ServiceKey(namespace, parent.getName()));
+      }
+    }
+    return services;
+  }
+
+  /** A policy attaches to the Services its {@code targetRefs} name, in its own namespace. */
+  private static Set<ServiceKey> targetsOf(MeshPolicy policy) {
+    String namespace = policy.getMetadata().getNamespace();
+    Set<ServiceKey> services = new LinkedHashSet<>();
+    for (PolicyTargetReference target : policy.targetRefs()) {
+      if ("Service".equals(target.getKind())) {
+        services.add(new ServiceKey(namespace, target.getName()));
       }
     }
     return services;

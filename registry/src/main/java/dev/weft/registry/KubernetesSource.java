@@ -1,5 +1,7 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -73,6 +75,9 @@ public final class KubernetesSource implements AutoCloseable {
     synced.add(watch(Pod.class, KubernetesClient::pods, Requirement.REQUIRED));
     synced.add(watch(HTTPRoute.class, c -> c.resources(HTTPRoute.class), Requirement.OPTIONAL));
     synced.add(watch(GRPCRoute.class, c -> c.resources(GRPCRoute.class), Requirement.OPTIONAL));
+    synced.add(
+        watch(TrafficPolicy.class, c -> c.resources(TrafficPolicy.class), Requirement.OPTIONAL));
+    synced.add(watch(FaultPolicy.class, c -> c.resources(FaultPolicy.class), Requirement.OPTIONAL));
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(

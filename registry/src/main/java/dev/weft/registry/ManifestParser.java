@@ -1,5 +1,7 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -149,6 +151,8 @@ final class ManifestParser {
       case POD -> Pod.class;
       case HTTP_ROUTE -> HTTPRoute.class;
       case GRPC_ROUTE -> GRPCRoute.class;
+      case TRAFFIC_POLICY -> TrafficPolicy.class;
+      case FAULT_POLICY -> FaultPolicy.class;
     };
   }
 

@@ -2,6 +2,9 @@ package dev.weft.registry;
 
 import com.google.common.net.InetAddresses;
 import dev.weft.api.gateway.GatewayRouteValidator;
+import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.PolicyValidator;
+import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.registry.Mutation.DecodedSlice;
@@ -81,6 +84,10 @@ final class ResourceDecoder {
       return ResourceKind.HTTP_ROUTE;
     } else if (object instanceof GRPCRoute) {
       return ResourceKind.GRPC_ROUTE;
+    } else if (object instanceof TrafficPolicy) {
+      return ResourceKind.TRAFFIC_POLICY;
+    } else if (object instanceof FaultPolicy) {
+      return ResourceKind.FAULT_POLICY;
     }
     return null;
   }
@@ -116,6 +123,16 @@ final class ResourceDecoder {
         }
         yield GatewayRouteValidator.validate(route)
             .map(valid -> new Mutation.PutConfig(new MeshConfig(key, valid)));
+      }
+      case TRAFFIC_POLICY -> {
+        TrafficPolicy policy = (TrafficPolicy) object;
+        yield PolicyValidator.validate(policy)
+            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+      }
+      case FAULT_POLICY -> {
+        FaultPolicy policy = (FaultPolicy) object;
+        yield PolicyValidator.validate(policy)
+            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
       }
     };
   }

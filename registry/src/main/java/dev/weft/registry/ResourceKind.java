@@ -9,7 +9,9 @@ public enum ResourceKind {
   ENDPOINT_SLICE("discovery.k8s.io/v1", "EndpointSlice"),
   POD("v1", "Pod"),
   HTTP_ROUTE("gateway.networking.k8s.io/v1", "HTTPRoute"),
-  GRPC_ROUTE("gateway.networking.k8s.io/v1", "GRPCRoute");
+  GRPC_ROUTE("gateway.networking.k8s.io/v1", "GRPCRoute"),
+  TRAFFIC_POLICY("mesh.weft.dev/v1alpha1", "TrafficPolicy"),
+  FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy");
 
   private final String apiVersion;
   private final String kind;

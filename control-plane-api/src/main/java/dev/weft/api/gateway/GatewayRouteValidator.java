@@ -71,6 +71,8 @@ public final class GatewayRouteValidator {
       }
       List<HTTPBackendRef> backends = nullToEmpty(rule.getBackendRefs());
       checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
+      checkSomeWeight(
+          path + ".backendRefs", backends.stream().map(HTTPBackendRef::getWeight).toList(), errors);
       for (int b = 0; b < backends.size(); b++) {
         HTTPBackendRef ref = backends.get(b);
         validateBackend(
@@ -103,6 +105,8 @@ public final class GatewayRouteValidator {
       }
       List<GRPCBackendRef> backends = nullToEmpty(rule.getBackendRefs());
       checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
+      checkSomeWeight(
+          path + ".backendRefs", backends.stream().map(GRPCBackendRef::getWeight).toList(), errors);
       for (int b = 0; b < backends.size(); b++) {
         GRPCBackendRef ref = backends.get(b);
         validateBackend(
@@ -246,6 +250,17 @@ public final class GatewayRouteValidator {
     checkPort(path + ".port", ref.port(), true, errors);
     if (weight != null && (weight < 0 || weight > MAX_WEIGHT)) {
       errors.add(path + ".weight", weight + " is outside 0.." + MAX_WEIGHT);
+    }
+  }
+
+  /**
+   * Every weight zero would send the rule's requests nowhere: the Gateway API allows it (they get
+   * errors), but it is nearly always a mistake in a canary edit, so Weft refuses it and keeps the
+   * last good split. To stop a rule's traffic on purpose, remove its backends.
+   */
+  private static void checkSomeWeight(String path, List<Integer> weights, FieldErrors errors) {
+    if (!weights.isEmpty() && weights.stream().allMatch(w -> w != null && w == 0)) {
+      errors.add(path, "every weight is 0; at least one backend must have a positive weight");
     }
   }
 
