@@ -7,11 +7,13 @@ import static dev.weft.registry.TestObjects.slice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.weft.api.policy.FaultPolicy;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -154,13 +156,42 @@ class KubernetesSourceTest {
   }
 
   @Test
+  void weftPoliciesAreWatchedAndAttachToTheirService() {
+    create(service(NS, "reviews", "http", 9080));
+    startAndSync(List.of());
+
+    client
+        .resource(
+            Serialization.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: FaultPolicy
+                metadata: {name: reviews-chaos, namespace: %s}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: reviews}]
+                  abort: {grpcStatus: UNAVAILABLE, percentage: 5}
+                """
+                    .formatted(NS),
+                FaultPolicy.class))
+        .create();
+
+    await().atMost(WAIT).until(() -> !registry.current().attachments(REVIEWS).isEmpty());
+    assertThat(registry.current().attachments(REVIEWS).configs())
+        .extracting(MeshConfig::key)
+        .containsExactly(new ObjectKey(ResourceKind.FAULT_POLICY, NS, "reviews-chaos"));
+  }
+
+  /** One watch per kind the source informs on: core kinds, Gateway API routes, Weft policies. */
+  private static final int WATCHED_KINDS = ResourceKind.values().length;
+
+  @Test
   void forcedReconnectLosesAndDuplicatesNothing() {
     create(service(NS, "reviews", "http", 9080));
     create(service(NS, "ratings", "http", 9080));
     create(slice(NS, "reviews-a", "reviews", 9080, "10.0.0.1", "10.0.0.2"));
     create(slice(NS, "reviews-b", "reviews", 9080, "10.0.0.3"));
     startAndSync(List.of());
-    await().atMost(WAIT).until(() -> apiServer.openWatches() == 5);
+    await().atMost(WAIT).until(() -> apiServer.openWatches() == WATCHED_KINDS);
 
     apiServer.dropWatches();
     // While no watch is open: a delete, an update and a create that no event reports.
@@ -170,7 +201,7 @@ class KubernetesSourceTest {
     create(service(NS, "details", "http", 9080));
     assertThat(registry.current().service(new ServiceKey(NS, "ratings"))).isPresent();
 
-    apiServer.restoreWatchesWithGone(5);
+    apiServer.restoreWatchesWithGone(WATCHED_KINDS);
 
     await()
         .atMost(WAIT)
