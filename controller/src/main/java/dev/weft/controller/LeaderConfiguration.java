@@ -14,9 +14,9 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
- * Wires the work that must happen once across replicas (route status writes) behind a Kubernetes
- * leader election. Standalone there are no replicas and no status to write: the debug API shows the
- * same conditions.
+ * Wires the work that must happen once across replicas (route and policy status writes) behind a
+ * Kubernetes leader election. Standalone there are no replicas and no status to write: the debug
+ * API shows the same conditions.
  */
 @Configuration(proxyBeanMethods = false)
 class LeaderConfiguration {
@@ -34,12 +34,13 @@ class LeaderConfiguration {
     ScheduledExecutorService executor =
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
-              Thread thread = new Thread(runnable, "weft-route-status");
+              Thread thread = new Thread(runnable, "weft-config-status");
               thread.setDaemon(true);
               return thread;
             });
-    RouteStatusWriter statuses =
-        new RouteStatusWriter(clients.client(), registry, distributor, executor, Clock.systemUTC());
+    ConfigStatusWriter statuses =
+        new ConfigStatusWriter(
+            clients.client(), registry, distributor, executor, Clock.systemUTC());
     LeaderElection election =
         new LeaderElection(
             clients.client(),

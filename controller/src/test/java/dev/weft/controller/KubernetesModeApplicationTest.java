@@ -3,6 +3,7 @@ package dev.weft.controller;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
@@ -157,6 +158,50 @@ class KubernetesModeApplicationTest {
     assertThat(route.getStatus().getParents()).hasSize(1);
     assertThat(route.getStatus().getParents().get(0).getControllerName())
         .isEqualTo("weft.dev/mesh-controller");
+  }
+
+  @Test
+  void policiesGetAcceptedOrConflictedConditions() {
+    client.resource(service("inventory", 8080)).create();
+    client.resource(trafficPolicy("inventory-a")).create();
+    client.resource(trafficPolicy("inventory-b")).create();
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              assertThat(policyConditions("inventory-a"))
+                  .containsEntry("Accepted", "True/Accepted")
+                  .containsEntry("Programmed", "True/Programmed");
+              assertThat(policyConditions("inventory-b"))
+                  .containsEntry("Accepted", "False/Conflicted");
+            });
+  }
+
+  private static TrafficPolicy trafficPolicy(String name) {
+    return Serialization.unmarshal(
+        """
+        apiVersion: mesh.weft.dev/v1alpha1
+        kind: TrafficPolicy
+        metadata: {name: %s, namespace: payments}
+        spec:
+          targetRefs: [{group: "", kind: Service, name: inventory}]
+          connectionLimits: {maxRequests: 100}
+        """
+            .formatted(name),
+        TrafficPolicy.class);
+  }
+
+  private Map<String, String> policyConditions(String name) {
+    TrafficPolicy current =
+        client.resources(TrafficPolicy.class).inNamespace("payments").withName(name).get();
+    Map<String, String> conditions = new TreeMap<>();
+    if (current.getStatus() != null && current.getStatus().getConditions() != null) {
+      for (Condition condition : current.getStatus().getConditions()) {
+        conditions.put(condition.getType(), condition.getStatus() + "/" + condition.getReason());
+      }
+    }
+    return conditions;
   }
 
   /** Weft's conditions on a route, as type -> "status/reason". */

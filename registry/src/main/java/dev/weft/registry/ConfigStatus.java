@@ -1,5 +1,7 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.MeshPolicy;
+import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
@@ -11,11 +13,14 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
  * The {@code Accepted} and {@code ResolvedRefs} conditions of a route, as the Gateway API defines
- * them for Service parents, computed from a snapshot. Pure functions.
+ * them for Service parents, and the {@code Accepted} condition of a Weft policy (False with {@code
+ * TargetNotFound} or {@code Conflicted} when it does not apply), computed from a snapshot. Pure
+ * functions.
  *
  * <ul>
  *   <li>Accepted: False with reason {@code Invalid} when the latest version was rejected (the last
@@ -50,6 +55,12 @@ public final class ConfigStatus {
     if (config == null) {
       return conditions;
     }
+    if (config.resource() instanceof MeshPolicy policy) {
+      if (rejection.isEmpty()) {
+        conditions.add(policyAccepted(state, policy));
+      }
+      return conditions;
+    }
     if (rejection.isEmpty()) {
       List<String> missing =
           Attachment.servicesOf(config.resource()).stream()
@@ -64,6 +75,42 @@ public final class ConfigStatus {
     }
     conditions.add(resolvedRefs(state, config.resource()));
     return conditions;
+  }
+
+  /**
+   * A policy is accepted when its target Services exist and no older policy of its kind holds any
+   * of its targets (GEP-713 conflict resolution).
+   */
+  private static ConfigCondition policyAccepted(MeshState state, MeshPolicy policy) {
+    Set<ServiceKey> targets = Attachment.servicesOf(policy);
+    List<String> missing =
+        targets.stream()
+            .filter(service -> state.service(service).isEmpty())
+            .map(ServiceKey::toString)
+            .toList();
+    if (!missing.isEmpty()) {
+      return new ConfigCondition(
+          "Accepted", false, "TargetNotFound", "no such Service: " + missing);
+    }
+    List<MeshPolicy> neighbours = new ArrayList<>();
+    for (ServiceKey target : targets) {
+      for (MeshConfig attached : state.attachments(target).configs()) {
+        if (attached.resource() instanceof MeshPolicy other && !neighbours.contains(other)) {
+          neighbours.add(other);
+        }
+      }
+    }
+    List<String> conflicts = new ArrayList<>();
+    for (PolicyConflicts.Resolution<MeshPolicy> resolution : PolicyConflicts.resolve(neighbours)) {
+      for (PolicyConflicts.Conflict<MeshPolicy> conflict : resolution.conflicted()) {
+        if (conflict.policy() == policy) {
+          conflicts.add(conflict.reason());
+        }
+      }
+    }
+    return conflicts.isEmpty()
+        ? new ConfigCondition("Accepted", true, "Accepted", "applies to its targets")
+        : new ConfigCondition("Accepted", false, "Conflicted", String.join("; ", conflicts));
   }
 
   /**

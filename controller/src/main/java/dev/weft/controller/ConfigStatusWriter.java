@@ -1,5 +1,8 @@
 package dev.weft.controller;
 
+import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.PolicyStatus;
+import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.ConfigCondition;
 import dev.weft.registry.ConfigStatus;
@@ -33,10 +36,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes the status of mesh routes to Kubernetes: one {@code status.parents} entry per Service
- * parent, owned by Weft's controller name, with {@code Accepted}, {@code ResolvedRefs} and {@code
- * Programmed}. Entries of other controllers are kept. Runs only on the leader, so replicas never
- * fight over a status.
+ * Writes the status of mesh routes and Weft policies to Kubernetes. A route gets one {@code
+ * status.parents} entry per Service parent, owned by Weft's controller name, with {@code Accepted},
+ * {@code ResolvedRefs} and {@code Programmed}; entries of other controllers are kept. A policy gets
+ * {@code status.conditions}. Runs only on the leader, so replicas never fight over a status.
  *
  * <p>Reconciling is idempotent: it computes every route's conditions from the newest snapshot and
  * writes only those that differ from what it last wrote; a failed write (a conflict, the API server
@@ -44,11 +47,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safety: everything runs on {@code executor}, a single thread, which owns the fields.
  */
-final class RouteStatusWriter implements LeaderElection.LeaderTask {
+final class ConfigStatusWriter implements LeaderElection.LeaderTask {
 
   static final String CONTROLLER_NAME = "weft.dev/mesh-controller";
 
-  private static final Logger log = LoggerFactory.getLogger(RouteStatusWriter.class);
+  private static final Logger log = LoggerFactory.getLogger(ConfigStatusWriter.class);
 
   /**
    * How long a pass waits after a change: long enough to take a burst of edits at once and for the
@@ -65,7 +68,7 @@ final class RouteStatusWriter implements LeaderElection.LeaderTask {
   private Subscription subscription;
   private ScheduledFuture<?> pass;
 
-  RouteStatusWriter(
+  ConfigStatusWriter(
       KubernetesClient client,
       MeshRegistry registry,
       ConfigDistributor distributor,
@@ -114,7 +117,9 @@ final class RouteStatusWriter implements LeaderElection.LeaderTask {
     Map<ObjectKey, List<ConfigCondition>> next = new HashMap<>();
     for (MeshConfig config : state.configs().values()) {
       ObjectKey key = config.key();
-      if (key.kind() != ResourceKind.HTTP_ROUTE && key.kind() != ResourceKind.GRPC_ROUTE) {
+      if (key.kind() == ResourceKind.SERVICE
+          || key.kind() == ResourceKind.ENDPOINT_SLICE
+          || key.kind() == ResourceKind.POD) {
         continue;
       }
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
@@ -140,17 +145,11 @@ final class RouteStatusWriter implements LeaderElection.LeaderTask {
   private boolean write(ObjectKey key, List<ConfigCondition> conditions) {
     try {
       HasMetadata current =
-          key.kind() == ResourceKind.HTTP_ROUTE
-              ? client
-                  .resources(HTTPRoute.class)
-                  .inNamespace(key.namespace())
-                  .withName(key.name())
-                  .get()
-              : client
-                  .resources(GRPCRoute.class)
-                  .inNamespace(key.namespace())
-                  .withName(key.name())
-                  .get();
+          client
+              .resources(javaType(key.kind()))
+              .inNamespace(key.namespace())
+              .withName(key.name())
+              .get();
       if (current == null) {
         return true; // deleted meanwhile; the registry will drop it
       }
@@ -167,6 +166,10 @@ final class RouteStatusWriter implements LeaderElection.LeaderTask {
         status.setParents(
             parents(status.getParents(), route.getSpec().getParentRefs(), conditions, generation));
         route.setStatus(status);
+      } else if (current instanceof TrafficPolicy policy) {
+        policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
+      } else if (current instanceof FaultPolicy policy) {
+        policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       }
       client.resource(current).updateStatus();
       log.debug("wrote the status of {}: {}", key, conditions);
@@ -175,6 +178,34 @@ final class RouteStatusWriter implements LeaderElection.LeaderTask {
       log.info("writing the status of {} failed ({}); retrying", key, e.getMessage());
       return false;
     }
+  }
+
+  private static Class<? extends HasMetadata> javaType(ResourceKind kind) {
+    return switch (kind) {
+      case HTTP_ROUTE -> HTTPRoute.class;
+      case GRPC_ROUTE -> GRPCRoute.class;
+      case TRAFFIC_POLICY -> TrafficPolicy.class;
+      case FAULT_POLICY -> FaultPolicy.class;
+      case SERVICE, ENDPOINT_SLICE, POD ->
+          throw new IllegalArgumentException(kind + " has no status Weft writes");
+    };
+  }
+
+  private PolicyStatus policyStatus(
+      PolicyStatus existing, List<ConfigCondition> conditions, Long generation) {
+    Map<String, Condition> previous = new HashMap<>();
+    if (existing != null && existing.getConditions() != null) {
+      for (Condition condition : existing.getConditions()) {
+        previous.put(condition.getType(), condition);
+      }
+    }
+    List<Condition> written = new ArrayList<>();
+    for (ConfigCondition condition : conditions) {
+      written.add(condition(condition, previous.get(condition.type()), generation));
+    }
+    PolicyStatus status = new PolicyStatus();
+    status.setConditions(written);
+    return status;
   }
 
   /** Other controllers' entries, then one of Weft's per Service parent. */
