@@ -3,18 +3,20 @@ package dev.weft.distributor;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.net.SocketAddress;
 
@@ -22,7 +24,7 @@ import java.net.SocketAddress;
  * The ADS gRPC service: opens a state-of-the-world or a delta stream per call. Streams do the work;
  * this class only creates them. Stateless apart from the shared context.
  */
-final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase {
+final class AdsService {
 
   private static final Context.Key<SocketAddress> PEER = Context.key("weft-peer");
 
@@ -32,13 +34,28 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     this.context = context;
   }
 
-  /** The service with the interceptor that makes each call's peer address known to its stream. */
+  /**
+   * The service, with the interceptor that makes each call's peer address known to its stream.
+   * State-of-the-world requests are read with {@link SotwRequest.Marshaller}, which leaves their
+   * resource names undecoded until a stream needs them.
+   */
   ServerServiceDefinition definition() {
-    return ServerInterceptors.intercept(this, new PeerInterceptor());
+    MethodDescriptor<SotwRequest, DiscoveryResponse> sotw =
+        AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().toBuilder(
+                new SotwRequest.Marshaller(),
+                ProtoUtils.marshaller(DiscoveryResponse.getDefaultInstance()))
+            .build();
+    ServerServiceDefinition service =
+        ServerServiceDefinition.builder(AggregatedDiscoveryServiceGrpc.SERVICE_NAME)
+            .addMethod(sotw, ServerCalls.asyncBidiStreamingCall(this::streamAggregatedResources))
+            .addMethod(
+                AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod(),
+                ServerCalls.asyncBidiStreamingCall(this::deltaAggregatedResources))
+            .build();
+    return ServerInterceptors.intercept(service, new PeerInterceptor());
   }
 
-  @Override
-  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+  private StreamObserver<SotwRequest> streamAggregatedResources(
       StreamObserver<DiscoveryResponse> responses) {
     SotwStream stream =
         new SotwStream(context, (ServerCallStreamObserver<DiscoveryResponse>) responses, peer());
@@ -46,8 +63,7 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     return stream;
   }
 
-  @Override
-  public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
+  private StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
       StreamObserver<DeltaDiscoveryResponse> responses) {
     DeltaStream stream =
         new DeltaStream(

@@ -3,7 +3,6 @@ package dev.weft.distributor;
 import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.ControlPlane;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -31,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safety: see {@link AdsStream}; everything runs on the stream's executor.
  */
-final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequest> {
+final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> {
 
   private static final Logger log = LoggerFactory.getLogger(SotwStream.class);
   static final ControlPlane CONTROL_PLANE = ControlPlane.newBuilder().setIdentifier("weft").build();
@@ -43,8 +42,8 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
   private static final class TypeState {
     boolean wildcard;
 
-    /** The names of the last request that changed them, in its order. */
-    ResourceRef[] requested = new ResourceRef[0];
+    /** The last request that changed the names: a request naming the same needs no decoding. */
+    SotwRequest requested;
 
     /** The same, distinct and sorted by name: the order of responses. */
     List<ResourceRef> refs = List.of();
@@ -88,7 +87,7 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
   }
 
   @Override
-  public void onNext(DiscoveryRequest request) {
+  public void onNext(SotwRequest request) {
     executor.execute(() -> handle(request));
   }
 
@@ -102,21 +101,23 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
     executor.execute(this::completed);
   }
 
-  private void handle(DiscoveryRequest request) {
+  private void handle(SotwRequest request) {
     if (closed) {
       return;
     }
-    identify(request.getNode());
-    ResourceType type = ResourceType.ofTypeUrl(request.getTypeUrl()).orElse(null);
+    if (request.node() != null) {
+      identify(request.node());
+    }
+    ResourceType type = ResourceType.ofTypeUrl(request.typeUrl()).orElse(null);
     if (type == null) {
       answerUnknownType(request);
       return;
     }
     TypeState state = types.computeIfAbsent(type, t -> new TypeState());
-    String nonce = request.getResponseNonce();
+    String nonce = request.responseNonce();
     if (!nonce.isEmpty()) {
       InFlight.Sent answered = state.inFlight.answer(nonce);
-      if (answered != null && request.hasErrorDetail()) {
+      if (answered != null && request.errorDetail() != null) {
         rejected(type, state, answered, request);
       } else if (answered != null) {
         acknowledged(type, state, answered);
@@ -124,30 +125,29 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
       if (!nonce.equals(state.sentNonce)) {
         return; // its names are out of date: the reply to the newest response will follow
       }
-    } else if (!request.getVersionInfo().isEmpty() && state.sentVersion.isEmpty()) {
+    } else if (!request.versionInfo().isEmpty() && state.sentVersion.isEmpty()) {
       // A proxy that reconnects says what it holds: skip the push when that is current.
-      state.clientVersion = request.getVersionInfo();
+      state.clientVersion = request.versionInfo();
     }
-    subscribe(type, state, request.getResourceNamesList(), nonce.isEmpty());
+    subscribe(type, state, request, nonce.isEmpty());
     catchUp();
     flush();
   }
 
-  private void subscribe(ResourceType type, TypeState state, List<String> names, boolean initial) {
-    if (!initial && sameNames(state.requested, names)) {
+  private void subscribe(ResourceType type, TypeState state, SotwRequest request, boolean initial) {
+    if (!initial && request.sameNamesAs(state.requested)) {
       return;
     }
+    List<String> names = request.resourceNames();
     boolean wildcard =
         names.contains("*") || (names.isEmpty() && initial && type.fullStateOfTheWorld());
-    ResourceRef[] requested = new ResourceRef[names.size()];
     Map<String, ResourceRef> sorted = new TreeMap<>();
-    for (int i = 0; i < requested.length; i++) {
-      requested[i] = ref(type, names.get(i));
-      if (!names.get(i).equals("*")) {
-        sorted.put(names.get(i), requested[i]);
+    for (String name : names) {
+      if (!name.equals("*")) {
+        sorted.put(name, ref(type, name));
       }
     }
-    state.requested = requested;
+    state.requested = request;
     List<ResourceRef> next = List.copyOf(sorted.values());
     if (initial || wildcard != state.wildcard || !next.equals(state.refs)) {
       state.wildcard = wildcard;
@@ -163,18 +163,6 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
       }
       watch(all, anyWildcard);
     }
-  }
-
-  private static boolean sameNames(ResourceRef[] previous, List<String> names) {
-    if (previous.length != names.size()) {
-      return false;
-    }
-    for (int i = 0; i < previous.length; i++) {
-      if (!previous[i].name().equals(names.get(i))) {
-        return false;
-      }
-    }
-    return true;
   }
 
   @Override
@@ -339,8 +327,8 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
   }
 
   private void rejected(
-      ResourceType type, TypeState state, InFlight.Sent sent, DiscoveryRequest request) {
-    String detail = request.getErrorDetail().getMessage();
+      ResourceType type, TypeState state, InFlight.Sent sent, SotwRequest request) {
+    String detail = request.errorDetail().getMessage();
     state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
     context.metrics().nacked(type);
     log.warn(
@@ -349,17 +337,17 @@ final class SotwStream extends AdsStream implements StreamObserver<DiscoveryRequ
         type.typeUrl(),
         sent.version(),
         detail,
-        request.getVersionInfo());
+        request.versionInfo());
   }
 
   /** Answers a type Weft does not serve with an empty response, so the client does not wait. */
-  private void answerUnknownType(DiscoveryRequest request) {
-    if (!request.getResponseNonce().isEmpty() || !ready()) {
+  private void answerUnknownType(SotwRequest request) {
+    if (!request.responseNonce().isEmpty() || !ready()) {
       return;
     }
     sent(
         DiscoveryResponse.newBuilder()
-            .setTypeUrl(request.getTypeUrl())
+            .setTypeUrl(request.typeUrl())
             .setVersionInfo(context.generation() + "-none")
             .setNonce(Long.toString(++nonces))
             .setControlPlane(CONTROL_PLANE)

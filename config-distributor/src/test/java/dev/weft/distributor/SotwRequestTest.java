@@ -1,0 +1,59 @@
+package dev.weft.distributor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SotwRequestTest {
+
+  private static final String CLA =
+      "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+  @Test
+  void readsEveryFieldAndDecodesNamesOnlyOnDemand() throws Exception {
+    DiscoveryRequest proto =
+        DiscoveryRequest.newBuilder()
+            .setNode(Node.newBuilder().setId("proxy-1"))
+            .setVersionInfo("v1")
+            .addAllResourceNames(List.of("b.demo:80", "a.demo:80"))
+            .setTypeUrl(CLA)
+            .setResponseNonce("7")
+            .setErrorDetail(Status.newBuilder().setMessage("bad"))
+            .build();
+
+    SotwRequest request = SotwRequest.parse(proto.toByteArray());
+
+    assertThat(request.node().getId()).isEqualTo("proxy-1");
+    assertThat(request.versionInfo()).isEqualTo("v1");
+    assertThat(request.typeUrl()).isEqualTo(CLA);
+    assertThat(request.responseNonce()).isEqualTo("7");
+    assertThat(request.errorDetail().getMessage()).isEqualTo("bad");
+    assertThat(request.resourceNames()).containsExactly("b.demo:80", "a.demo:80");
+  }
+
+  @Test
+  void sameNamesInTheSameOrderCompareEqualWhateverElseDiffers() throws Exception {
+    SotwRequest first = request("1", "a", "b");
+
+    assertThat(request("2", "a", "b").sameNamesAs(first)).isTrue();
+    assertThat(request("2", "b", "a").sameNamesAs(first)).isFalse();
+    assertThat(request("2", "a").sameNamesAs(first)).isFalse();
+    assertThat(request("2", "a", "bb").sameNamesAs(first)).isFalse();
+    assertThat(request("2", "ab").sameNamesAs(request("3", "a", "b"))).isFalse();
+    assertThat(request("2").sameNamesAs(null)).isFalse();
+  }
+
+  private static SotwRequest request(String nonce, String... names) throws Exception {
+    return SotwRequest.parse(
+        DiscoveryRequest.newBuilder()
+            .setTypeUrl(CLA)
+            .setResponseNonce(nonce)
+            .addAllResourceNames(List.of(names))
+            .build()
+            .toByteArray());
+  }
+}
