@@ -72,7 +72,7 @@ public final class ConfigDistributor implements AutoCloseable {
     this.pushPool =
         Executors.newFixedThreadPool(
             builder.pushThreads, named("weft-xds-push", new AtomicInteger()));
-    ResourceCache cache = new ResourceCache(names);
+    ResourceCache cache = new ResourceCache(names, builder.mutualTls);
     WatcherIndex watchers = new WatcherIndex();
     this.pipeline =
         new ConfigPipeline(
@@ -199,6 +199,7 @@ public final class ConfigDistributor implements AutoCloseable {
   public static final class Builder {
     private final MeshRegistry registry;
     private MeterRegistry meters = new SimpleMeterRegistry();
+    private MutualTls mutualTls = MutualTls.DISABLED;
     private String clusterDomain = "cluster.local";
 
     /**
@@ -222,6 +223,12 @@ public final class ConfigDistributor implements AutoCloseable {
 
     public Builder meterRegistry(MeterRegistry meters) {
       this.meters = Objects.requireNonNull(meters, "meters");
+      return this;
+    }
+
+    /** Mutual TLS between workloads; disabled by default. */
+    public Builder mutualTls(MutualTls mutualTls) {
+      this.mutualTls = Objects.requireNonNull(mutualTls, "mutualTls");
       return this;
     }
 

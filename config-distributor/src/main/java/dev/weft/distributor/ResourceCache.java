@@ -6,6 +6,7 @@ import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.util.EnumMap;
 import java.util.Map;
@@ -27,6 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ResourceCache {
 
   private final ResourceNames names;
+  private final MutualTls mutualTls;
   private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
@@ -59,8 +61,9 @@ final class ResourceCache {
     }
   }
 
-  ResourceCache(ResourceNames names) {
+  ResourceCache(ResourceNames names, MutualTls mutualTls) {
     this.names = names;
+    this.mutualTls = mutualTls;
     for (ResourceType type : ResourceType.values()) {
       refs.put(type, new ConcurrentHashMap<>());
     }
@@ -115,7 +118,9 @@ final class ResourceCache {
           ref.name(),
           name ->
               Resource.of(
-                  name, Translator.serverListener(name, ref.server().ip(), ref.server().port())));
+                  name,
+                  Translator.serverListener(
+                      name, ref.server().ip(), ref.server().port(), mutualTls.strict())));
     }
     if (ref.service() == null) {
       return null;
@@ -130,8 +135,11 @@ final class ResourceCache {
     }
     // Each memo remembers only what its type is built from, so that a change to anything else
     // leaves it valid.
-    ServiceEndpoints endpoints =
-        ref.type() == ResourceType.ENDPOINT ? state.endpoints(service.key()) : null;
+    // With mutual TLS, a cluster names the identities of its Service's endpoints.
+    boolean needsEndpoints =
+        ref.type() == ResourceType.ENDPOINT
+            || (ref.type() == ResourceType.CLUSTER && mutualTls.strict());
+    ServiceEndpoints endpoints = needsEndpoints ? state.endpoints(service.key()) : null;
     ServiceAttachments attachments =
         ref.type() == ResourceType.ROUTE || ref.type() == ResourceType.CLUSTER
             ? state.attachments(service.key())
@@ -167,12 +175,27 @@ final class ResourceCache {
               canonical,
               RouteTranslator.routeConfiguration(canonical, service, port, attachments, names));
       case CLUSTER ->
-          Resource.of(
-              canonical,
-              Translator.cluster(canonical, port, AttachedPolicies.of(service.key(), attachments)));
+          Resource.of(canonical, securedCluster(canonical, service, port, endpoints, attachments));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
     };
+  }
+
+  private Cluster securedCluster(
+      String name,
+      MeshService service,
+      ServicePort port,
+      ServiceEndpoints endpoints,
+      ServiceAttachments attachments) {
+    Cluster cluster =
+        Translator.cluster(name, port, AttachedPolicies.of(service.key(), attachments));
+    if (!mutualTls.strict()) {
+      return cluster;
+    }
+    return cluster.toBuilder()
+        .setTransportSocket(
+            SecurityTranslator.upstream(service.key(), endpoints, mutualTls.trustDomain()))
+        .build();
   }
 
   /** Names are unique per type only: a route and a cluster share the canonical name. */

@@ -194,9 +194,10 @@ final class Translator {
 
   /**
    * A Listener for an xDS-enabled gRPC server (gRFC A36) on {@code ip:port}: one filter chain whose
-   * connection manager routes every request to the server itself.
+   * connection manager routes every request to the server itself; with {@code mutualTls}, the chain
+   * requires a client certificate from the mesh (gRFC A29).
    */
-  static Listener serverListener(String name, String ip, int port) {
+  static Listener serverListener(String name, String ip, int port, boolean mutualTls) {
     RouteConfiguration inbound =
         RouteConfiguration.newBuilder()
             .setName("inbound|" + port)
@@ -215,17 +216,21 @@ final class Translator {
             .setRouteConfig(inbound)
             .addHttpFilters(ROUTER_FILTER)
             .build();
+    FilterChain.Builder chain =
+        FilterChain.newBuilder()
+            .setName("inbound|" + port)
+            .addFilters(
+                Filter.newBuilder()
+                    .setName(HTTP_CONNECTION_MANAGER)
+                    .setTypedConfig(Any.pack(manager)));
+    if (mutualTls) {
+      chain.setTransportSocket(SecurityTranslator.downstream());
+    }
     return Listener.newBuilder()
         .setName(name)
         .setAddress(socketAddress(ip, port))
         .setTrafficDirection(TrafficDirection.INBOUND)
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .setName("inbound|" + port)
-                .addFilters(
-                    Filter.newBuilder()
-                        .setName(HTTP_CONNECTION_MANAGER)
-                        .setTypedConfig(Any.pack(manager))))
+        .addFilterChains(chain)
         .build();
   }
 
