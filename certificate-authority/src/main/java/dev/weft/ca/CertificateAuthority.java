@@ -47,6 +47,20 @@ public final class CertificateAuthority {
   private final AuthorityInfo.Kind kind;
   private volatile CaState state;
 
+  /** Derived from {@link #state} at each publication; read with it, never locked. */
+  private volatile Signing signing;
+
+  /** What {@link #issue} needs from a state, computed once per state. */
+  private record Signing(
+      LeafSigner.Issuer issuer,
+      List<X509Certificate> intermediates,
+      List<X509Certificate> trustBundle) {
+    static Signing of(CaState state) {
+      Authority active = state.active();
+      return new Signing(LeafSigner.Issuer.of(active), active.intermediates(), state.trustBundle());
+    }
+  }
+
   private CertificateAuthority(Builder builder, CaState initial) {
     this.trustDomain = builder.trustDomain;
     this.clock = builder.clock;
@@ -68,6 +82,7 @@ public final class CertificateAuthority {
                 ? RootRotation.Mode.AUTOMATIC
                 : RootRotation.Mode.ON_DEMAND);
     this.state = initial;
+    this.signing = Signing.of(initial);
   }
 
   public static Builder builder() {
@@ -88,7 +103,7 @@ public final class CertificateAuthority {
 
   /** The roots a peer must trust now; during a root rotation, the old and the new. */
   public List<X509Certificate> trustBundle() {
-    return state.trustBundle();
+    return signing.trustBundle();
   }
 
   /**
@@ -110,7 +125,7 @@ public final class CertificateAuthority {
       metrics.refused(RefusalReason.of(key.errors().get(0)));
       return Validated.invalid(key.errors());
     }
-    Svid svid = sign(state, spiffeId, List.of(), valid.value(), lifetime);
+    Svid svid = sign(signing, spiffeId, List.of(), valid.value(), lifetime);
     metrics.issued(caller, System.nanoTime() - start);
     return Validated.valid(svid);
   }
@@ -124,7 +139,7 @@ public final class CertificateAuthority {
     KeyPair keys = Crypto.newP256KeyPair();
     Svid svid =
         sign(
-            state,
+            signing,
             identity.spiffeId(trustDomain),
             List.copyOf(dnsNames),
             SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()),
@@ -133,17 +148,17 @@ public final class CertificateAuthority {
   }
 
   private Svid sign(
-      CaState current,
+      Signing current,
       String spiffeId,
       List<String> dnsNames,
       SubjectPublicKeyInfo key,
       Duration lifetime) {
-    Authority active = current.active();
     X509Certificate leaf =
-        LeafSigner.sign(active, trustDomain, spiffeId, dnsNames, key, clock.instant(), lifetime);
+        LeafSigner.sign(
+            current.issuer(), trustDomain, spiffeId, dnsNames, key, clock.instant(), lifetime);
     List<X509Certificate> chain = new ArrayList<>();
     chain.add(leaf);
-    chain.addAll(active.intermediates());
+    chain.addAll(current.intermediates());
     return new Svid(spiffeId, chain, current.trustBundle());
   }
 
@@ -207,7 +222,9 @@ public final class CertificateAuthority {
     if (store != null && kind == AuthorityInfo.Kind.ROOT) {
       Optional<Map<String, String>> stored = store.load();
       if (stored.isPresent()) {
-        state = CaState.decode(stored.get());
+        CaState loaded = CaState.decode(stored.get());
+        signing = Signing.of(loaded);
+        state = loaded;
       }
     }
   }
@@ -248,6 +265,7 @@ public final class CertificateAuthority {
     if (store != null && kind == AuthorityInfo.Kind.ROOT) {
       store.replace(next.encode());
     }
+    signing = Signing.of(next);
     state = next;
   }
 

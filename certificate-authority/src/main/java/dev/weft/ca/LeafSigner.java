@@ -12,6 +12,7 @@ import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -57,7 +58,7 @@ final class LeafSigner {
    * validation before its time anyway.
    */
   static X509Certificate sign(
-      Authority issuer,
+      Issuer issuer,
       TrustDomain trustDomain,
       String spiffeId,
       List<String> dnsNames,
@@ -74,7 +75,7 @@ final class LeafSigner {
         new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, trustDomain.name()).build();
     X509v3CertificateBuilder builder =
         new X509v3CertificateBuilder(
-            issuer.subject(),
+            issuer.name(),
             serialNumber(),
             Date.from(now.minus(BACKDATE)),
             Date.from(notAfter),
@@ -102,10 +103,24 @@ final class LeafSigner {
                   }))
           .addExtension(Extension.subjectAlternativeName, false, new DERSequence(names))
           .addExtension(Extension.subjectKeyIdentifier, false, Authority.keyIdentifier(key))
-          .addExtension(Extension.authorityKeyIdentifier, false, issuer.authorityKeyIdentifier());
+          .addExtension(Extension.authorityKeyIdentifier, false, issuer.keyIdentifier());
     } catch (CertIOException e) {
       throw new IllegalStateException("cannot encode leaf extensions", e);
     }
-    return Crypto.toCertificate(builder.build(Crypto.signer(issuer.key())));
+    return Crypto.toCertificate(builder.build(Crypto.signer(issuer.authority().key())));
+  }
+
+  /**
+   * The active authority with what every leaf repeats from it, parsed once per rotation step rather
+   * than once per signature.
+   */
+  record Issuer(Authority authority, X500Name name, AuthorityKeyIdentifier keyIdentifier) {
+    static Issuer of(Authority authority) {
+      return new Issuer(authority, authority.subject(), authority.authorityKeyIdentifier());
+    }
+
+    Instant notAfter() {
+      return authority.notAfter();
+    }
   }
 }
