@@ -23,6 +23,12 @@ public sealed interface AuthResult {
    */
   record Refused(String field, String reason) implements AuthResult {}
 
+  /**
+   * The credential could not be checked now (the API server is unreachable): not a refusal, the
+   * caller should retry.
+   */
+  record Unavailable(String reason) implements AuthResult {}
+
   static AuthResult notPresented() {
     return new NotPresented();
   }

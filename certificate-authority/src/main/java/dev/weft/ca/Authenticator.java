@@ -43,6 +43,7 @@ public interface Authenticator {
     List<Authenticator> all = List.copyOf(authenticators);
     return credentials -> {
       AuthResult refused = null;
+      AuthResult unavailable = null;
       for (Authenticator authenticator : all) {
         AuthResult result = authenticator.authenticate(credentials);
         if (result instanceof AuthResult.Authenticated) {
@@ -51,6 +52,12 @@ public interface Authenticator {
         if (result instanceof AuthResult.Refused && refused == null) {
           refused = result;
         }
+        if (result instanceof AuthResult.Unavailable && unavailable == null) {
+          unavailable = result;
+        }
+      }
+      if (unavailable != null) {
+        return unavailable;
       }
       return refused != null ? refused : AuthResult.notPresented();
     };

@@ -46,6 +46,11 @@ final class CertificateService implements CertificateServiceGrpc.AsyncService {
               .asRuntimeException());
       return;
     }
+    if (auth instanceof AuthResult.Unavailable unavailable) {
+      responseObserver.onError(
+          Status.UNAVAILABLE.withDescription(unavailable.reason()).asRuntimeException());
+      return;
+    }
     if (auth instanceof AuthResult.Refused refused) {
       metrics.refused(RefusalReason.BAD_CREDENTIAL);
       responseObserver.onError(

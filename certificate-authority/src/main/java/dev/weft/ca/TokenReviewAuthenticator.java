@@ -40,7 +40,8 @@ final class TokenReviewAuthenticator implements Authenticator {
     try {
       status = client.authentication().v1().tokenReviews().create(review).getStatus();
     } catch (KubernetesClientException e) {
-      return new AuthResult.Refused("token", "cannot be reviewed now: " + e.getMessage());
+      return new AuthResult.Unavailable(
+          "the token cannot be reviewed now (" + e.getMessage() + "); retry");
     }
     if (status == null || !Boolean.TRUE.equals(status.getAuthenticated())) {
       String why = status == null || status.getError() == null ? "" : ": " + status.getError();

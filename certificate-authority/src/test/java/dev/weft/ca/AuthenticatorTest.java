@@ -104,6 +104,26 @@ class AuthenticatorTest {
   }
 
   @Test
+  void anUnreachableApiServerIsUnavailableNotARefusal() {
+    KubernetesClient unreachable =
+        new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+            .withConfig(
+                new io.fabric8.kubernetes.client.ConfigBuilder()
+                    .withMasterUrl("https://127.0.0.1:1")
+                    .withRequestRetryBackoffLimit(0)
+                    .build())
+            .build();
+    try {
+      assertThat(
+              Authenticator.kubernetesTokenReview(unreachable, List.of())
+                  .authenticate(CallerCredentials.token("sa-token")))
+          .isInstanceOf(AuthResult.Unavailable.class);
+    } finally {
+      unreachable.close();
+    }
+  }
+
+  @Test
   void withoutATokenNothingIsPresented() {
     assertThat(
             Authenticator.kubernetesTokenReview(client, List.of())

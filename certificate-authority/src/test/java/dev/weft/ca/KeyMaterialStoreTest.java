@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 @EnableKubernetesMockClient(crud = true)
 class KeyMaterialStoreTest {
 
+  KubernetesMockServer server;
   KubernetesClient client;
   @TempDir Path dir;
   final FakeClock clock = new FakeClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -80,13 +81,18 @@ class KeyMaterialStoreTest {
   void twoReplicasStartingTogetherEndUpWithOneCa() throws Exception {
     String namespace = newNamespace();
     ExecutorService pool = Executors.newFixedThreadPool(2);
-    try {
-      Callable<CertificateAuthority> start =
-          () -> open(KeyMaterialStore.kubernetesSecret(client, namespace, "weft-ca"));
-      List<Future<CertificateAuthority>> replicas = pool.invokeAll(List.of(start, start));
+    // Each replica with a client of its own, as two pods would have.
+    try (KubernetesClient first = server.createClient();
+        KubernetesClient second = server.createClient()) {
+      List<Future<CertificateAuthority>> replicas =
+          pool.invokeAll(
+              List.of(
+                  () -> open(KeyMaterialStore.kubernetesSecret(first, namespace, "weft-ca")),
+                  () -> open(KeyMaterialStore.kubernetesSecret(second, namespace, "weft-ca"))));
 
       assertThat(replicas.get(0).get().trustBundle())
           .isEqualTo(replicas.get(1).get().trustBundle());
+      assertThat(replicas.get(0).get().trustBundle()).hasSize(1);
     } finally {
       pool.shutdownNow();
     }
