@@ -56,7 +56,13 @@ public final class CaServer implements AutoCloseable {
     return identity.spiffeId(ca.trustDomain());
   }
 
-  private SvidWithKey serving() {
+  /** The serving certificate last issued, without renewing it. For tests. */
+  SvidWithKey lastServing() {
+    return serving;
+  }
+
+  /** The serving certificate now, renewed first when past half-life. */
+  SvidWithKey serving() {
     SvidWithKey current = serving;
     if (clock.instant().isBefore(halfLife(current.svid()))) {
       return current;
