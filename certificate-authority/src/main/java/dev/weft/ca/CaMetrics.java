@@ -9,7 +9,7 @@ public interface CaMetrics {
   /** Reports nothing. */
   CaMetrics NONE = new CaMetrics() {};
 
-  /** A certificate was issued to {@code identity}; signing (build, sign, encode) took so long. */
+  /** A certificate was issued to {@code identity}; validating the CSR and signing took so long. */
   default void issued(WorkloadIdentity identity, long signingNanos) {}
 
   /** A request was refused, and nothing issued. */
