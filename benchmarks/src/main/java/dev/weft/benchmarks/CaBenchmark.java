@@ -77,6 +77,12 @@ final class CaBenchmark implements Callable<Integer> {
   @Option(names = "--paced", defaultValue = "5000", description = "CSRs in the paced run.")
   int pacedCount;
 
+  @Option(
+      names = "--rounds",
+      defaultValue = "3",
+      description = "Alternating raw and single-thread rounds; the best of each is reported.")
+  int rounds;
+
   @Option(names = "--json", description = "Also write the figures to this file as JSON.")
   Path json;
 
@@ -90,9 +96,22 @@ final class CaBenchmark implements Callable<Integer> {
         CertificateAuthority.builder().store(KeyMaterialStore.directory(dataDir)).build();
     List<byte[]> pool = csrPool();
 
-    Raw raw = raw();
     issueRun(ca, pool, warmup, 1);
-    Saturated single = issueRun(ca, pool, csrs, 1);
+    // Raw and full-path rounds alternate and the best of each counts: on a shared machine another
+    // process's burst would otherwise land on one side of the ratio only.
+    Raw raw = null;
+    Saturated single = null;
+    for (int round = 0; round < rounds; round++) {
+      Raw rawRound = raw();
+      if (raw == null
+          || rawRound.limitIssuancesPerSecondOneCore() > raw.limitIssuancesPerSecondOneCore()) {
+        raw = rawRound;
+      }
+      Saturated singleRound = issueRun(ca, pool, csrs, 1);
+      if (single == null || singleRound.csrsPerSecond() > single.csrsPerSecond()) {
+        single = singleRound;
+      }
+    }
     Saturated multi = issueRun(ca, pool, csrs, threadCount);
     Paced paced = paced(ca, pool, threadCount);
     Result result =

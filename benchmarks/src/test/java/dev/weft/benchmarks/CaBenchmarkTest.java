@@ -25,6 +25,7 @@ class CaBenchmarkTest {
             .execute(
                 "ca",
                 "--warmup=50",
+                "--rounds=2",
                 "--raw=100",
                 "--csrs=100",
                 "--threads=2",
