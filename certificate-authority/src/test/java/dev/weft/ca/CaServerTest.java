@@ -163,6 +163,23 @@ class CaServerTest {
   }
 
   @Test
+  void afterARootRotationAnOldRootSvidRenewsIntoTheNewRootWithoutRestart() throws Exception {
+    SvidWithKey oldRootSvid = ca.issueOwn(new WorkloadIdentity("shop", "carol"), List.of());
+    var oldRoot = ca.trustBundle().get(0);
+    ca.beginRootRotation();
+    ca.switchSigningNow();
+    var newRoot = ca.trustBundle().get(1);
+
+    CertificateResponse response =
+        call(channel(oldRootSvid), null, der(TestCsrs.plain(TestCsrs.ec("secp256r1"))));
+
+    var leaf = Pem.parseCertificates(response.getCertChainPem(0)).get(0);
+    leaf.verify(newRoot.getPublicKey());
+    assertThat(response.getTrustBundlePemList())
+        .containsExactly(Pem.certificate(oldRoot), Pem.certificate(newRoot));
+  }
+
+  @Test
   void refusesACallerWithoutCredential() throws Exception {
     assertRefused(
         null,
