@@ -22,6 +22,7 @@ final class SecretStore implements KeyMaterialStore {
   private final KubernetesClient client;
   private final String namespace;
   private final String name;
+  private volatile String resourceVersion;
 
   SecretStore(KubernetesClient client, String namespace, String name) {
     this.client = client;
@@ -33,7 +34,11 @@ final class SecretStore implements KeyMaterialStore {
   public Optional<Map<String, String>> load() throws IOException {
     try {
       Secret secret = client.secrets().inNamespace(namespace).withName(name).get();
-      return secret == null ? Optional.empty() : Optional.of(decode(secret));
+      if (secret == null) {
+        return Optional.empty();
+      }
+      resourceVersion = secret.getMetadata().getResourceVersion();
+      return Optional.of(decode(secret));
     } catch (KubernetesClientException e) {
       throw new IOException("cannot read Secret " + namespace + "/" + name, e);
     }
@@ -42,7 +47,8 @@ final class SecretStore implements KeyMaterialStore {
   @Override
   public Map<String, String> createIfAbsent(Map<String, String> entries) throws IOException {
     try {
-      client.secrets().inNamespace(namespace).resource(secret(entries)).create();
+      Secret created = client.secrets().inNamespace(namespace).resource(secret(entries)).create();
+      resourceVersion = created.getMetadata().getResourceVersion();
       return entries;
     } catch (KubernetesClientException e) {
       if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
@@ -57,8 +63,20 @@ final class SecretStore implements KeyMaterialStore {
   @Override
   public void replace(Map<String, String> entries) throws IOException {
     try {
-      client.secrets().inNamespace(namespace).resource(secret(entries)).update();
+      Secret secret = secret(entries);
+      secret.getMetadata().setResourceVersion(resourceVersion);
+      Secret updated = client.secrets().inNamespace(namespace).resource(secret).update();
+      resourceVersion = updated.getMetadata().getResourceVersion();
     } catch (KubernetesClientException e) {
+      if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+        throw new IOException(
+            "Secret "
+                + namespace
+                + "/"
+                + name
+                + " was changed by another replica since this one read it; reload first",
+            e);
+      }
       throw new IOException("cannot update Secret " + namespace + "/" + name, e);
     }
   }

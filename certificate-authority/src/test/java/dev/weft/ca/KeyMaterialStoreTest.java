@@ -99,6 +99,23 @@ class KeyMaterialStoreTest {
   }
 
   @Test
+  void aReplicaThatMissedAnotherOnesRotationCannotOverwriteIt() throws Exception {
+    String namespace = newNamespace();
+    KeyMaterialStore leader = KeyMaterialStore.kubernetesSecret(client, namespace, "weft-ca");
+    KeyMaterialStore stale = KeyMaterialStore.kubernetesSecret(client, namespace, "weft-ca");
+    leader.createIfAbsent(Map.of("a", "1"));
+    stale.load();
+
+    leader.replace(Map.of("a", "2"));
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> stale.replace(Map.of("a", "3")))
+        .hasMessageContaining("reload first");
+    assertThat(stale.load()).contains(Map.of("a", "2"));
+    stale.replace(Map.of("a", "3"));
+    assertThat(leader.load()).contains(Map.of("a", "3"));
+  }
+
+  @Test
   void theLoserOfTheCreateReadsTheWinnersSecret() throws Exception {
     String namespace = newNamespace();
     KeyMaterialStore store = KeyMaterialStore.kubernetesSecret(client, namespace, "weft-ca");
