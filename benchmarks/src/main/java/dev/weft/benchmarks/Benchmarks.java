@@ -7,7 +7,12 @@ import picocli.CommandLine.Command;
 @Command(
     name = "weft-benchmarks",
     mixinStandardHelpOptions = true,
-    subcommands = {RegistryBenchmark.class, LoadHarness.class, ControlPlaneCommand.class},
+    subcommands = {
+      RegistryBenchmark.class,
+      CaBenchmark.class,
+      LoadHarness.class,
+      ControlPlaneCommand.class
+    },
     description = "Measures Weft and prints the figures (and writes them as JSON with --json).")
 public final class Benchmarks {
 

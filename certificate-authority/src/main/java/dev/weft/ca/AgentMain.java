@@ -1,0 +1,82 @@
+package dev.weft.ca;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The agent as a command:
+ *
+ * <pre>
+ * java -cp ... dev.weft.ca.AgentMain --ca=weft.weft-system.svc:15012 --ca-bundle=/etc/weft/root.pem
+ *     --token-file=/var/run/secrets/tokens/weft --out=/var/run/weft/certs [--validity-seconds=3600]
+ *     [--ca-spiffe-id=spiffe://cluster.local/ns/weft-system/sa/weft] [--once]
+ * </pre>
+ *
+ * Without {@code --once} it keeps renewing until the process is stopped.
+ */
+public final class AgentMain {
+
+  private AgentMain() {}
+
+  public static void main(String[] args) throws Exception {
+    System.exit(run(args, System.err));
+  }
+
+  static int run(String[] args, PrintStream err) throws IOException, InterruptedException {
+    Map<String, String> options = new HashMap<>();
+    for (String arg : args) {
+      if (!arg.startsWith("--")) {
+        err.println("unexpected argument " + arg);
+        return 2;
+      }
+      int eq = arg.indexOf('=');
+      options.put(
+          eq < 0 ? arg.substring(2) : arg.substring(2, eq), eq < 0 ? "" : arg.substring(eq + 1));
+    }
+    for (String required : new String[] {"ca", "ca-bundle", "out"}) {
+      if (!options.containsKey(required)) {
+        err.println(
+            "missing --"
+                + required
+                + "; usage: --ca=HOST:PORT --ca-bundle=ROOTS.pem --out=DIR [--token-file=FILE]"
+                + " [--validity-seconds=N] [--ca-spiffe-id=ID] [--once]");
+        return 2;
+      }
+    }
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    WorkloadAgent.Builder builder =
+        WorkloadAgent.builder()
+            .target(options.get("ca"))
+            .serverSpiffeId(
+                options.getOrDefault(
+                    "ca-spiffe-id", "spiffe://cluster.local/ns/weft-system/sa/weft"))
+            .bootstrapTrustBundle(Path.of(options.get("ca-bundle")))
+            .outputDirectory(Path.of(options.get("out")))
+            .scheduler(scheduler);
+    if (options.containsKey("token-file")) {
+      builder.tokenFile(Path.of(options.get("token-file")));
+    }
+    if (options.containsKey("validity-seconds")) {
+      builder.validity(Duration.ofSeconds(Long.parseLong(options.get("validity-seconds"))));
+    }
+    try (WorkloadAgent agent = builder.build()) {
+      if (options.containsKey("once")) {
+        Svid svid = agent.renewNow();
+        err.println("wrote " + svid.spiffeId() + " valid until " + svid.notAfter());
+        return 0;
+      }
+      agent.start();
+      new CountDownLatch(1).await();
+      return 0;
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+}

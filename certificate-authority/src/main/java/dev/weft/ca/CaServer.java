@@ -1,0 +1,169 @@
+package dev.weft.ca;
+
+import dev.weft.api.ca.v1.CertificateServiceGrpc;
+import io.grpc.Grpc;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The CSR service on its own gRPC server over TLS. Its serving certificate is issued by the CA
+ * itself for the control plane's SPIFFE ID (plus configured DNS names) and renewed at half-life,
+ * checked lazily at each handshake. Clients may present their current SVID (renewal); it is
+ * validated against the CA's current bundle, so root rotations need no restart.
+ *
+ * <p>Thread-safety: the serving certificate is one volatile {@link SvidWithKey}, renewed under this
+ * object's lock; everything else is immutable after {@link Builder#start}.
+ */
+public final class CaServer implements AutoCloseable {
+
+  /** The product's port for xDS and the CA over mTLS. */
+  public static final int DEFAULT_PORT = 15012;
+
+  private final CertificateAuthority ca;
+  private final WorkloadIdentity identity;
+  private final List<String> dnsNames;
+  private final Clock clock;
+  private volatile SvidWithKey serving;
+  private Server server;
+
+  private CaServer(Builder builder) {
+    this.ca = builder.ca;
+    this.identity = builder.identity;
+    this.dnsNames = List.copyOf(builder.dnsNames);
+    this.clock = builder.clock;
+    this.serving = ca.issueOwn(identity, dnsNames);
+  }
+
+  public static Builder builder(CertificateAuthority ca) {
+    return new Builder(ca);
+  }
+
+  /** The bound port (the real one when started on port 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** The SPIFFE ID the server presents, which clients should expect. */
+  public String spiffeId() {
+    return identity.spiffeId(ca.trustDomain());
+  }
+
+  /** The serving certificate last issued, without renewing it. For tests. */
+  SvidWithKey lastServing() {
+    return serving;
+  }
+
+  /** The serving certificate now, renewed first when past half-life. */
+  SvidWithKey serving() {
+    SvidWithKey current = serving;
+    if (clock.instant().isBefore(halfLife(current.svid()))) {
+      return current;
+    }
+    synchronized (this) {
+      if (!clock.instant().isBefore(halfLife(serving.svid()))) {
+        serving = ca.issueOwn(identity, dnsNames);
+      }
+      return serving;
+    }
+  }
+
+  private static Instant halfLife(Svid svid) {
+    Instant issued = svid.notBefore().plus(LeafSigner.BACKDATE);
+    return issued.plus(Duration.between(issued, svid.notAfter()).dividedBy(2));
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    server.shutdown();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+    }
+  }
+
+  /** Settings of a {@link CaServer}. */
+  public static final class Builder {
+    private final CertificateAuthority ca;
+    private int port = DEFAULT_PORT;
+    private Authenticator authenticator;
+    private WorkloadIdentity identity = new WorkloadIdentity("weft-system", "weft");
+    private List<String> dnsNames = List.of();
+    private Clock clock = Clock.systemUTC();
+    private CaMetrics metrics = CaMetrics.NONE;
+
+    private Builder(CertificateAuthority ca) {
+      this.ca = Objects.requireNonNull(ca);
+    }
+
+    /** 15012 by default; 0 picks a free port. */
+    public Builder port(int value) {
+      if (value < 0 || value > 65535) {
+        throw new IllegalArgumentException("port " + value + " is out of range");
+      }
+      port = value;
+      return this;
+    }
+
+    /** Required: how callers prove who they are, e.g. {@link Authenticator#firstOf}. */
+    public Builder authenticator(Authenticator value) {
+      authenticator = Objects.requireNonNull(value);
+      return this;
+    }
+
+    /** The control plane's own identity; {@code weft-system/weft} by default. */
+    public Builder identity(WorkloadIdentity value) {
+      identity = Objects.requireNonNull(value);
+      return this;
+    }
+
+    /** DNS SANs of the serving certificate, after its SPIFFE ID. */
+    public Builder dnsNames(List<String> value) {
+      dnsNames = List.copyOf(value);
+      return this;
+    }
+
+    public Builder clock(Clock value) {
+      clock = Objects.requireNonNull(value);
+      return this;
+    }
+
+    /** Where authentication refusals are reported (issuance is reported by the CA). */
+    public Builder metrics(CaMetrics value) {
+      metrics = Objects.requireNonNull(value);
+      return this;
+    }
+
+    public CaServer start() throws IOException {
+      if (authenticator == null) {
+        throw new IllegalStateException("a CaServer needs an authenticator");
+      }
+      CaServer caServer = new CaServer(this);
+      SpiffeTrust clients =
+          new SpiffeTrust(
+              ca::trustBundle, clock, id -> id.startsWith(ca.trustDomain().uri() + "/"));
+      io.grpc.ServerCredentials credentials =
+          TlsServerCredentials.newBuilder()
+              .keyManager(new SvidKeyManager(caServer::serving))
+              .trustManager(clients)
+              .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
+              .build();
+      caServer.server =
+          Grpc.newServerBuilderForPort(port, credentials)
+              .addService(
+                  ServerInterceptors.intercept(
+                      CertificateServiceGrpc.bindService(
+                          new CertificateService(ca, authenticator, metrics)),
+                      new CallerContext()))
+              .build()
+              .start();
+      return caServer;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package dev.weft.ca;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent command, once, against a real CA server. */
+class AgentMainTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void writesTheFilesOnceAndExits() throws Exception {
+    CertificateAuthority ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
+    Files.writeString(dir.resolve("tokens"), "t shop web\n");
+    Files.writeString(dir.resolve("token"), "t\n");
+    Files.writeString(dir.resolve("roots.pem"), Pem.certificates(ca.trustBundle()));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try (CaServer server =
+        CaServer.builder(ca)
+            .port(0)
+            .authenticator(Authenticator.bootstrapTokens(dir.resolve("tokens")))
+            .start()) {
+
+      int exit =
+          AgentMain.run(
+              new String[] {
+                "--ca=localhost:" + server.port(),
+                "--ca-bundle=" + dir.resolve("roots.pem"),
+                "--token-file=" + dir.resolve("token"),
+                "--out=" + dir.resolve("out"),
+                "--once"
+              },
+              new PrintStream(err, true, StandardCharsets.UTF_8));
+
+      assertThat(exit).as(err.toString(StandardCharsets.UTF_8)).isZero();
+    }
+    assertThat(CredentialFiles.read(dir.resolve("out")).orElseThrow().svid().spiffeId())
+        .isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
+  }
+
+  @Test
+  void refusesMissingOptions() throws Exception {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    int exit =
+        AgentMain.run(
+            new String[] {"--ca=localhost:1"}, new PrintStream(err, true, StandardCharsets.UTF_8));
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("missing --ca-bundle");
+  }
+}
