@@ -14,7 +14,11 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
   private static final String[] LIBRARY_PACKAGES = {
-    "dev.weft.api..", "dev.weft.registry..", "dev.weft.distributor..", "dev.weft.demo.."
+    "dev.weft.api..",
+    "dev.weft.registry..",
+    "dev.weft.distributor..",
+    "dev.weft.ca..",
+    "dev.weft.demo.."
   };
 
   private static JavaClasses weft;
@@ -66,7 +70,21 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(
-            "dev.weft.registry..", "dev.weft.distributor..", "dev.weft.controller..")
+            "dev.weft.registry..",
+            "dev.weft.distributor..",
+            "dev.weft.ca..",
+            "dev.weft.controller..")
+        .check(weft);
+  }
+
+  @Test
+  void theCertificateAuthorityDependsOnlyOnTheApi() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.weft.ca..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.weft.registry..", "dev.weft.distributor..")
         .check(weft);
   }
 
