@@ -4,9 +4,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -35,6 +39,27 @@ public final class Bootstrap {
     /** The node id Weft reports the workload by: {@code <pod>.<namespace>}, or the account's. */
     public String nodeId() {
       return (pod.isEmpty() ? serviceAccount : pod) + "." + namespace;
+    }
+  }
+
+  /**
+   * Where a workload's certificate, private key and trust bundle are (as its certificate agent
+   * writes them), for gRPC's {@code file_watcher} certificate provider, and how often it rereads
+   * them. With mutual TLS on, the control plane's TLS settings refer to this provider by name.
+   *
+   * @param certificate the certificate chain, leaf first (PEM)
+   * @param privateKey the private key (PEM)
+   * @param caCertificates the trust bundle (PEM)
+   * @param refreshInterval how often gRPC rereads the files: well under the certificates'
+   *     half-life; gRPC counts it in whole seconds, so at least one
+   */
+  public record CertificateFiles(
+      Path certificate, Path privateKey, Path caCertificates, Duration refreshInterval) {
+    public CertificateFiles {
+      if (refreshInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException(
+            "refreshInterval must be at least 1s (gRPC reads whole seconds): " + refreshInterval);
+      }
     }
   }
 
@@ -67,6 +92,16 @@ public final class Bootstrap {
    * host:port}), reached in plaintext.
    */
   public static String json(String serverUri, Workload workload) {
+    return json(serverUri, workload, Optional.empty());
+  }
+
+  /**
+   * The bootstrap JSON as {@link #json(String, Workload)}, and with {@code certificates}, the
+   * certificate provider instance ({@value SecurityTranslator#PROVIDER_INSTANCE}) that mutual TLS
+   * reads the workload's identity and trust bundle from (gRFC A29).
+   */
+  public static String json(
+      String serverUri, Workload workload, Optional<CertificateFiles> certificates) {
     Struct server =
         Struct.newBuilder()
             .putFields("server_uri", text(serverUri))
@@ -96,19 +131,54 @@ public final class Bootstrap {
               .setStructValue(Struct.newBuilder().putFields("zone", text(workload.zone())))
               .build());
     }
-    Struct bootstrap =
+    Struct.Builder bootstrap =
         Struct.newBuilder()
             .putFields("xds_servers", list(Value.newBuilder().setStructValue(server).build()))
             .putFields("node", Value.newBuilder().setStructValue(node).build())
             .putFields(
                 "server_listener_resource_name_template",
-                text(ResourceNames.SERVER_LISTENER_TEMPLATE))
-            .build();
+                text(ResourceNames.SERVER_LISTENER_TEMPLATE));
+    certificates.ifPresent(
+        files ->
+            bootstrap.putFields(
+                "certificate_providers",
+                struct(
+                    Struct.newBuilder()
+                        .putFields(
+                            SecurityTranslator.PROVIDER_INSTANCE,
+                            struct(
+                                Struct.newBuilder()
+                                    .putFields("plugin_name", text("file_watcher"))
+                                    .putFields(
+                                        "config",
+                                        struct(
+                                            Struct.newBuilder()
+                                                .putFields(
+                                                    "certificate_file",
+                                                    text(files.certificate().toString()))
+                                                .putFields(
+                                                    "private_key_file",
+                                                    text(files.privateKey().toString()))
+                                                .putFields(
+                                                    "ca_certificate_file",
+                                                    text(files.caCertificates().toString()))
+                                                .putFields(
+                                                    "refresh_interval",
+                                                    text(
+                                                        Durations.toString(
+                                                            Durations.fromMillis(
+                                                                files
+                                                                    .refreshInterval()
+                                                                    .toMillis())))))))))));
     try {
-      return JsonFormat.printer().print(bootstrap);
+      return JsonFormat.printer().print(bootstrap.build());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("a Struct always prints", e);
     }
+  }
+
+  private static Value struct(Struct.Builder value) {
+    return Value.newBuilder().setStructValue(value).build();
   }
 
   private static Value text(String value) {

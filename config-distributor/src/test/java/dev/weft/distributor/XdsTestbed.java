@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 /**
  * A mesh in one JVM for end-to-end tests: a registry, the distributor serving it over a real ADS
@@ -53,10 +54,19 @@ final class XdsTestbed implements AutoCloseable {
 
   /** A testbed; without a test source, the caller registers its own before anything else. */
   XdsTestbed(boolean withTestSource) {
+    this(withTestSource, UnaryOperator.identity());
+  }
+
+  /** A testbed fed by {@link #source()}, whose distributor {@code settings} adjust. */
+  XdsTestbed(UnaryOperator<ConfigDistributor.Builder> settings) {
+    this(true, settings);
+  }
+
+  private XdsTestbed(boolean withTestSource, UnaryOperator<ConfigDistributor.Builder> settings) {
     if (withTestSource) {
       source = registry.registerSource("test");
     }
-    distributor = ConfigDistributor.builder(registry).meterRegistry(meters).build();
+    distributor = settings.apply(ConfigDistributor.builder(registry).meterRegistry(meters)).build();
     xds = XdsServer.start(distributor, 0);
   }
 

@@ -1,0 +1,362 @@
+package dev.weft.distributor;
+
+import static dev.weft.distributor.XdsTestbed.NAMESPACE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.StringValue;
+import dev.weft.ca.Authenticator;
+import dev.weft.ca.CaServer;
+import dev.weft.ca.CertificateAuthority;
+import dev.weft.ca.CredentialFiles;
+import dev.weft.ca.KeyMaterialStore;
+import dev.weft.ca.WorkloadAgent;
+import dev.weft.demo.Greeter;
+import dev.weft.registry.TestObjects;
+import io.grpc.CallOptions;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.NameResolverRegistry;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.StatusRuntimeException;
+import io.grpc.internal.JsonParser;
+import io.grpc.stub.ClientCalls;
+import io.grpc.xds.XdsChannelCredentials;
+import io.grpc.xds.XdsNameResolverProvider;
+import io.grpc.xds.XdsServerBuilder;
+import io.grpc.xds.XdsServerCredentials;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLSession;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mutual TLS between a proxyless gRPC client and an xDS-enabled gRPC server, configured by Weft's
+ * xDS (gRFC A29) and keyed by certificates a real Weft CA issued to real workload agents, which
+ * wrote them to the files gRPC's {@code file_watcher} provider reads.
+ */
+class MutualTlsEndToEndTest {
+
+  private static final String TARGET = "greeter.demo.svc.cluster.local:50051";
+  private static final Duration DEADLINE = Duration.ofSeconds(10);
+  private static final AtomicInteger SCHEMES = new AtomicInteger();
+
+  @TempDir Path dir;
+
+  private final XdsTestbed mesh =
+      new XdsTestbed(builder -> builder.mutualTls(MutualTls.strict("cluster.local")));
+  private final Set<String> callers = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+  private CertificateAuthority ca;
+  private CaServer caServer;
+
+  @BeforeEach
+  void startCa() throws Exception {
+    ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
+    Files.writeString(
+        dir.resolve("tokens"),
+        "t-greeter demo greeter\nt-web demo web\nt-impostor demo impostor\n");
+    caServer =
+        CaServer.builder(ca)
+            .port(0)
+            .dnsNames(List.of("localhost"))
+            .authenticator(
+                Authenticator.firstOf(
+                    List.of(
+                        Authenticator.currentSvid(ca, java.time.Clock.systemUTC()),
+                        Authenticator.bootstrapTokens(dir.resolve("tokens")))))
+            .start();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    mesh.close();
+    caServer.close();
+    scheduler.shutdownNow();
+  }
+
+  @Test
+  void clientAndServerTalkMutualTlsAndTheServerSeesTheClientsSpiffeId() throws Exception {
+    Path server = credentials("t-greeter", Duration.ofHours(1));
+    Path client = credentials("t-web", Duration.ofHours(1));
+    int port = greeterWithXdsServer(server, "greeter");
+
+    ManagedChannel channel = secureClient(client);
+
+    assertThat(call(channel)).isEqualTo("secure-greeter");
+    assertThat(callers).containsExactly("spiffe://cluster.local/ns/demo/sa/web");
+    assertThat(port).isPositive();
+  }
+
+  @Test
+  void aClientWithACertificateFromAnotherCaFailsTheHandshake() throws Exception {
+    Path server = credentials("t-greeter", Duration.ofHours(1));
+    greeterWithXdsServer(server, "greeter");
+    CertificateAuthority other =
+        CertificateAuthority.builder()
+            .store(KeyMaterialStore.directory(dir.resolve("other")))
+            .build();
+    Path stranger = dir.resolve("stranger");
+    CredentialFiles.write(
+        stranger,
+        other.issueOwn(new dev.weft.ca.WorkloadIdentity("demo", "web"), List.of()),
+        java.time.Instant.now());
+
+    assertThat(callOrStatus(secureClient(stranger))).isEqualTo("UNAVAILABLE");
+    assertThat(callers).isEmpty();
+  }
+
+  @Test
+  void aServerWhoseSpiffeIdIsNotTheServicesFailsTheHandshake() throws Exception {
+    Path impostor = credentials("t-impostor", Duration.ofHours(1));
+    greeterWithXdsServer(impostor, "greeter");
+    Path client = credentials("t-web", Duration.ofHours(1));
+
+    assertThat(callOrStatus(secureClient(client))).isEqualTo("UNAVAILABLE");
+  }
+
+  @Test
+  void leafRotationUnderContinuousTrafficFailsNoCall() throws Exception {
+    Path server = rotatingCredentials("t-greeter", Duration.ofSeconds(4));
+    Path client = rotatingCredentials("t-web", Duration.ofSeconds(4));
+    greeterWithXdsServer(server, "greeter");
+    ManagedChannel channel = secureClient(client);
+    X509Certificate first = leaf(client);
+
+    int calls = 0;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    // Until both sides have rotated twice, while calling without pause.
+    while (rotations(client, first) < 2 && System.nanoTime() < deadline) {
+      calls += callsWithFreshHandshakes(channel, 50);
+    }
+    assertThat(rotations(client, first)).isGreaterThanOrEqualTo(2);
+    assertThat(calls).isGreaterThan(100);
+  }
+
+  @Test
+  void rootRotationUnderContinuousTrafficFailsNoCall() throws Exception {
+    Path server = rotatingCredentials("t-greeter", Duration.ofSeconds(4));
+    Path client = rotatingCredentials("t-web", Duration.ofSeconds(4));
+    greeterWithXdsServer(server, "greeter");
+    ManagedChannel channel = secureClient(client);
+    X509Certificate oldRoot = ca.trustBundle().get(0);
+    callsWithFreshHandshakes(channel, 50);
+
+    // The new root joins the bundle first; both workloads must hold it before it signs.
+    ca.beginRootRotation();
+    keepCallingUntil(channel, () -> bundle(server).size() == 2 && bundle(client).size() == 2);
+    ca.switchSigningNow();
+    keepCallingUntil(
+        channel,
+        () ->
+            !issuer(server).equals(oldRoot.getSubjectX500Principal())
+                && !issuer(client).equals(oldRoot.getSubjectX500Principal()));
+
+    assertThat(callsWithFreshHandshakes(channel, 50)).isEqualTo(50);
+  }
+
+  /** Calls (each must succeed), reconnecting every 10 calls so handshakes use the newest files. */
+  private static int callsWithFreshHandshakes(ManagedChannel channel, int calls) {
+    for (int i = 0; i < calls; i++) {
+      if (i % 10 == 0) {
+        channel.enterIdle();
+      }
+      assertThat(call(channel)).isEqualTo("secure-greeter");
+    }
+    return calls;
+  }
+
+  private static void keepCallingUntil(ManagedChannel channel, BooleanSupplier done) {
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ZERO)
+        .until(
+            () -> {
+              callsWithFreshHandshakes(channel, 10);
+              return done.getAsBoolean();
+            });
+  }
+
+  private static List<X509Certificate> bundle(Path credentials) {
+    return CredentialFiles.read(credentials).orElseThrow().svid().trustBundle();
+  }
+
+  private static javax.security.auth.x500.X500Principal issuer(Path credentials) {
+    return leaf(credentials).getIssuerX500Principal();
+  }
+
+  /** Certificates issued through the CA server by an agent with {@code token}, once. */
+  private Path credentials(String token, Duration validity) throws Exception {
+    Path out = dir.resolve(token);
+    try (WorkloadAgent agent = agent(token, out, validity)) {
+      agent.renewNow();
+    }
+    return out;
+  }
+
+  /** An agent that keeps renewing at half-life for the whole test. */
+  private Path rotatingCredentials(String token, Duration validity) throws Exception {
+    Path out = dir.resolve(token);
+    WorkloadAgent agent = agent(token, out, validity);
+    mesh.closeLater(agent);
+    agent.renewNow();
+    agent.start();
+    return out;
+  }
+
+  private WorkloadAgent agent(String token, Path out, Duration validity) throws IOException {
+    Path tokenFile = dir.resolve(token + ".token");
+    Files.writeString(tokenFile, token + "\n");
+    return WorkloadAgent.builder()
+        .target("localhost:" + caServer.port())
+        .serverSpiffeId(caServer.spiffeId())
+        .bootstrapTrustBundle(ca.trustBundle())
+        .tokenFile(tokenFile)
+        .outputDirectory(out)
+        .validity(validity)
+        .scheduler(scheduler)
+        .random(new Random(7))
+        .build();
+  }
+
+  private static X509Certificate leaf(Path credentials) {
+    return CredentialFiles.read(credentials).orElseThrow().svid().leaf();
+  }
+
+  private final Set<java.math.BigInteger> seenSerials = ConcurrentHashMap.newKeySet();
+
+  private int rotations(Path credentials, X509Certificate first) {
+    seenSerials.add(first.getSerialNumber());
+    seenSerials.add(leaf(credentials).getSerialNumber());
+    return seenSerials.size() - 1;
+  }
+
+  private static Bootstrap.CertificateFiles files(Path credentials) {
+    return new Bootstrap.CertificateFiles(
+        credentials.resolve(CredentialFiles.CERTIFICATE_FILE),
+        credentials.resolve(CredentialFiles.PRIVATE_KEY_FILE),
+        credentials.resolve(CredentialFiles.CA_CERTIFICATE_FILE),
+        Duration.ofSeconds(1));
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, ?> bootstrap(String serviceAccount, Path credentials) throws IOException {
+    return (Map<String, ?>)
+        JsonParser.parse(
+            Bootstrap.json(
+                "localhost:" + mesh.xdsPort(),
+                new Bootstrap.Workload(NAMESPACE, serviceAccount, "", ""),
+                Optional.of(files(credentials))));
+  }
+
+  /**
+   * Registers greeter with one endpoint run by {@code account}'s Pod, and starts an xDS-enabled
+   * server there that presents {@code credentials} and records the SPIFFE ID of each caller.
+   */
+  private int greeterWithXdsServer(Path credentials, String account) throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    mesh.source().upsert(TestObjects.service(NAMESPACE, "greeter", "http", 50051));
+    mesh.source()
+        .upsert(
+            TestObjects.pod(
+                NAMESPACE, TestObjects.podName("greeter", "127.0.0.1"), "greeter", "v1"));
+    mesh.source().upsert(TestObjects.slice(NAMESPACE, "greeter-1", "greeter", port, "127.0.0.1"));
+    mesh.source().markSynced();
+    Server server =
+        XdsServerBuilder.forPort(
+                port, XdsServerCredentials.create(InsecureServerCredentials.create()))
+            .addService(
+                ServerInterceptors.intercept(
+                    Greeter.service("secure-" + account), new CallerRecorder()))
+            .overrideBootstrapForTest(bootstrap(account, credentials))
+            .build()
+            .start();
+    mesh.closeLater(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return port;
+  }
+
+  private ManagedChannel secureClient(Path credentials) throws IOException {
+    String scheme = "xds-mtls-" + SCHEMES.incrementAndGet();
+    XdsNameResolverProvider resolver =
+        XdsNameResolverProvider.createForTest(scheme, bootstrap("web", credentials));
+    NameResolverRegistry.getDefaultRegistry().register(resolver);
+    mesh.closeLater(() -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(
+                scheme + ":///" + TARGET,
+                XdsChannelCredentials.create(InsecureChannelCredentials.create()))
+            .build();
+    mesh.closeLater(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return channel;
+  }
+
+  private static String call(ManagedChannel channel) {
+    StringValue reply =
+        ClientCalls.blockingUnaryCall(
+            channel,
+            Greeter.SAY_HELLO,
+            CallOptions.DEFAULT.withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
+            StringValue.of("test"));
+    return Greeter.backendOf(reply);
+  }
+
+  private static String callOrStatus(ManagedChannel channel) {
+    try {
+      return call(channel);
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode().name();
+    }
+  }
+
+  /** Records the URI SAN of each caller's certificate, read from the TLS session. */
+  private final class CallerRecorder implements ServerInterceptor {
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+        ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+      SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+      if (session != null) {
+        try {
+          X509Certificate peer = (X509Certificate) session.getPeerCertificates()[0];
+          for (List<?> san : peer.getSubjectAlternativeNames()) {
+            if (Integer.valueOf(6).equals(san.get(0))) {
+              callers.add((String) san.get(1));
+            }
+          }
+        } catch (Exception e) {
+          throw new IllegalStateException("no peer certificate on a mutual TLS call", e);
+        }
+      }
+      return Contexts.interceptCall(io.grpc.Context.current(), call, headers, next);
+    }
+  }
+}
