@@ -1,6 +1,7 @@
 package dev.weft.ca;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -36,16 +37,21 @@ final class Roots {
   static Authority newRoot(TrustDomain trustDomain, Clock clock, Duration lifetime) {
     KeyPair keys = Crypto.newP256KeyPair();
     Instant now = clock.instant();
+    BigInteger serial = LeafSigner.serialNumber();
+    // Two roots in one bundle must never share a name (an on-demand rotation can come within the
+    // same second): path building picks issuers by name first.
     X500Name subject =
         new X500NameBuilder(BCStyle.INSTANCE)
             .addRDN(BCStyle.O, trustDomain.name())
-            .addRDN(BCStyle.CN, "Weft root CA " + now.getEpochSecond())
+            .addRDN(
+                BCStyle.CN,
+                String.format("Weft root CA %d %08x", now.getEpochSecond(), serial.intValue()))
             .build();
     SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded());
     X509v3CertificateBuilder builder =
         new X509v3CertificateBuilder(
             subject,
-            LeafSigner.serialNumber(),
+            serial,
             Date.from(now.minus(LeafSigner.BACKDATE)),
             Date.from(now.plus(lifetime)),
             subject,
