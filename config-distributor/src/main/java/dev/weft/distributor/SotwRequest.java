@@ -114,10 +114,17 @@ final class SotwRequest {
     return errorDetail;
   }
 
-  /** Whether this request names exactly the resources {@code other} named, in the same order. */
-  boolean sameNamesAs(SotwRequest other) {
-    return other != null && nameCount == other.nameCount && namesHash.equals(other.namesHash);
+  /**
+   * What identifies the resource names of this request, in order: equal for two requests exactly
+   * when they name the same resources in the same order. Small, so a stream keeps it rather than
+   * the request.
+   */
+  Names names() {
+    return new Names(nameCount, namesHash);
   }
+
+  /** The count and 128-bit hash of a request's resource names. */
+  record Names(int count, HashCode hash) {}
 
   /** Decodes the resource names; call only when they may have changed. */
   List<String> resourceNames() {

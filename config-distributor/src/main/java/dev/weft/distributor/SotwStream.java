@@ -42,8 +42,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   private static final class TypeState {
     boolean wildcard;
 
-    /** The last request that changed the names: a request naming the same needs no decoding. */
-    SotwRequest requested;
+    /** The names of the last request: a request naming the same needs no decoding. */
+    SotwRequest.Names requested;
 
     /** The same, distinct and sorted by name: the order of responses. */
     List<ResourceRef> refs = List.of();
@@ -135,7 +135,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   }
 
   private void subscribe(ResourceType type, TypeState state, SotwRequest request, boolean initial) {
-    if (!initial && request.sameNamesAs(state.requested)) {
+    SotwRequest.Names requestedNames = request.names();
+    if (!initial && requestedNames.equals(state.requested)) {
       return;
     }
     List<String> names = request.resourceNames();
@@ -147,7 +148,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         sorted.put(name, ref(type, name));
       }
     }
-    state.requested = request;
+    state.requested = requestedNames;
     List<ResourceRef> next = List.copyOf(sorted.values());
     if (initial || wildcard != state.wildcard || !next.equals(state.refs)) {
       state.wildcard = wildcard;
@@ -211,11 +212,18 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     }
   }
 
+  /**
+   * Pushes every type with something new, one unanswered response per type at most: while a proxy
+   * has not answered the last response of a type, later changes wait and go out together with the
+   * answer. An idle proxy answers within a round trip, so this costs nothing; a busy one (or a busy
+   * control plane) gets fewer, larger pushes instead of a queue that grows, which is what keeps
+   * convergence bounded under load.
+   */
   @Override
   void flush() {
     for (ResourceType type : ResourceType.values()) {
       TypeState state = types.get(type);
-      if (state != null && state.dirty) {
+      if (state != null && state.dirty && state.inFlight.newest() == null) {
         if (!ready()) {
           return; // the ready handler, or the first configuration, flushes again
         }
