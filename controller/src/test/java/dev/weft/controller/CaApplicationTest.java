@@ -123,6 +123,24 @@ class CaApplicationTest {
     }
   }
 
+  @Test
+  void withTheCaDisabledTheControlPlaneStartsWithoutIt() {
+    try (ConfigurableApplicationContext withoutCa =
+        new SpringApplicationBuilder(WeftApplication.class)
+            .run(
+                "--server.port=0",
+                "--weft.mode=standalone",
+                "--weft.xds.port=0",
+                "--weft.xds.mtls=strict",
+                "--weft.ca.enabled=false",
+                "--weft.config-dir=" + dir.resolve("config"))) {
+      assertThat(withoutCa.getBeanNamesForType(CertificateAuthority.class)).isEmpty();
+      assertThat(withoutCa.getBeanNamesForType(CaDebugController.class)).isEmpty();
+      assertThat(withoutCa.getBean(WeftProperties.class).xds().mtls())
+          .isEqualTo(WeftProperties.Mtls.STRICT);
+    }
+  }
+
   private static JsonNode json(String body) {
     return JsonMapper.builder().build().readTree(body);
   }
