@@ -113,7 +113,7 @@ class CaConfiguration {
             .dnsNames(settings.dnsNames())
             .clock(caClock)
             .metrics(metrics);
-    return new CaServerLifecycle(server, firstCertificates);
+    return new CaServerLifecycle(server, settings.port(), firstCertificates);
   }
 
   @Bean(destroyMethod = "close")
@@ -141,11 +141,13 @@ class CaConfiguration {
   /** Serves the CSR service while the application runs. */
   static final class CaServerLifecycle implements SmartLifecycle {
     private final CaServer.Builder builder;
+    private final int configuredPort;
     private final String firstCertificates;
     private volatile CaServer server;
 
-    CaServerLifecycle(CaServer.Builder builder, String firstCertificates) {
+    CaServerLifecycle(CaServer.Builder builder, int configuredPort, String firstCertificates) {
       this.builder = builder;
+      this.configuredPort = configuredPort;
       this.firstCertificates = firstCertificates;
     }
 
@@ -154,7 +156,8 @@ class CaConfiguration {
       try {
         server = builder.start();
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot serve the CA", e);
+        throw new UncheckedIOException(
+            "cannot serve the CA on port " + configuredPort + " (weft.ca.port)", e);
       }
       log.info(
           "serving the CA (CSR service, TLS) on port {} as {}; first certificates for {}",

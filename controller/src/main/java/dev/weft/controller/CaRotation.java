@@ -4,6 +4,7 @@ import dev.weft.ca.CertificateAuthority;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -83,7 +84,11 @@ final class CaRotation implements LeaderElection.LeaderTask, SmartLifecycle, Aut
   @Override
   public void startLeading() {
     leading = true;
-    executor.execute(this::pass);
+    try {
+      executor.execute(this::pass);
+    } catch (RejectedExecutionException closing) {
+      // The application is shutting down; there is nothing left to rotate for.
+    }
   }
 
   @Override
