@@ -5,18 +5,20 @@ import dev.weft.registry.MeshRegistry;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.stream.Stream;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
- * Wires the work that must happen once across replicas (route and policy status writes) behind a
- * Kubernetes leader election. Standalone there are no replicas and no status to write: the debug
- * API shows the same conditions.
+ * Wires the work that must happen once across replicas (route and policy status writes, and every
+ * {@link LeaderElection.LeaderTask} bean, such as the CA's root rotation) behind a Kubernetes
+ * leader election. Standalone there are no replicas and no status to write: the debug API shows the
+ * same conditions.
  */
 @Configuration(proxyBeanMethods = false)
 class LeaderConfiguration {
@@ -27,7 +29,8 @@ class LeaderConfiguration {
       Environment environment,
       RegistryConfiguration.KubernetesClientHolder clients,
       MeshRegistry registry,
-      ConfigDistributor distributor) {
+      ConfigDistributor distributor,
+      ObjectProvider<LeaderElection.LeaderTask> otherTasks) {
     if (!RegistryConfiguration.kubernetesMode(properties, environment)) {
       return new Idle();
     }
@@ -46,7 +49,7 @@ class LeaderConfiguration {
             clients.client(),
             properties.kubernetes().controlPlaneNamespace(),
             identity(properties),
-            List.of(statuses));
+            Stream.concat(Stream.of(statuses), otherTasks.orderedStream()).toList());
     return new SmartLifecycle() {
       @Override
       public void start() {

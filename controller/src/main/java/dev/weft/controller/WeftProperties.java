@@ -13,13 +13,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param configDir the directory of Kubernetes-format YAML read in standalone mode
  * @param kubernetes settings for Kubernetes mode
  * @param xds settings of the xDS server
+ * @param ca settings of the certificate authority
  */
 @ConfigurationProperties(prefix = "weft")
 public record WeftProperties(
     @DefaultValue("auto") Mode mode,
     @DefaultValue("examples/demo") Path configDir,
     @DefaultValue Kubernetes kubernetes,
-    @DefaultValue Xds xds) {
+    @DefaultValue Xds xds,
+    @DefaultValue Ca ca) {
 
   /** Where the registry reads the mesh from. */
   public enum Mode {
@@ -54,11 +56,52 @@ public record WeftProperties(
    * @param quietPeriod how long the registry must be quiet before a change other than endpoints is
    *     pushed
    * @param maxDelay the longest such a change waits for quiet
+   * @param mtls whether the config sent to workloads makes them talk mutual TLS to each other
    */
   public record Xds(
       @DefaultValue("15010") int port,
       @DefaultValue("") String advertisedAddress,
       @DefaultValue("cluster.local") String clusterDomain,
       @DefaultValue("10ms") Duration quietPeriod,
-      @DefaultValue("100ms") Duration maxDelay) {}
+      @DefaultValue("100ms") Duration maxDelay,
+      @DefaultValue("disabled") Mtls mtls) {}
+
+  /** Whether workloads talk mutual TLS with SPIFFE identities of {@code weft.ca.trust-domain}. */
+  public enum Mtls {
+    /** Plaintext between workloads. */
+    DISABLED,
+    /** Clusters ask for the server's SPIFFE ID; xDS-enabled servers require client certificates. */
+    STRICT
+  }
+
+  /**
+   * The certificate authority: issues X.509-SVIDs to workloads over its CSR service (gRPC over
+   * TLS).
+   *
+   * @param enabled whether the CA runs at all
+   * @param port the CSR service's port; 0 picks a free one
+   * @param trustDomain the SPIFFE trust domain of every identity issued
+   * @param defaultLifetime the lifetime of a certificate whose request names none
+   * @param maxLifetime the longest lifetime a request may ask for (longer is refused)
+   * @param dataDir standalone: the directory the root's key material and rotation state are kept in
+   * @param bootstrapTokens standalone: a file of {@code <token> <namespace> <serviceAccount>} lines
+   *     that authenticate a workload's first request; empty means none (only renewals with a
+   *     current certificate are accepted)
+   * @param secretName Kubernetes: the Secret, in {@code weft.kubernetes.control-plane-namespace},
+   *     the key material is kept in
+   * @param tokenAudiences Kubernetes: the audiences a ServiceAccount token must be bound to; empty
+   *     means the API server's default audience
+   * @param dnsNames DNS names in the CSR service's own certificate, besides its SPIFFE ID
+   */
+  public record Ca(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("15012") int port,
+      @DefaultValue("cluster.local") String trustDomain,
+      @DefaultValue("1h") Duration defaultLifetime,
+      @DefaultValue("24h") Duration maxLifetime,
+      @DefaultValue("data/ca") Path dataDir,
+      @DefaultValue("") String bootstrapTokens,
+      @DefaultValue("weft-ca") String secretName,
+      @DefaultValue List<String> tokenAudiences,
+      @DefaultValue({"weft.weft-system.svc", "localhost"}) List<String> dnsNames) {}
 }

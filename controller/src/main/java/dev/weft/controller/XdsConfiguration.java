@@ -1,6 +1,7 @@
 package dev.weft.controller;
 
 import dev.weft.distributor.ConfigDistributor;
+import dev.weft.distributor.MutualTls;
 import dev.weft.distributor.XdsServer;
 import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,6 +22,11 @@ class XdsConfiguration {
         .clusterDomain(xds.clusterDomain())
         .quietPeriod(xds.quietPeriod())
         .maxDelay(xds.maxDelay())
+        .mutualTls(
+            switch (xds.mtls()) {
+              case DISABLED -> MutualTls.DISABLED;
+              case STRICT -> MutualTls.strict(properties.ca().trustDomain());
+            })
         .build();
   }
 

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -35,7 +36,12 @@ import tools.jackson.databind.json.JsonMapper;
 /** The control plane in Kubernetes mode, against Fabric8's mock API server in CRUD mode. */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"weft.mode=kubernetes", "weft.kubernetes.namespaces=payments"})
+    properties = {
+      "weft.mode=kubernetes",
+      "weft.kubernetes.namespaces=payments",
+      // The CA keeps its root in the mock API server's Secret weft-system/weft-ca.
+      "weft.ca.port=0"
+    })
 class KubernetesModeApplicationTest {
 
   @TestConfiguration
@@ -158,6 +164,16 @@ class KubernetesModeApplicationTest {
     assertThat(route.getStatus().getParents()).hasSize(1);
     assertThat(route.getStatus().getParents().get(0).getControllerName())
         .isEqualTo("weft.dev/mesh-controller");
+  }
+
+  @Test
+  void theCaKeepsItsRootInASecretOfTheControlPlaneNamespace() {
+    Secret secret = client.secrets().inNamespace("weft-system").withName("weft-ca").get();
+
+    assertThat(secret).isNotNull();
+    assertThat(secret.getMetadata().getLabels())
+        .containsEntry("app.kubernetes.io/managed-by", "weft");
+    assertThat(secret.getData()).isNotEmpty();
   }
 
   @Test

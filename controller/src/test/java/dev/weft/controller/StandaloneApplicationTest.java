@@ -31,12 +31,13 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = "weft.mode=standalone")
+    properties = {"weft.mode=standalone", "weft.ca.port=0"})
 class StandaloneApplicationTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   @TempDir static Path configDir;
+  @TempDir static Path caDataDir;
 
   private final HttpClient http = HttpClient.newHttpClient();
   private final ObjectMapper json = JsonMapper.builder().build();
@@ -56,6 +57,7 @@ class StandaloneApplicationTest {
   @DynamicPropertySource
   static void configDir(DynamicPropertyRegistry properties) {
     properties.add("weft.config-dir", configDir::toString);
+    properties.add("weft.ca.data-dir", caDataDir::toString);
   }
 
   @Test
@@ -81,6 +83,7 @@ class StandaloneApplicationTest {
 
     assertThat(health.get("status").asString()).isEqualTo("UP");
     assertThat(health.at("/components/registry/details/synced").asBoolean()).isTrue();
+    assertThat(health.at("/components/ca/status").asString()).isEqualTo("UP");
     assertThat(get("/actuator/health/readiness", 200).get("status").asString()).isEqualTo("UP");
   }
 

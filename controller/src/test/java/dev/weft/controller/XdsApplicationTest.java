@@ -43,10 +43,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"weft.mode=standalone", "weft.xds.port=0"})
+    properties = {"weft.mode=standalone", "weft.xds.port=0", "weft.ca.port=0"})
 class XdsApplicationTest {
 
   @TempDir static Path configDir;
+  @TempDir static Path caDataDir;
   private static Server v1;
   private static Server v2;
 
@@ -97,6 +98,7 @@ class XdsApplicationTest {
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry properties) {
     properties.add("weft.config-dir", configDir::toString);
+    properties.add("weft.ca.data-dir", caDataDir::toString);
   }
 
   @Test
