@@ -51,11 +51,16 @@ class XdsDebugController {
       @RequestParam(required = false) String namespace,
       @RequestParam(required = false) String serviceAccount,
       @RequestParam(required = false) String pod,
-      @RequestParam(required = false) String zone) {
+      @RequestParam(required = false) String zone,
+      @RequestParam(required = false) String certificateDir) {
     Validated<Bootstrap.Workload> workload =
         Bootstrap.workload(namespace, serviceAccount, pod, zone);
     if (workload instanceof Validated.Valid<Bootstrap.Workload> valid) {
-      return ResponseEntity.ok(Bootstrap.json(server.advertisedAddress(), valid.value()));
+      return ResponseEntity.ok(
+          Bootstrap.json(
+              server.advertisedAddress(),
+              valid.value(),
+              BootstrapCommand.certificateFiles(certificateDir)));
     }
     return ResponseEntity.badRequest()
         .body(

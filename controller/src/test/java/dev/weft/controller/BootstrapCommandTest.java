@@ -31,6 +31,27 @@ class BootstrapCommandTest {
   }
 
   @Test
+  void withACertificateDirectoryAddsTheFileWatcherProviderMutualTlsReads() throws Exception {
+    StringWriter out = new StringWriter();
+    int exit =
+        new CommandLine(new BootstrapCommand())
+            .setOut(new PrintWriter(out))
+            .execute(
+                "--namespace=shop",
+                "--service-account=checkout",
+                "--certificate-dir=/var/run/weft");
+
+    assertThat(exit).isZero();
+    Object parsed = io.grpc.internal.JsonParser.parse(out.toString());
+    assertThat(parsed.toString())
+        .contains("certificate_providers={weft={plugin_name=file_watcher")
+        .contains("certificate_file=/var/run/weft/certificate.pem")
+        .contains("private_key_file=/var/run/weft/private_key.pem")
+        .contains("ca_certificate_file=/var/run/weft/ca_certificates.pem")
+        .contains("refresh_interval=60s");
+  }
+
+  @Test
   void refusesAnInvalidWorkloadNamingTheOption() {
     StringWriter err = new StringWriter();
     int exit =
