@@ -111,7 +111,9 @@ final class SimulatedProxy {
     for (ResourceType type : ResourceType.values()) {
       missing.put(type, new HashSet<>(names));
     }
-    var stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
+    // Like a real proxy, keep trying to reach the control plane rather than give up: when
+    // thousands connect at once, the kernel's accept backlog drops some first attempts.
+    var stub = AggregatedDiscoveryServiceGrpc.newStub(channel).withWaitForReady();
     if (protocol == Protocol.SOTW) {
       var requests = stub.streamAggregatedResources(new Sotw());
       for (ResourceType type : ResourceType.values()) {
