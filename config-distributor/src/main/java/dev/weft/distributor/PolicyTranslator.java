@@ -3,6 +3,7 @@ package dev.weft.distributor;
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UInt64Value;
+import com.google.protobuf.util.Durations;
 import dev.weft.api.policy.CircuitBreaker;
 import dev.weft.api.policy.FaultInjection;
 import dev.weft.api.policy.LoadBalancing;
@@ -154,10 +155,7 @@ final class PolicyTranslator {
       policy.setRetryOn(String.join(",", retryOn));
       retry.perTryTimeout().ifPresent(timeout -> policy.setPerTryTimeout(duration(timeout)));
       if (!retry.backoff().isZero()) {
-        policy.setRetryBackOff(
-            RetryPolicy.RetryBackOff.newBuilder()
-                .setBaseInterval(duration(retry.backoff()))
-                .setMaxInterval(duration(retry.backoff().multipliedBy(10))));
+        policy.setRetryBackOff(backOff(retry.backoff()));
       }
     }
     retry
@@ -206,10 +204,18 @@ final class PolicyTranslator {
         .build();
   }
 
-  private static com.google.protobuf.Duration duration(Duration duration) {
-    return com.google.protobuf.Duration.newBuilder()
-        .setSeconds(duration.getSeconds())
-        .setNanos(duration.getNano())
+  /**
+   * Exponential retry back-off from {@code base}, capped at ten times it (Envoy's own default cap),
+   * for routes' retries and policies' retry defaults alike.
+   */
+  static RetryPolicy.RetryBackOff backOff(Duration base) {
+    return RetryPolicy.RetryBackOff.newBuilder()
+        .setBaseInterval(duration(base))
+        .setMaxInterval(duration(base.multipliedBy(10)))
         .build();
+  }
+
+  static com.google.protobuf.Duration duration(Duration duration) {
+    return Durations.fromNanos(duration.toNanos());
   }
 }

@@ -32,6 +32,7 @@ final class ResourceCache {
   private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<ResourceRef, Resource> placeholders = new ConcurrentHashMap<>();
   private final Map<ResourceType, ConcurrentHashMap<String, ResourceRef>> refs =
       new EnumMap<>(ResourceType.class);
 
@@ -93,6 +94,23 @@ final class ResourceCache {
    * such thing: it says {@code removed_resources}.
    */
   Resource placeholder(ResourceRef ref) {
+    // Depends on the name alone, and every stream asking for a missing name asks again at each
+    // push: built (and hashed) once per name, in a table bounded like the parsed names.
+    Resource cached = placeholders.get(ref);
+    if (cached != null) {
+      return cached;
+    }
+    Resource built = buildPlaceholder(ref);
+    if (built != null) {
+      if (placeholders.size() >= MAX_REFS) {
+        placeholders.clear();
+      }
+      placeholders.put(ref, built);
+    }
+    return built;
+  }
+
+  private static Resource buildPlaceholder(ResourceRef ref) {
     if (ref.type() == ResourceType.LISTENER && !ref.isServerListener()) {
       return Resource.of(ref.name(), Translator.unknownClientListener(ref.name()));
     }

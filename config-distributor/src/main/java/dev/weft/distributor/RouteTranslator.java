@@ -366,15 +366,9 @@ final class RouteTranslator {
     }
     policy.setRetryOn(String.join(",", retryOn));
     if (retry.getBackoff() != null) {
-      com.google.protobuf.Duration base = duration(retry.getBackoff());
-      if (base.getSeconds() > 0 || base.getNanos() > 0) {
-        policy.setRetryBackOff(
-            RetryPolicy.RetryBackOff.newBuilder()
-                .setBaseInterval(base)
-                .setMaxInterval(
-                    com.google.protobuf.Duration.newBuilder()
-                        .setSeconds(base.getSeconds() * 10 + base.getNanos() * 10L / 1_000_000_000)
-                        .setNanos((int) (base.getNanos() * 10L % 1_000_000_000))));
+      Duration base = parsed(retry.getBackoff());
+      if (!base.isZero()) {
+        policy.setRetryBackOff(PolicyTranslator.backOff(base));
       }
     }
   }
@@ -560,17 +554,17 @@ final class RouteTranslator {
     return quoted.toString();
   }
 
-  /** Validated already, so a duration always parses here. */
   private static com.google.protobuf.Duration duration(String text) {
+    return PolicyTranslator.duration(parsed(text));
+  }
+
+  /** Validated already, so a duration always parses here. */
+  private static Duration parsed(String text) {
     Validated<Duration> parsed = GatewayDuration.parse("duration", text);
     if (!(parsed instanceof Validated.Valid<Duration> valid)) {
       throw new IllegalStateException("an unvalidated duration reached translation: " + text);
     }
-    Duration value = valid.value();
-    return com.google.protobuf.Duration.newBuilder()
-        .setSeconds(value.getSeconds())
-        .setNanos(value.getNano())
-        .build();
+    return valid.value();
   }
 
   private static String routeName(String kind, HasMetadata route, int rule, int match) {

@@ -4,7 +4,6 @@ import static dev.weft.distributor.XdsTestbed.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.StringValue;
 import dev.weft.ca.Authenticator;
 import dev.weft.ca.CaServer;
 import dev.weft.ca.CertificateAuthority;
@@ -13,7 +12,6 @@ import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.WorkloadAgent;
 import dev.weft.demo.Greeter;
 import dev.weft.registry.TestObjects;
-import io.grpc.CallOptions;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -26,9 +24,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
-import io.grpc.StatusRuntimeException;
 import io.grpc.internal.JsonParser;
-import io.grpc.stub.ClientCalls;
 import io.grpc.xds.XdsChannelCredentials;
 import io.grpc.xds.XdsNameResolverProvider;
 import io.grpc.xds.XdsServerBuilder;
@@ -110,7 +106,7 @@ class MutualTlsEndToEndTest {
 
     ManagedChannel channel = secureClient(client);
 
-    assertThat(call(channel)).isEqualTo("secure-greeter");
+    assertThat(XdsTestbed.call(channel, DEADLINE)).isEqualTo("secure-greeter");
     assertThat(callers).containsExactly("spiffe://cluster.local/ns/demo/sa/web");
     assertThat(port).isPositive();
   }
@@ -129,7 +125,7 @@ class MutualTlsEndToEndTest {
         other.issueOwn(new dev.weft.ca.WorkloadIdentity("demo", "web"), List.of()),
         java.time.Instant.now());
 
-    assertThat(callOrStatus(secureClient(stranger))).isEqualTo("UNAVAILABLE");
+    assertThat(XdsTestbed.callOrStatus(secureClient(stranger), DEADLINE)).isEqualTo("UNAVAILABLE");
     assertThat(callers).isEmpty();
   }
 
@@ -139,7 +135,7 @@ class MutualTlsEndToEndTest {
     greeterWithXdsServer(impostor, "greeter");
     Path client = credentials("t-web", Duration.ofHours(1));
 
-    assertThat(callOrStatus(secureClient(client))).isEqualTo("UNAVAILABLE");
+    assertThat(XdsTestbed.callOrStatus(secureClient(client), DEADLINE)).isEqualTo("UNAVAILABLE");
   }
 
   @Test
@@ -185,7 +181,7 @@ class MutualTlsEndToEndTest {
       if (i % 10 == 0) {
         channel.enterIdle();
       }
-      assertThat(call(channel)).isEqualTo("secure-greeter");
+      assertThat(XdsTestbed.call(channel, DEADLINE)).isEqualTo("secure-greeter");
     }
     return calls;
   }
@@ -320,24 +316,6 @@ class MutualTlsEndToEndTest {
             .build();
     mesh.closeLater(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     return channel;
-  }
-
-  private static String call(ManagedChannel channel) {
-    StringValue reply =
-        ClientCalls.blockingUnaryCall(
-            channel,
-            Greeter.SAY_HELLO,
-            CallOptions.DEFAULT.withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-            StringValue.of("test"));
-    return Greeter.backendOf(reply);
-  }
-
-  private static String callOrStatus(ManagedChannel channel) {
-    try {
-      return call(channel);
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode().name();
-    }
   }
 
   /** Records the URI SAN of each caller's certificate, read from the TLS session. */

@@ -3,7 +3,6 @@ package dev.weft.distributor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.StringValue;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.demo.Greeter;
@@ -11,14 +10,10 @@ import dev.weft.distributor.BehavingBackend.Behaviour;
 import dev.weft.registry.Rejection;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +21,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -59,7 +53,7 @@ class PolicyEndToEndTest {
     mesh.source().markSynced();
     ManagedChannel channel = mesh.client(TARGET);
 
-    Map<String, Integer> outcomes = outcomes(channel, 2000);
+    Map<String, Integer> outcomes = XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 2000);
 
     assertThat(outcomes).containsOnlyKeys("v1", "UNAVAILABLE");
     assertThat(outcomes.get("UNAVAILABLE") / 2000.0).isBetween(0.45, 0.55);
@@ -161,7 +155,7 @@ class PolicyEndToEndTest {
                 """));
     mesh.source().markSynced();
     ManagedChannel channel = mesh.client(TARGET);
-    assertThat(outcomes(channel, 30)).containsKey("UNAVAILABLE");
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 30)).containsKey("UNAVAILABLE");
 
     List<String> window = new ArrayList<>();
     await()
@@ -173,7 +167,8 @@ class PolicyEndToEndTest {
               List<String> last = window.subList(Math.max(0, window.size() - 60), window.size());
               return last.size() == 60 && !last.contains("UNAVAILABLE");
             });
-    assertThat(outcomes(channel, 100)).containsOnlyKeys("ok-1", "ok-2");
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 100))
+        .containsOnlyKeys("ok-1", "ok-2");
   }
 
   @Test
@@ -195,7 +190,7 @@ class PolicyEndToEndTest {
       headers.put(Metadata.Key.of("x-user", Metadata.ASCII_STRING_MARSHALLER), "user-" + user);
       Channel keyed =
           ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
-      Map<String, Integer> spread = outcomes(keyed, 25);
+      Map<String, Integer> spread = XdsTestbed.outcomes(keyed, Greeter.SAY_HELLO, 25);
       assertThat(spread).as("user-" + user).hasSize(1);
       used.addAll(spread.keySet());
     }
@@ -213,7 +208,7 @@ class PolicyEndToEndTest {
     ManagedChannel channel = mesh.client(TARGET);
 
     for (int i = 0; i < 20; i++) {
-      assertThat(callWith(channel, "request-" + i)).isEqualTo("flaky");
+      assertThat(XdsTestbed.outcome(channel, Greeter.SAY_HELLO, "request-" + i)).isEqualTo("flaky");
     }
   }
 
@@ -222,7 +217,7 @@ class PolicyEndToEndTest {
     mesh.service("greeter", 50051, mesh.startBackend("v1"));
     mesh.source().markSynced();
     ManagedChannel channel = mesh.client(TARGET);
-    assertThat(outcomes(channel, 20)).containsOnlyKeys("v1");
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 20)).containsOnlyKeys("v1");
 
     mesh.source().upsert(fault("abort: {grpcStatus: UNAVAILABLE, percentage: 150}"));
 
@@ -237,41 +232,6 @@ class PolicyEndToEndTest {
               assertThat(error.path()).isEqualTo("spec.abort.percentage");
               assertThat(error.reason()).contains("100");
             });
-    assertThat(outcomes(channel, 200)).containsOnlyKeys("v1");
-  }
-
-  private static String callWith(Channel channel, String request) {
-    try {
-      StringValue reply =
-          ClientCalls.blockingUnaryCall(
-              channel,
-              Greeter.SAY_HELLO,
-              CallOptions.DEFAULT.withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-              StringValue.of(request));
-      return Greeter.backendOf(reply);
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode().name();
-    }
-  }
-
-  /** How many calls each backend answered, and how many failed with each status. */
-  private static Map<String, Integer> outcomes(Channel channel, int calls) {
-    Map<String, Integer> counts = new TreeMap<>();
-    for (int i = 0; i < calls; i++) {
-      String outcome;
-      try {
-        StringValue reply =
-            ClientCalls.blockingUnaryCall(
-                channel,
-                Greeter.SAY_HELLO,
-                CallOptions.DEFAULT.withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-                StringValue.of("test"));
-        outcome = Greeter.backendOf(reply);
-      } catch (StatusRuntimeException e) {
-        outcome = e.getStatus().getCode() == Status.Code.OK ? "OK" : e.getStatus().getCode().name();
-      }
-      counts.merge(outcome, 1, Integer::sum);
-    }
-    return counts;
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 200)).containsOnlyKeys("v1");
   }
 }

@@ -3,29 +3,21 @@ package dev.weft.distributor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.StringValue;
 import dev.weft.demo.Greeter;
 import dev.weft.distributor.BehavingBackend.Behaviour;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -168,8 +160,10 @@ class RoutingEndToEndTest {
     Channel withHeader =
         ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(canary));
 
-    assertThat(spread(withHeader, Greeter.SAY_HELLO, 200)).containsExactly(Map.entry("v2", 200));
-    assertThat(spread(channel, Greeter.SAY_HELLO, 200)).containsExactly(Map.entry("v1", 200));
+    assertThat(XdsTestbed.outcomes(withHeader, Greeter.SAY_HELLO, 200))
+        .containsExactly(Map.entry("v2", 200));
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 200))
+        .containsExactly(Map.entry("v1", 200));
   }
 
   @Test
@@ -193,8 +187,10 @@ class RoutingEndToEndTest {
     mesh.source().markSynced();
     ManagedChannel channel = mesh.client(TARGET);
 
-    assertThat(spread(channel, Greeter.SAY_GOODBYE, 200)).containsExactly(Map.entry("v2", 200));
-    assertThat(spread(channel, Greeter.SAY_HELLO, 200)).containsExactly(Map.entry("v1", 200));
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_GOODBYE, 200))
+        .containsExactly(Map.entry("v2", 200));
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 200))
+        .containsExactly(Map.entry("v1", 200));
   }
 
   @Test
@@ -234,16 +230,21 @@ class RoutingEndToEndTest {
     ManagedChannel channel = mesh.client(TARGET);
 
     for (int i = 0; i < 20; i++) {
-      assertThat(callWith(channel, "with-retry-" + i)).isEqualTo("flaky");
+      assertThat(XdsTestbed.outcome(channel, Greeter.SAY_HELLO, "with-retry-" + i))
+          .isEqualTo("flaky");
     }
     assertThat(flaky.calls()).isEqualTo(40);
 
     mesh.source().upsert(retryRoute(0));
     await()
         .atMost(Duration.ofSeconds(5))
-        .until(() -> callWith(channel, "probe-" + System.nanoTime()).equals("UNAVAILABLE"));
+        .until(
+            () ->
+                XdsTestbed.outcome(channel, Greeter.SAY_HELLO, "probe-" + System.nanoTime())
+                    .equals("UNAVAILABLE"));
     for (int i = 0; i < 20; i++) {
-      assertThat(callWith(channel, "without-retry-" + i)).isEqualTo("UNAVAILABLE");
+      assertThat(XdsTestbed.outcome(channel, Greeter.SAY_HELLO, "without-retry-" + i))
+          .isEqualTo("UNAVAILABLE");
     }
   }
 
@@ -284,55 +285,11 @@ class RoutingEndToEndTest {
     mesh.source().markSynced();
     ManagedChannel channel = mesh.client(TARGET);
 
-    assertThat(spread(channel, Greeter.SAY_HELLO, 50)).containsExactly(Map.entry("v1", 50));
+    assertThat(XdsTestbed.outcomes(channel, Greeter.SAY_HELLO, 50))
+        .containsExactly(Map.entry("v1", 50));
     long start = System.nanoTime();
-    assertThat(statusOf(channel, Greeter.SAY_GOODBYE)).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(XdsTestbed.outcome(channel, Greeter.SAY_GOODBYE, "test")).isEqualTo("UNAVAILABLE");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
-  }
-
-  private static String callWith(Channel channel, String request) {
-    try {
-      StringValue reply =
-          ClientCalls.blockingUnaryCall(
-              channel,
-              Greeter.SAY_HELLO,
-              CallOptions.DEFAULT.withDeadlineAfter(
-                  CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-              StringValue.of(request));
-      return Greeter.backendOf(reply);
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode().name();
-    }
-  }
-
-  private static Status.Code statusOf(
-      Channel channel, MethodDescriptor<StringValue, StringValue> method) {
-    try {
-      ClientCalls.blockingUnaryCall(
-          channel,
-          method,
-          CallOptions.DEFAULT.withDeadlineAfter(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-          StringValue.of("test"));
-      return Status.Code.OK;
-    } catch (StatusRuntimeException e) {
-      return e.getStatus().getCode();
-    }
-  }
-
-  private static Map<String, Integer> spread(
-      Channel channel, MethodDescriptor<StringValue, StringValue> method, int calls) {
-    Map<String, Integer> counts = new TreeMap<>();
-    for (int i = 0; i < calls; i++) {
-      StringValue reply =
-          ClientCalls.blockingUnaryCall(
-              channel,
-              method,
-              CallOptions.DEFAULT.withDeadlineAfter(
-                  CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-              StringValue.of("test"));
-      counts.merge(Greeter.backendOf(reply), 1, Integer::sum);
-    }
-    return counts;
   }
 
   static <T extends HasMetadata> T route(Class<T> type, String yaml) {

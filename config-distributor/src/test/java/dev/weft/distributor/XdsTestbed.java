@@ -6,10 +6,12 @@ import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.RegistrySource;
 import dev.weft.registry.TestObjects;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.grpc.Channel;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.NameResolverRegistry;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
@@ -152,19 +154,48 @@ final class XdsTestbed implements AutoCloseable {
   }
 
   /** One call; returns the backend that answered. */
-  static String call(ManagedChannel channel, Duration deadline) {
+  static String call(Channel channel, Duration deadline) {
+    return call(channel, Greeter.SAY_HELLO, "test", deadline);
+  }
+
+  /** One call of {@code method} with {@code request}; returns the backend that answered. */
+  static String call(
+      Channel channel,
+      MethodDescriptor<StringValue, StringValue> method,
+      String request,
+      Duration deadline) {
     StringValue reply =
         ClientCalls.blockingUnaryCall(
             channel,
-            Greeter.SAY_HELLO,
+            method,
             io.grpc.CallOptions.DEFAULT.withDeadlineAfter(
                 deadline.toMillis(), TimeUnit.MILLISECONDS),
-            StringValue.of("test"));
+            StringValue.of(request));
     return Greeter.backendOf(reply);
   }
 
+  /** One call; the backend that answered, or the status code when the call failed. */
+  static String outcome(
+      Channel channel, MethodDescriptor<StringValue, StringValue> method, String request) {
+    try {
+      return call(channel, method, request, Duration.ofSeconds(10));
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode().name();
+    }
+  }
+
+  /** {@code calls} calls; how many each backend answered and how many failed with each status. */
+  static Map<String, Integer> outcomes(
+      Channel channel, MethodDescriptor<StringValue, StringValue> method, int calls) {
+    Map<String, Integer> counts = new TreeMap<>();
+    for (int i = 0; i < calls; i++) {
+      counts.merge(outcome(channel, method, "test"), 1, Integer::sum);
+    }
+    return counts;
+  }
+
   /** {@code calls} calls; returns how many each backend answered. */
-  static Map<String, Integer> spread(ManagedChannel channel, int calls) {
+  static Map<String, Integer> spread(Channel channel, int calls) {
     Map<String, Integer> counts = new TreeMap<>();
     for (int i = 0; i < calls; i++) {
       counts.merge(call(channel, Duration.ofSeconds(10)), 1, Integer::sum);
@@ -173,7 +204,7 @@ final class XdsTestbed implements AutoCloseable {
   }
 
   /** The backend that answered, or the status code when the call failed. */
-  static String callOrStatus(ManagedChannel channel, Duration deadline) {
+  static String callOrStatus(Channel channel, Duration deadline) {
     try {
       return call(channel, deadline);
     } catch (StatusRuntimeException e) {
