@@ -26,6 +26,7 @@ import picocli.CommandLine.Option;
  *   <li>{@code route CHANGE}: the route change (see {@link LoadHarness}); no answer;
  *   <li>{@code stats}: answers {@code stats HEAP_AFTER_GC CPU_NANOS STREAMS} (after full GCs);
  *   <li>{@code cpu}: answers {@code cpu CPU_NANOS}, without disturbing anything;
+ *   <li>{@code jit}: answers {@code jit MILLIS}, the time its JIT compilers have spent so far;
  *   <li>{@code quit}.
  * </ul>
  */
@@ -88,6 +89,9 @@ final class ControlPlaneCommand implements Callable<Integer> {
                 "stats " + heap + " " + cpuNanos() + " " + (served == null ? 0 : served.streams()));
           }
           case "cpu" -> out.println("cpu " + cpuNanos());
+          case "jit" ->
+              out.println(
+                  "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
           case "quit" -> {
             return 0;
           }

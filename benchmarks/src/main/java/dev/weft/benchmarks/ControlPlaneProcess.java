@@ -86,6 +86,12 @@ final class ControlPlaneProcess implements AutoCloseable {
     return Long.parseLong(answer("cpu")[1]);
   }
 
+  /** The milliseconds the child's JIT compilers have spent so far. */
+  long compilationMillis() {
+    send("jit");
+    return Long.parseLong(answer("jit")[1]);
+  }
+
   private void send(String command) {
     try {
       commands.write(command);

@@ -3,8 +3,15 @@ package dev.weft.benchmarks;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -121,6 +128,13 @@ final class LoadHarness implements Callable<Integer> {
               + " have compiled their hot paths (default 200).")
   int warmupProxies;
 
+  @Option(
+      names = "--warmup-seconds",
+      defaultValue = "30",
+      description =
+          "How long the warm-up fleet runs, in rounds, before anything is measured (default 30).")
+  int warmupSeconds;
+
   @Option(names = "--json", description = "Also write the figures to this file as JSON.")
   Path json;
 
@@ -191,10 +205,17 @@ final class LoadHarness implements Callable<Integer> {
 
   /**
    * The simulated proxies' transport threads, one per core. gRPC's default group put every channel
-   * on one thread, which made the harness, not the control plane, the bottleneck.
+   * on one thread, which made the harness, not the control plane, the bottleneck. Epoll where the
+   * platform has it (as the control plane's server uses): NIO's selector cost the harness a third
+   * of a core in system time at 2,000 connections.
    */
-  private final NioEventLoopGroup proxyThreads =
-      new NioEventLoopGroup(Runtime.getRuntime().availableProcessors());
+  private final EventLoopGroup proxyThreads =
+      new MultiThreadIoEventLoopGroup(
+          Runtime.getRuntime().availableProcessors(),
+          Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+
+  private final Class<? extends SocketChannel> proxyChannelType =
+      Epoll.isAvailable() ? EpollSocketChannel.class : NioSocketChannel.class;
 
   private PeerResult run(ControlPlaneCommand.Peer peer) throws Exception {
     Path log = Files.createTempFile("weft-" + peer.name().toLowerCase(Locale.ROOT), ".log");
@@ -221,18 +242,27 @@ final class LoadHarness implements Callable<Integer> {
       List<ManagedChannel> channels = new ArrayList<>();
       warmUp(controlPlane, port, channels);
       Map<String, Scenario> scenarios = new LinkedHashMap<>();
-      scenarios.put(
-          "coldStart", connectAll("coldStart", controlPlane, port, fleet, channels, counters));
+      timed(
+          scenarios,
+          "coldStart",
+          () -> connectAll("coldStart", controlPlane, port, fleet, channels, counters));
       ControlPlaneProcess.Stats connected = controlPlane.stats();
-      scenarios.put("endpointChurn", churn(controlPlane, endpointTracker, subscribers, counters));
-      scenarios.put("routeChange", routeChanges(controlPlane, routeTracker, subscribers, counters));
+      timed(
+          scenarios,
+          "endpointChurn",
+          () -> churn(controlPlane, endpointTracker, subscribers, counters));
+      timed(
+          scenarios,
+          "routeChange",
+          () -> routeChanges(controlPlane, routeTracker, subscribers, counters));
       for (SimulatedProxy proxy : fleet) {
         proxy.disconnect();
       }
       closeAll(channels);
-      scenarios.put(
+      timed(
+          scenarios,
           "reconnectStorm",
-          connectAll("reconnectStorm", controlPlane, port, fleet, channels, counters));
+          () -> connectAll("reconnectStorm", controlPlane, port, fleet, channels, counters));
       for (SimulatedProxy proxy : fleet) {
         proxy.disconnect();
       }
@@ -249,9 +279,25 @@ final class LoadHarness implements Callable<Integer> {
   }
 
   /**
-   * A fleet that connects, takes endpoint changes and leaves, so that the measured scenarios run on
-   * compiled code in both processes rather than timing the JIT. Its changes use addresses of the
-   * initial range's successor, which no measured change uses.
+   * Runs a scenario and prints when it ran, by the wall clock, so that a profile of the control
+   * plane (a flight recording, say) can be cut to one scenario.
+   */
+  private static void timed(
+      Map<String, Scenario> scenarios, String name, java.util.function.Supplier<Scenario> run) {
+    java.time.LocalTime start = java.time.LocalTime.now();
+    scenarios.put(name, run.get());
+    System.err.printf("%s: %s to %s%n", name, start, java.time.LocalTime.now());
+  }
+
+  /**
+   * A fleet that connects, takes endpoint and route changes and leaves, in rounds, for {@code
+   * --warmup-seconds}, so that the measured scenarios run on compiled code in both processes rather
+   * than timing the JIT. (With three rounds, about 5 s, C2 was still compiling hot gRPC and Weft
+   * methods during the churn scenario, taking a third of a core in each process on this 2-core
+   * machine: cold start measured 12 s instead of 4.) Each round prints the time both JVMs spent
+   * compiling, to show how warm they are. Its endpoint changes use addresses of the initial range's
+   * successor, which no measured change uses; its route changes leave svc-0's canary at the weight
+   * of an even change, so the first measured change flips it.
    */
   private void warmUp(ControlPlaneProcess controlPlane, int port, List<ManagedChannel> channels)
       throws InterruptedException {
@@ -266,18 +312,35 @@ final class LoadHarness implements Callable<Integer> {
     for (int i = 0; i < warmupProxies; i++) {
       fleet.add(new SimulatedProxy(-1 - i, subscriptionsOf(proxies + i), protocol, counters));
     }
-    connectAll("warmUp", controlPlane, port, fleet, channels, counters);
-    for (int round = 0; round < 3; round++) {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
+    for (int round = 1; round == 1 || System.nanoTime() < end; round++) {
+      long compiling = controlPlane.compilationMillis() + compilationMillis();
+      long start = System.nanoTime();
+      connectAll("warmUp", controlPlane, port, fleet, channels, counters);
       for (int service = 0; service < services; service++) {
         controlPlane.moveEndpoint(service, 0, BenchMesh.WARMUP_CHANGES + round);
       }
       long target = counters.responses().sum() + warmupProxies;
       await(() -> counters.responses().sum() >= target);
+      for (int change = 1; change <= 2; change++) {
+        long routed = counters.responses().sum() + warmupProxies;
+        controlPlane.changeRoute(change);
+        await(() -> counters.responses().sum() >= routed);
+      }
+      for (SimulatedProxy proxy : fleet) {
+        proxy.disconnect();
+      }
+      closeAll(channels);
+      System.err.printf(
+          "warm-up round %d: %.0f ms, %d ms compiling (both JVMs, all compiler threads)%n",
+          round,
+          (System.nanoTime() - start) / 1e6,
+          controlPlane.compilationMillis() + compilationMillis() - compiling);
     }
-    for (SimulatedProxy proxy : fleet) {
-      proxy.disconnect();
-    }
-    closeAll(channels);
+  }
+
+  private static long compilationMillis() {
+    return ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
   }
 
   /** Svc-0 and then distinct Services drawn from a seed per proxy, so every run is the same. */
@@ -317,7 +380,7 @@ final class LoadHarness implements Callable<Integer> {
           NettyChannelBuilder.forAddress(
                   new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
               .eventLoopGroup(loops.get(i % loops.size()))
-              .channelType(NioSocketChannel.class)
+              .channelType(proxyChannelType)
               .usePlaintext()
               // A simulated proxy's callback parses and ACKs without blocking: run it on the
               // transport thread, as a real proxy's single-threaded event loop would.

@@ -9,13 +9,15 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -50,8 +52,13 @@ abstract class AdsStream implements ConfigWatcher {
   private final String id;
   private final String peer;
   private final Instant connectedSince;
-  private final Set<ServiceKey> watched = new HashSet<>();
-  private final Map<ResourceType, List<Resource>> held = new EnumMap<>(ResourceType.class);
+
+  /** The Services watched, sorted: an array, because a proxy may watch thousands. */
+  private ServiceKey[] watched = new ServiceKey[0];
+
+  /** Per type, what the proxy holds, as acknowledged: never modified, null entries are absent. */
+  private final Map<ResourceType, Resource[]> held = new EnumMap<>(ResourceType.class);
+
   private boolean watchingAll;
 
   protected ConfigVersion version;
@@ -106,7 +113,13 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** What the proxy holds, per type, as far as the stream knows. */
   Map<ResourceType, List<Resource>> held() {
-    return onExecutor(() -> Map.copyOf(held), Map::of);
+    return onExecutor(
+        () -> {
+          Map<ResourceType, List<Resource>> copy = new EnumMap<>(ResourceType.class);
+          held.forEach((type, resources) -> copy.put(type, present(resources)));
+          return copy;
+        },
+        Map::of);
   }
 
   private <T> T onExecutor(
@@ -201,24 +214,29 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Watches exactly the Services the given resources refer to, and every change when needed. */
   protected final void watch(Collection<ResourceRef> refs, boolean all) {
-    Set<ServiceKey> now = new HashSet<>();
+    Set<ServiceKey> now = new TreeSet<>();
     for (ResourceRef ref : refs) {
       if (ref.service() != null) {
         now.add(ref.service());
       }
     }
+    Set<ServiceKey> before = Set.of(watched);
+    List<ServiceKey> started = new ArrayList<>();
     for (ServiceKey service : now) {
-      if (!watched.contains(service)) {
-        context.watchers().watch(this, service);
+      if (!before.contains(service)) {
+        started.add(service);
       }
     }
+    List<ServiceKey> stopped = new ArrayList<>();
     for (ServiceKey service : watched) {
       if (!now.contains(service)) {
-        context.watchers().unwatch(this, service);
+        stopped.add(service);
       }
     }
-    watched.clear();
-    watched.addAll(now);
+    if (!started.isEmpty() || !stopped.isEmpty()) {
+      context.watchers().update(this, started, stopped);
+      watched = now.toArray(new ServiceKey[0]);
+    }
     if (all && !watchingAll) {
       context.watchers().watchAll(this);
       watchingAll = true;
@@ -277,12 +295,20 @@ abstract class AdsStream implements ConfigWatcher {
     out.onNext(response);
   }
 
-  protected final void setHeld(ResourceType type, List<Resource> resources) {
+  /** Records what the proxy holds of a type; {@code resources} must not be modified after. */
+  protected final void setHeld(ResourceType type, Resource[] resources) {
     held.put(type, resources);
   }
 
   protected final List<String> heldNames(ResourceType type) {
-    return held.getOrDefault(type, List.of()).stream().map(Resource::name).sorted().toList();
+    return present(held.getOrDefault(type, new Resource[0])).stream()
+        .map(Resource::name)
+        .sorted()
+        .toList();
+  }
+
+  private static List<Resource> present(Resource[] resources) {
+    return Arrays.stream(resources).filter(Objects::nonNull).toList();
   }
 
   /** Ends the stream: stops watching and forgets it. Runs on the executor. */
@@ -291,7 +317,7 @@ abstract class AdsStream implements ConfigWatcher {
       return;
     }
     closed = true;
-    context.watchers().remove(this, watched);
+    context.watchers().remove(this, Arrays.asList(watched));
     context.proxies().remove(this);
     log.debug("stream {} of proxy {} closed", id, nodeId);
   }

@@ -5,7 +5,7 @@ import dev.weft.registry.MeshListener;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
 import java.time.Duration;
-import java.util.Set;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -114,7 +114,7 @@ final class ConfigPipeline implements MeshListener {
       }
     }
     current = version;
-    Set<ConfigWatcher> concerned = first ? watchers.all() : watchers.concerned(changes);
+    List<ConfigWatcher> concerned = first ? watchers.all() : watchers.concerned(changes);
     if (first) {
       log.info(
           "serving configuration: registry version {}, {} services",

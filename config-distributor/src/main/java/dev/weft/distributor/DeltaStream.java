@@ -99,7 +99,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       rejected(type, state, answered, request.getErrorDetail().getMessage());
     } else if (answered != null) {
       state.ackedVersion = answered.version();
-      setHeld(type, List.copyOf(state.holds.values()));
+      setHeld(type, state.holds.values().toArray(new Resource[0]));
       context.metrics().acked(type, System.nanoTime() - answered.publishedNanos());
     }
     if (first) {
@@ -242,7 +242,8 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
               .setResource(resource.body()));
     }
     sent(response.build());
-    state.inFlight.add(new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), updates));
+    state.inFlight.add(
+        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), new Resource[0]));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 

@@ -2,7 +2,6 @@ package dev.weft.distributor;
 
 import java.util.ArrayDeque;
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * The responses of one type sent on a stream and not yet answered, oldest first. A proxy may
@@ -16,8 +15,39 @@ final class InFlight {
   /** Proxies answer in order; more than a few unanswered responses means it is not answering. */
   private static final int MAX_UNANSWERED = 8;
 
-  /** One sent response. */
-  record Sent(String nonce, String version, long publishedNanos, List<Resource> resources) {}
+  /**
+   * One sent response, and what the proxy holds of its type once it applies it: {@code holds}, a
+   * snapshot the stream never modifies, whose null entries are resources that do not exist.
+   */
+  static final class Sent {
+    private final String nonce;
+    private final String version;
+    private final long publishedNanos;
+    private final Resource[] holds;
+
+    Sent(String nonce, String version, long publishedNanos, Resource[] holds) {
+      this.nonce = nonce;
+      this.version = version;
+      this.publishedNanos = publishedNanos;
+      this.holds = holds;
+    }
+
+    String nonce() {
+      return nonce;
+    }
+
+    String version() {
+      return version;
+    }
+
+    long publishedNanos() {
+      return publishedNanos;
+    }
+
+    Resource[] holds() {
+      return holds;
+    }
+  }
 
   private final ArrayDeque<Sent> sent = new ArrayDeque<>();
 

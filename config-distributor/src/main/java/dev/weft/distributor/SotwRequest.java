@@ -9,9 +9,11 @@ import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.MethodDescriptor;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -70,16 +72,26 @@ final class SotwRequest {
     String responseNonce = "";
     Status errorDetail = null;
     int nameCount = 0;
-    Hasher names = Hashing.murmur3_128().newHasher();
-    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+    // Encoders write a repeated field's entries one after the other, so the names are one run of
+    // bytes (tags and lengths included), hashed in one call; a request that interleaves them
+    // with other fields is hashed name by name instead.
+    int runStart = -1;
+    int runEnd = -1;
+    boolean oneRun = true;
+    for (int fieldStart = in.getTotalBytesRead(), tag = in.readTag();
+        tag != 0;
+        fieldStart = in.getTotalBytesRead(), tag = in.readTag()) {
       switch (WireFormat.getTagFieldNumber(tag)) {
         case NODE -> node = Node.parseFrom(in.readBytes());
         case VERSION_INFO -> versionInfo = in.readStringRequireUtf8();
         case RESOURCE_NAMES -> {
-          int length = in.readRawVarint32();
-          int offset = in.getTotalBytesRead();
-          names.putInt(length).putBytes(raw, offset, length);
-          in.skipRawBytes(length);
+          in.skipRawBytes(in.readRawVarint32());
+          if (runStart < 0) {
+            runStart = fieldStart;
+          } else if (fieldStart != runEnd) {
+            oneRun = false;
+          }
+          runEnd = in.getTotalBytesRead();
           nameCount++;
         }
         case TYPE_URL -> typeUrl = in.readStringRequireUtf8();
@@ -88,8 +100,29 @@ final class SotwRequest {
         default -> in.skipField(tag);
       }
     }
+    HashCode namesHash =
+        oneRun
+            ? Hashing.murmur3_128().hashBytes(raw, Math.max(runStart, 0), runEnd - runStart)
+            : hashNameByName(raw);
     return new SotwRequest(
-        raw, node, versionInfo, typeUrl, responseNonce, errorDetail, nameCount, names.hash());
+        raw, node, versionInfo, typeUrl, responseNonce, errorDetail, nameCount, namesHash);
+  }
+
+  /** The hash of the names' fields, tags and lengths included, as if they were one run. */
+  private static HashCode hashNameByName(byte[] raw) throws IOException {
+    Hasher names = Hashing.murmur3_128().newHasher();
+    CodedInputStream in = CodedInputStream.newInstance(raw);
+    for (int fieldStart = 0, tag = in.readTag();
+        tag != 0;
+        fieldStart = in.getTotalBytesRead(), tag = in.readTag()) {
+      if (WireFormat.getTagFieldNumber(tag) == RESOURCE_NAMES) {
+        in.skipRawBytes(in.readRawVarint32());
+        names.putBytes(raw, fieldStart, in.getTotalBytesRead() - fieldStart);
+      } else {
+        in.skipField(tag);
+      }
+    }
+    return names.hash();
   }
 
   /** The node, when the request carries one (clients may send it on the first request only). */
@@ -147,6 +180,32 @@ final class SotwRequest {
     return names;
   }
 
+  /**
+   * The message's bytes in one array of the right size: gRPC's streams know their length, so this
+   * avoids {@code readAllBytes}'s chunks and the copy that joins them.
+   */
+  private static byte[] readFully(InputStream stream) throws IOException {
+    int announced = stream.available();
+    if (announced <= 0) {
+      return stream.readAllBytes();
+    }
+    byte[] bytes = new byte[announced];
+    int read = stream.readNBytes(bytes, 0, announced);
+    if (read < announced) {
+      return Arrays.copyOf(bytes, read);
+    }
+    int next = stream.read();
+    if (next < 0) {
+      return bytes;
+    }
+    // available() was only an estimate: take the rest as it comes.
+    ByteArrayOutputStream all = new ByteArrayOutputStream(announced * 2);
+    all.write(bytes);
+    all.write(next);
+    stream.transferTo(all);
+    return all.toByteArray();
+  }
+
   /** Parses requests on the transport thread; a malformed one fails the call with INTERNAL. */
   static final class Marshaller implements MethodDescriptor.Marshaller<SotwRequest> {
     @Override
@@ -157,7 +216,7 @@ final class SotwRequest {
     @Override
     public SotwRequest parse(InputStream stream) {
       try {
-        return SotwRequest.parse(stream.readAllBytes());
+        return SotwRequest.parse(readFully(stream));
       } catch (IOException e) {
         throw io.grpc.Status.INTERNAL
             .withDescription("malformed DiscoveryRequest: " + e.getMessage())

@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -48,8 +49,15 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     /** The same, distinct and sorted by name: the order of responses. */
     List<ResourceRef> refs = List.of();
 
-    /** The resource each of {@link #refs} resolved to when last looked at (null: none). */
+    /**
+     * The resource each of {@link #refs} resolved to when last looked at (null: none). Copied on
+     * write once sent: the response in flight and what the proxy holds share the array, so a proxy
+     * that is up to date costs one array per type, not two.
+     */
     Resource[] current = new Resource[0];
+
+    /** Whether {@link #current} was sent: it must be copied before it changes. */
+    boolean currentSent;
 
     /** The sum of the fingerprints of {@link #current}, and how many are there. */
     long fingerprints;
@@ -236,12 +244,6 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     long start = System.nanoTime();
     state.dirty = false;
     List<Resource> changed = resolve(type, state);
-    List<Resource> resources = new ArrayList<>(state.present);
-    for (Resource resource : state.current) {
-      if (resource != null) {
-        resources.add(resource);
-      }
-    }
     String hash = contentHash(state.fingerprints, state.present);
     String known = state.sentVersion.isEmpty() ? state.clientVersion : state.sentVersion;
     boolean same = hash.equals(hashOf(known));
@@ -249,17 +251,17 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       // Nothing new: the proxy already holds (or, after a reconnect, still holds) this content.
       if (state.sentVersion.isEmpty()) {
         state.ackedVersion = state.clientVersion;
-        setHeld(type, resources);
+        state.currentSent = true;
+        setHeld(type, state.current);
       }
       state.asked = false;
       return;
     }
     // Endpoints and routes need not be sent whole (a proxy keeps what a response leaves out), so
     // a change sends only the ones that changed; a request is answered with all it asked for.
-    List<Resource> toSend =
-        type.fullStateOfTheWorld() || state.asked || changed == null ? resources : changed;
+    boolean whole = type.fullStateOfTheWorld() || state.asked || changed == null;
     state.asked = false;
-    if (toSend.isEmpty() && !type.fullStateOfTheWorld()) {
+    if (!whole && changed.isEmpty()) {
       return; // only removals, which a partial type cannot express: nothing to send
     }
     String versionInfo = context.generation() + "-" + hash;
@@ -270,13 +272,17 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
             .setTypeUrl(type.typeUrl())
             .setNonce(nonce)
             .setControlPlane(CONTROL_PLANE);
-    for (Resource resource : toSend) {
-      response.addResources(resource.body());
+    for (Resource resource : whole ? Arrays.asList(state.current) : changed) {
+      if (resource != null) {
+        response.addResources(resource.body());
+      }
     }
     sent(response.build());
     state.sentVersion = versionInfo;
     state.sentNonce = nonce;
-    state.inFlight.add(new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), resources));
+    state.currentSent = true;
+    state.inFlight.add(
+        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), state.current));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
@@ -299,8 +305,13 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         }
       }
       state.stale = false;
+      state.currentSent = false;
       state.pending.clear();
       return null;
+    }
+    if (state.currentSent && !state.pending.isEmpty()) {
+      state.current = state.current.clone();
+      state.currentSent = false;
     }
     List<Resource> changed = new ArrayList<>();
     for (int i = state.pending.nextSetBit(0); i >= 0; i = state.pending.nextSetBit(i + 1)) {
@@ -330,7 +341,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
     state.ackedVersion = sent.version();
-    setHeld(type, sent.resources());
+    setHeld(type, sent.holds());
     context.metrics().acked(type, System.nanoTime() - sent.publishedNanos());
   }
 

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +46,35 @@ class SotwRequestTest {
     assertThat(request("2", "a").names()).isNotEqualTo(first);
     assertThat(request("2", "a", "bb").names()).isNotEqualTo(first);
     assertThat(request("2", "ab").names()).isNotEqualTo(request("3", "a", "b").names());
+  }
+
+  @Test
+  void namesInterleavedWithOtherFieldsCompareAsTheSameList() throws Exception {
+    byte[] contiguous = new SotwRequest.Marshaller().stream(request("1", "a", "b")).readAllBytes();
+    // Field 3 ("a"), field 5 (nonce "1"), field 3 ("b"): legal protobuf, any order of fields.
+    byte[] interleaved = {0x1a, 1, 'a', 0x2a, 1, '1', 0x1a, 1, 'b'};
+
+    SotwRequest parsed = SotwRequest.parse(interleaved);
+
+    assertThat(parsed.resourceNames()).containsExactly("a", "b");
+    assertThat(parsed.names()).isEqualTo(SotwRequest.parse(contiguous).names());
+  }
+
+  @Test
+  void theMarshallerReadsStreamsThatUnderstateTheirLength() throws Exception {
+    byte[] bytes = new SotwRequest.Marshaller().stream(request("1", "a", "b")).readAllBytes();
+    InputStream understating =
+        new ByteArrayInputStream(bytes) {
+          @Override
+          public synchronized int available() {
+            return Math.min(3, super.available());
+          }
+        };
+
+    SotwRequest parsed = new SotwRequest.Marshaller().parse(understating);
+
+    assertThat(parsed.resourceNames()).containsExactly("a", "b");
+    assertThat(parsed.responseNonce()).isEqualTo("1");
   }
 
   private static SotwRequest request(String nonce, String... names) throws Exception {
