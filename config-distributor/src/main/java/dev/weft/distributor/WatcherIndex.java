@@ -119,10 +119,17 @@ final class WatcherIndex {
 
   /** The watchers a change concerns. */
   List<ConfigWatcher> concerned(ChangeSet changes) {
+    return concerned(changes.services(), changes.endpoints());
+  }
+
+  /** The watchers of any of these Services, and those that watch everything. */
+  @SafeVarargs
+  final List<ConfigWatcher> concerned(Collection<ServiceKey>... services) {
     synchronized (lock) {
       BitSet concerned = (BitSet) wildcard.clone();
-      or(changes.services(), concerned);
-      or(changes.endpoints(), concerned);
+      for (Collection<ServiceKey> each : services) {
+        or(each, concerned);
+      }
       List<ConfigWatcher> result = new ArrayList<>(concerned.cardinality());
       for (int slot = concerned.nextSetBit(0); slot >= 0; slot = concerned.nextSetBit(slot + 1)) {
         result.add(bySlot[slot]);
