@@ -13,11 +13,11 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -53,7 +53,7 @@ abstract class AdsStream implements ConfigWatcher {
   private final String peer;
   private final Instant connectedSince;
 
-  /** The Services watched, sorted: an array, because a proxy may watch thousands. */
+  /** The Services watched: an array, because a proxy may watch thousands. */
   private ServiceKey[] watched = new ServiceKey[0];
 
   /** Per type, what the proxy holds, as acknowledged: never modified, null entries are absent. */
@@ -214,7 +214,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Watches exactly the Services the given resources refer to, and every change when needed. */
   protected final void watch(Collection<ResourceRef> refs, boolean all) {
-    Set<ServiceKey> now = new TreeSet<>();
+    Set<ServiceKey> now = new HashSet<>();
     for (ResourceRef ref : refs) {
       if (ref.service() != null) {
         now.add(ref.service());

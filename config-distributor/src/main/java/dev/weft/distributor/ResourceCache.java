@@ -131,6 +131,16 @@ final class ResourceCache {
 
   /** The resource {@code ref} names in {@code state}, or null when it does not exist there. */
   Resource resolve(MeshState state, ResourceRef ref) {
+    ResourceRef.Resolution last = ref.resolution();
+    if (last != null && last.stateVersion() == state.version()) {
+      return last.resource();
+    }
+    Resource resource = lookUp(state, ref);
+    ref.resolved(new ResourceRef.Resolution(state.version(), resource));
+    return resource;
+  }
+
+  private Resource lookUp(MeshState state, ResourceRef ref) {
     if (ref.isServerListener()) {
       return serverListeners.computeIfAbsent(
           ref.name(),

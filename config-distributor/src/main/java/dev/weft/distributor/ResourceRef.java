@@ -6,13 +6,39 @@ import dev.weft.registry.ServiceKey;
  * A requested resource name, parsed once when a proxy subscribes: which Service port it is about
  * (for client resources), or which address (for a server Listener), or neither when the name refers
  * to nothing Weft can serve (it then does not exist, and the proxy is told so).
+ *
+ * <p>Refs are shared: every stream that asks for a name holds the same one (see {@link
+ * ResourceCache#ref}). So each also remembers what it last resolved to, in which snapshot: when
+ * thousands of proxies connect, or a change reaches hundreds, they resolve the same name in the
+ * same snapshot, and only the first does the lookups. Equal by type and name, from which the rest
+ * is parsed.
+ *
+ * <p>Thread-safety: immutable apart from that memo, which is one volatile, immutable pair.
  */
-record ResourceRef(
-    ResourceType type,
-    String name,
-    ServiceKey service,
-    int port,
-    ResourceNames.ServerAddress server) {
+final class ResourceRef {
+
+  private final ResourceType type;
+  private final String name;
+  private final ServiceKey service;
+  private final int port;
+  private final ResourceNames.ServerAddress server;
+  private volatile Resolution resolution;
+
+  /** What a ref resolved to (null: nothing) in the snapshot of a registry version. */
+  record Resolution(long stateVersion, Resource resource) {}
+
+  ResourceRef(
+      ResourceType type,
+      String name,
+      ServiceKey service,
+      int port,
+      ResourceNames.ServerAddress server) {
+    this.type = type;
+    this.name = name;
+    this.service = service;
+    this.port = port;
+    this.server = server;
+  }
 
   static ResourceRef parse(ResourceType type, String name, ResourceNames names) {
     if (type == ResourceType.LISTENER) {
@@ -31,7 +57,53 @@ record ResourceRef(
         .orElse(new ResourceRef(type, name, null, 0, null));
   }
 
+  ResourceType type() {
+    return type;
+  }
+
+  String name() {
+    return name;
+  }
+
+  /** The Service a client resource is about, or null. */
+  ServiceKey service() {
+    return service;
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** The address of a server Listener, or null. */
+  ResourceNames.ServerAddress server() {
+    return server;
+  }
+
   boolean isServerListener() {
     return server != null;
+  }
+
+  /** What this ref last resolved to, or null. */
+  Resolution resolution() {
+    return resolution;
+  }
+
+  void resolved(Resolution resolution) {
+    this.resolution = resolution;
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof ResourceRef that && type == that.type && name.equals(that.name);
+  }
+
+  @Override
+  public int hashCode() {
+    return type.ordinal() * 31 + name.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return type + " " + name;
   }
 }

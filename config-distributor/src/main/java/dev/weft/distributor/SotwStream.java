@@ -13,7 +13,6 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,14 +149,18 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     List<String> names = request.resourceNames();
     boolean wildcard =
         names.contains("*") || (names.isEmpty() && initial && type.fullStateOfTheWorld());
-    Map<String, ResourceRef> sorted = new TreeMap<>();
-    for (String name : names) {
-      if (!name.equals("*")) {
-        sorted.put(name, ref(type, name));
+    List<String> sorted = new ArrayList<>(names);
+    sorted.sort(null);
+    List<ResourceRef> distinct = new ArrayList<>(sorted.size());
+    String previous = null;
+    for (String name : sorted) {
+      if (!name.equals("*") && !name.equals(previous)) {
+        distinct.add(ref(type, name));
       }
+      previous = name;
     }
     state.requested = requestedNames;
-    List<ResourceRef> next = List.copyOf(sorted.values());
+    List<ResourceRef> next = List.copyOf(distinct);
     if (initial || wildcard != state.wildcard || !next.equals(state.refs)) {
       state.wildcard = wildcard;
       state.refs = next;
