@@ -126,7 +126,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
 
       @Override
       public int streams() {
-        return distributor.proxies().size();
+        return distributor.connectedProxies();
       }
 
       @Override

@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -275,7 +276,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Turns a sum of {@link #fingerprintOf} values over {@code count} resources into a hash. */
   protected static String contentHash(long sum, int count) {
-    return String.format("%016x", mix(sum ^ mix(count)));
+    return HexFormat.of().toHexDigits(mix(sum ^ mix(count)));
   }
 
   /** The finalizer of MurmurHash3: spreads every input bit over the output. */

@@ -249,7 +249,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     List<Resource> changed = resolve(type, state);
     String hash = contentHash(state.fingerprints, state.present);
     String known = state.sentVersion.isEmpty() ? state.clientVersion : state.sentVersion;
-    boolean same = hash.equals(hashOf(known));
+    boolean same = hasHash(known, hash);
     if (same && (!state.asked || state.sentVersion.isEmpty())) {
       // Nothing new: the proxy already holds (or, after a reconnect, still holds) this content.
       if (state.sentVersion.isEmpty()) {
@@ -376,9 +376,12 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
             .build());
   }
 
-  private static String hashOf(String versionInfo) {
-    int dash = versionInfo.lastIndexOf('-');
-    return dash < 0 ? "" : versionInfo.substring(dash + 1);
+  /** Whether a version this stream made ({@code <generation>-<hash>}) has this content hash. */
+  private static boolean hasHash(String versionInfo, String hash) {
+    int start = versionInfo.length() - hash.length();
+    return start > 0
+        && versionInfo.charAt(start - 1) == '-'
+        && versionInfo.regionMatches(start, hash, 0, hash.length());
   }
 
   @Override

@@ -21,6 +21,6 @@ class XdsHealthIndicator implements HealthIndicator {
     if (!distributor.serving()) {
       health.withDetail("reason", "waiting for the registry's initial sync");
     }
-    return health.withDetail("proxies", distributor.proxies().size()).build();
+    return health.withDetail("proxies", distributor.connectedProxies()).build();
   }
 }
