@@ -209,6 +209,9 @@ final class BenchMesh {
   /** Changes from here on are warm-ups: {@link #changeOf} does not report them. */
   static final long WARMUP_CHANGES = 1 << 22;
 
+  /** Changes that settle the churn scenario before it is measured; not reported either. */
+  static final long SETTLING_CHANGES = WARMUP_CHANGES + (1 << 20);
+
   /** The change an address encodes, or -1 for an address of the initial load or a warm-up. */
   static long changeOf(String address) {
     if (!address.startsWith("10.")) {
