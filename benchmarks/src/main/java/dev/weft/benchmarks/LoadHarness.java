@@ -103,10 +103,10 @@ final class LoadHarness implements Callable<Integer> {
 
   @Option(
       names = "--churn-settle-seconds",
-      defaultValue = "5",
+      defaultValue = "10",
       description =
           "Seconds of the same churn before the measured ones, so that they measure the steady"
-              + " state, not the control plane's JIT adapting to the load (default 5).")
+              + " state, not the control plane's JIT adapting to the load (default 10).")
   int churnSettleSeconds;
 
   @Option(

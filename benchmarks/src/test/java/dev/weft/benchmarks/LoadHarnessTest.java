@@ -35,6 +35,8 @@ class LoadHarnessTest {
                 "--churn-seconds=1",
                 "--route-changes=2",
                 "--warmup-proxies=2",
+                "--warmup-seconds=0",
+                "--churn-settle-seconds=1",
                 "--child-jvm=-Xmx256m",
                 "--json=" + json);
 
