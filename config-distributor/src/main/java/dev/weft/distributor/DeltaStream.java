@@ -1,6 +1,7 @@
 package dev.weft.distributor;
 
 import dev.weft.registry.ChangeSet;
+import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -12,6 +13,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
@@ -38,7 +40,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   /** The state of one resource type on this stream. */
   private static final class TypeState {
     boolean wildcard;
-    final Map<String, ResourceRef> subscribed = new TreeMap<>();
+    final NavigableMap<String, ResourceRef> subscribed = new TreeMap<>();
 
     /** What the proxy holds, by name: the resources sent (or declared held on reconnect). */
     final Map<String, Resource> holds = new HashMap<>();
@@ -47,6 +49,12 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
 
     /** Names the proxy has been told do not exist. */
     final Set<String> toldAbsent = new HashSet<>();
+
+    /** Names a change touched since the last push: only these are resolved again. */
+    final Set<String> pending = new HashSet<>();
+
+    /** Every subscribed name must be resolved again (new subscriptions, a wildcard). */
+    boolean stale = true;
 
     boolean dirty;
     final InFlight inFlight = new InFlight();
@@ -134,6 +142,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     if (changed || first) {
       state.dirty = true;
+      state.stale = true;
       List<ResourceRef> all = new ArrayList<>();
       boolean anyWildcard = false;
       for (TypeState each : types.values()) {
@@ -150,28 +159,46 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   void onConfig(ChangeSet changes) {
     for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
       TypeState state = entry.getValue();
-      if (changes == null || state.wildcard || touches(entry.getKey(), state, changes)) {
+      if (changes == null || state.wildcard) {
+        state.stale = true;
+        state.dirty = true;
+        continue;
+      }
+      for (ServiceKey service : changes.services()) {
+        markTouched(state, service);
+      }
+      if (entry.getKey() == ResourceType.ENDPOINT) {
+        for (ServiceKey service : changes.endpoints()) {
+          markTouched(state, service);
+        }
+      }
+    }
+  }
+
+  /**
+   * Marks the subscribed names that refer to {@code service}: every name of a Service starts with
+   * {@code <name>.<namespace>}, so they are one range of the sorted subscriptions.
+   */
+  private static void markTouched(TypeState state, ServiceKey service) {
+    String prefix = service.name() + "." + service.namespace();
+    for (ResourceRef ref :
+        state.subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
+      if (service.equals(ref.service())) {
+        state.pending.add(ref.name());
         state.dirty = true;
       }
     }
   }
 
-  private static boolean touches(ResourceType type, TypeState state, ChangeSet changes) {
-    for (ResourceRef ref : state.subscribed.values()) {
-      if (ref.service() != null
-          && (changes.services().contains(ref.service())
-              || (type == ResourceType.ENDPOINT && changes.endpoints().contains(ref.service())))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
+  /**
+   * Pushes every type with something new, one unanswered response per type at most, as {@link
+   * SotwStream#flush} does: changes that arrive meanwhile go out together with the ACK.
+   */
   @Override
   void flush() {
     for (ResourceType type : ResourceType.values()) {
       TypeState state = types.get(type);
-      if (state != null && state.dirty) {
+      if (state != null && state.dirty && state.inFlight.newest() == null) {
         if (!ready()) {
           return;
         }
@@ -183,12 +210,27 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   private void push(ResourceType type, TypeState state) {
     long start = System.nanoTime();
     state.dirty = false;
-    Map<String, ResourceRef> wanted = new LinkedHashMap<>(state.subscribed);
-    if (state.wildcard) {
-      for (ResourceRef ref : wildcardRefs(type)) {
-        wanted.putIfAbsent(ref.name(), ref);
+    boolean whole = state.stale || state.wildcard;
+    Map<String, ResourceRef> wanted;
+    if (whole) {
+      wanted = new LinkedHashMap<>(state.subscribed);
+      if (state.wildcard) {
+        for (ResourceRef ref : wildcardRefs(type)) {
+          wanted.putIfAbsent(ref.name(), ref);
+        }
+      }
+    } else {
+      // Only what a change touched: the rest is as the proxy holds it.
+      wanted = new LinkedHashMap<>();
+      for (String name : state.pending) {
+        ResourceRef ref = state.subscribed.get(name);
+        if (ref != null) {
+          wanted.put(name, ref);
+        }
       }
     }
+    state.stale = false;
+    state.pending.clear();
     List<Resource> updates = new ArrayList<>();
     List<String> removed = new ArrayList<>();
     for (ResourceRef ref : wanted.values()) {
