@@ -16,6 +16,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.databind.SerializationFeature;
@@ -290,11 +292,10 @@ final class LoadHarness implements Callable<Integer> {
    * Runs a scenario and prints when it ran, by the wall clock, so that a profile of the control
    * plane (a flight recording, say) can be cut to one scenario.
    */
-  private static void timed(
-      Map<String, Scenario> scenarios, String name, java.util.function.Supplier<Scenario> run) {
-    java.time.LocalTime start = java.time.LocalTime.now();
+  private static void timed(Map<String, Scenario> scenarios, String name, Supplier<Scenario> run) {
+    LocalTime start = LocalTime.now();
     scenarios.put(name, run.get());
-    System.err.printf("%s: %s to %s%n", name, start, java.time.LocalTime.now());
+    System.err.printf("%s: %s to %s%n", name, start, LocalTime.now());
   }
 
   /**

@@ -158,14 +158,82 @@ abstract class AdsStream implements ConfigWatcher {
         });
   }
 
+  /** What both protocols keep per resource type: subscription, push state, answers. */
+  abstract static class TypeState {
+    boolean wildcard;
+
+    /** Everything subscribed must be resolved again (new names, first configuration). */
+    boolean stale = true;
+
+    /** Something may have changed: push what differs from what the proxy holds. */
+    boolean dirty;
+
+    final InFlight inFlight = new InFlight();
+    String ackedVersion = "";
+    ProxyStatus.Nack lastNack;
+
+    /**
+     * Marks the subscribed names that refer to {@code service} for the next push, and the type
+     * dirty if there are any. Every name of a Service starts with {@code <name>.<namespace>}, so
+     * they are one run of names in sorted order, found without an index per stream.
+     */
+    abstract void markTouched(ServiceKey service);
+
+    static String namePrefix(ServiceKey service) {
+      return service.name() + "." + service.namespace();
+    }
+  }
+
+  /** The state of a type on this stream, or null when the proxy never asked for it. */
+  abstract TypeState typeState(ResourceType type);
+
+  /** Sends the type's response, or nothing if the proxy already holds its content. */
+  abstract void push(ResourceType type);
+
   /**
    * Marks the types a change touches as needing a push; {@code changes} is null when this is the
    * first configuration the stream sees, which touches everything subscribed.
    */
-  abstract void onConfig(ChangeSet changes);
+  private void onConfig(ChangeSet changes) {
+    for (ResourceType type : ResourceType.values()) {
+      TypeState state = typeState(type);
+      if (state == null) {
+        continue;
+      }
+      if (changes == null || state.wildcard) {
+        state.stale = true;
+        state.dirty = true;
+        continue;
+      }
+      for (ServiceKey service : changes.services()) {
+        state.markTouched(service);
+      }
+      if (type == ResourceType.ENDPOINT) {
+        for (ServiceKey service : changes.endpoints()) {
+          state.markTouched(service);
+        }
+      }
+    }
+  }
 
-  /** Sends what is due, if the transport can take it. */
-  abstract void flush();
+  /**
+   * Pushes every type with something new, one unanswered response per type at most: while a proxy
+   * has not answered the last response of a type, later changes wait and go out together with the
+   * answer. An idle proxy answers within a round trip, so this costs nothing; a busy one (or a busy
+   * control plane) gets fewer, larger pushes instead of a queue that grows, which is what keeps
+   * convergence bounded under load.
+   */
+  protected final void flush() {
+    for (ResourceType type : ResourceType.values()) {
+      TypeState state = typeState(type);
+      if (state != null && state.dirty && state.inFlight.newest() == null) {
+        if (!ready()) {
+          return; // the ready handler, or the first configuration, flushes again
+        }
+        push(type);
+      }
+    }
+  }
 
   abstract String protocol();
 

@@ -1,6 +1,5 @@
 package dev.weft.distributor;
 
-import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -38,8 +37,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   private long nonces;
 
   /** The state of one resource type on this stream. */
-  private static final class TypeState {
-    boolean wildcard;
+  private static final class TypeState extends AdsStream.TypeState {
     final NavigableMap<String, ResourceRef> subscribed = new TreeMap<>();
 
     /** What the proxy holds, by name: the resources sent (or declared held on reconnect). */
@@ -53,13 +51,18 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     /** Names a change touched since the last push: only these are resolved again. */
     final Set<String> pending = new HashSet<>();
 
-    /** Every subscribed name must be resolved again (new subscriptions, a wildcard). */
-    boolean stale = true;
-
-    boolean dirty;
-    final InFlight inFlight = new InFlight();
-    String ackedVersion = "";
-    ProxyStatus.Nack lastNack;
+    /** The run of names is a range of the sorted {@link #subscribed}. */
+    @Override
+    void markTouched(ServiceKey service) {
+      String prefix = namePrefix(service);
+      for (ResourceRef ref :
+          subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
+        if (service.equals(ref.service())) {
+          pending.add(ref.name());
+          dirty = true;
+        }
+      }
+    }
   }
 
   DeltaStream(
@@ -107,7 +110,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       rejected(type, state, answered, request.getErrorDetail().getMessage());
     } else if (answered != null) {
       state.ackedVersion = answered.version();
-      setHeld(type, state.holds.values().toArray(new Resource[0]));
+      setHeld(type, answered.holds());
       context.metrics().acked(type, System.nanoTime() - answered.publishedNanos());
     }
     if (first) {
@@ -156,55 +159,13 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   }
 
   @Override
-  void onConfig(ChangeSet changes) {
-    for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
-      TypeState state = entry.getValue();
-      if (changes == null || state.wildcard) {
-        state.stale = true;
-        state.dirty = true;
-        continue;
-      }
-      for (ServiceKey service : changes.services()) {
-        markTouched(state, service);
-      }
-      if (entry.getKey() == ResourceType.ENDPOINT) {
-        for (ServiceKey service : changes.endpoints()) {
-          markTouched(state, service);
-        }
-      }
-    }
+  TypeState typeState(ResourceType type) {
+    return types.get(type);
   }
 
-  /**
-   * Marks the subscribed names that refer to {@code service}: every name of a Service starts with
-   * {@code <name>.<namespace>}, so they are one range of the sorted subscriptions.
-   */
-  private static void markTouched(TypeState state, ServiceKey service) {
-    String prefix = service.name() + "." + service.namespace();
-    for (ResourceRef ref :
-        state.subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
-      if (service.equals(ref.service())) {
-        state.pending.add(ref.name());
-        state.dirty = true;
-      }
-    }
-  }
-
-  /**
-   * Pushes every type with something new, one unanswered response per type at most, as {@link
-   * SotwStream#flush} does: changes that arrive meanwhile go out together with the ACK.
-   */
   @Override
-  void flush() {
-    for (ResourceType type : ResourceType.values()) {
-      TypeState state = types.get(type);
-      if (state != null && state.dirty && state.inFlight.newest() == null) {
-        if (!ready()) {
-          return;
-        }
-        push(type, state);
-      }
-    }
+  void push(ResourceType type) {
+    push(type, types.get(type));
   }
 
   private void push(ResourceType type, TypeState state) {
@@ -285,7 +246,11 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     sent(response.build());
     state.inFlight.add(
-        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), new Resource[0]));
+        new InFlight.Sent(
+            nonce,
+            versionInfo,
+            version.publishedNanos(),
+            state.holds.values().toArray(new Resource[0])));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 

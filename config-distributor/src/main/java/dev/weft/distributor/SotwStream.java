@@ -1,6 +1,5 @@
 package dev.weft.distributor;
 
-import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.ControlPlane;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -39,8 +38,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   private long nonces;
 
   /** The state of one resource type on this stream. */
-  private static final class TypeState {
-    boolean wildcard;
+  private static final class TypeState extends AdsStream.TypeState {
 
     /** The names of the last request: a request naming the same needs no decoding. */
     SotwRequest.Names requested;
@@ -66,21 +64,34 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     /** Indexes of {@link #refs} a change touched since the last push. */
     final BitSet pending = new BitSet();
 
-    /** Everything must be resolved again (new names, first configuration, a wildcard). */
-    boolean stale = true;
-
-    /** Something may have changed: push if the content differs from what was sent. */
-    boolean dirty;
-
     /** The proxy asked: answer even if the content is what it has. */
     boolean asked;
 
     String clientVersion = "";
     String sentVersion = "";
     String sentNonce = "";
-    final InFlight inFlight = new InFlight();
-    String ackedVersion = "";
-    ProxyStatus.Nack lastNack;
+
+    /** Binary search for the run of names, in the sorted {@link #refs}. */
+    @Override
+    void markTouched(ServiceKey service) {
+      String prefix = namePrefix(service);
+      int low = 0;
+      int high = refs.size();
+      while (low < high) {
+        int middle = (low + high) >>> 1;
+        if (refs.get(middle).name().compareTo(prefix) < 0) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
+      }
+      for (int i = low; i < refs.size() && refs.get(i).name().startsWith(prefix); i++) {
+        if (service.equals(refs.get(i).service())) {
+          pending.set(i);
+          dirty = true;
+        }
+      }
+    }
   }
 
   SotwStream(
@@ -178,69 +189,13 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   }
 
   @Override
-  void onConfig(ChangeSet changes) {
-    for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
-      TypeState state = entry.getValue();
-      if (changes == null || state.wildcard) {
-        state.stale = true;
-        state.dirty = true;
-        continue;
-      }
-      for (ServiceKey service : changes.services()) {
-        markTouched(state, service);
-      }
-      if (entry.getKey() == ResourceType.ENDPOINT) {
-        for (ServiceKey service : changes.endpoints()) {
-          markTouched(state, service);
-        }
-      }
-    }
+  TypeState typeState(ResourceType type) {
+    return types.get(type);
   }
 
-  /**
-   * Marks the names that refer to {@code service}. Every name of a Service starts with {@code
-   * <name>.<namespace>}, and names are sorted, so they form one run found by binary search: the
-   * cost is logarithmic in the subscriptions, without an index to hold per stream.
-   */
-  private static void markTouched(TypeState state, ServiceKey service) {
-    String prefix = service.name() + "." + service.namespace();
-    List<ResourceRef> refs = state.refs;
-    int low = 0;
-    int high = refs.size();
-    while (low < high) {
-      int middle = (low + high) >>> 1;
-      if (refs.get(middle).name().compareTo(prefix) < 0) {
-        low = middle + 1;
-      } else {
-        high = middle;
-      }
-    }
-    for (int i = low; i < refs.size() && refs.get(i).name().startsWith(prefix); i++) {
-      if (service.equals(refs.get(i).service())) {
-        state.pending.set(i);
-        state.dirty = true;
-      }
-    }
-  }
-
-  /**
-   * Pushes every type with something new, one unanswered response per type at most: while a proxy
-   * has not answered the last response of a type, later changes wait and go out together with the
-   * answer. An idle proxy answers within a round trip, so this costs nothing; a busy one (or a busy
-   * control plane) gets fewer, larger pushes instead of a queue that grows, which is what keeps
-   * convergence bounded under load.
-   */
   @Override
-  void flush() {
-    for (ResourceType type : ResourceType.values()) {
-      TypeState state = types.get(type);
-      if (state != null && state.dirty && state.inFlight.newest() == null) {
-        if (!ready()) {
-          return; // the ready handler, or the first configuration, flushes again
-        }
-        push(type, state);
-      }
-    }
+  void push(ResourceType type) {
+    push(type, types.get(type));
   }
 
   private void push(ResourceType type, TypeState state) {
