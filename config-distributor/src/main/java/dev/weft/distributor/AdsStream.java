@@ -6,6 +6,7 @@ import com.google.protobuf.Value;
 import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -389,6 +390,27 @@ abstract class AdsStream implements ConfigWatcher {
     context.watchers().remove(this, Arrays.asList(watched));
     context.proxies().remove(this);
     log.debug("stream {} of proxy {} closed", id, nodeId);
+  }
+
+  /**
+   * Ends the stream from the control plane's side with UNAVAILABLE, which every xDS client takes as
+   * "reconnect": on a graceful shutdown, its proxy reconnects to another replica (this one takes no
+   * new streams by then) and keeps serving what it holds meanwhile. Completes {@code ended} once
+   * the stream has ended.
+   */
+  final void end(String reason, CompletableFuture<Void> ended) {
+    executor.execute(
+        () -> {
+          if (!closed) {
+            close();
+            try {
+              responses.onError(Status.UNAVAILABLE.withDescription(reason).asRuntimeException());
+            } catch (IllegalStateException e) {
+              // Already cancelled by the client: nothing to answer.
+            }
+          }
+          ended.complete(null);
+        });
   }
 
   /** Closes after the client ended the stream, answering it in kind. */

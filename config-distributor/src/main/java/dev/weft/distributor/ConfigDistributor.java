@@ -19,10 +19,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -177,6 +180,26 @@ public final class ConfigDistributor implements AutoCloseable {
 
   private static Value text(String value) {
     return Value.newBuilder().setStringValue(value).build();
+  }
+
+  /**
+   * Ends every open stream with UNAVAILABLE, spread evenly over {@code period}, so that their
+   * proxies reconnect elsewhere a few at a time rather than all at once; for a graceful shutdown,
+   * once the server takes no new streams. The future completes when the last stream has ended.
+   */
+  public CompletableFuture<Void> endStreams(Duration period) {
+    List<AdsStream> streams =
+        proxies.all().stream().sorted(Comparator.comparing(AdsStream::connectedSince)).toList();
+    List<CompletableFuture<Void>> ended = new ArrayList<>();
+    for (int i = 0; i < streams.size(); i++) {
+      AdsStream stream = streams.get(i);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      ended.add(done);
+      Runnable end = () -> stream.end("the control plane is shutting down", done);
+      var unused =
+          pipelineThread.schedule(end, period.toNanos() / streams.size() * i, TimeUnit.NANOSECONDS);
+    }
+    return CompletableFuture.allOf(ended.toArray(CompletableFuture[]::new));
   }
 
   /** Stops following the registry and the distributor's threads. Streams end with the server. */

@@ -5,55 +5,82 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A plaintext gRPC server for the distributor's ADS service (port 15010 by default): for
- * development and standalone meshes.
+ * development, standalone meshes, and in-cluster proxies until they use mTLS.
  *
  * <p>Keepalive: the server pings an idle connection every 30 s so that a proxy that vanished
  * (without closing its stream) is noticed and forgotten; clients may ping as often as every 10 s.
+ *
+ * <p>Spreading proxies over replicas: a connection lives at most {@link Builder#maxConnectionAge}
+ * (gRPC adds ±10 % of jitter, so connections made together do not all end together); then gRPC asks
+ * the client to reconnect (HTTP/2 GOAWAY), gives its streams {@code grace} to finish, and closes
+ * it. The client's next connection, through the control plane's Service, may land on any replica,
+ * so after a scale-up or a rollout the load evens out within one age.
+ *
+ * <p>Thread-safety: immutable after {@link Builder#start()}; gRPC's server is thread-safe.
  */
 public final class XdsServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(XdsServer.class);
 
-  private final Server server;
+  /**
+   * How long streams other than ADS (load reports) get to end after a drain, before a hard stop.
+   */
+  private static final Duration AFTER_DRAIN = Duration.ofSeconds(2);
 
-  private XdsServer(Server server) {
+  private final Server server;
+  private final ConfigDistributor distributor;
+
+  private XdsServer(Server server, ConfigDistributor distributor) {
     this.server = server;
+    this.distributor = distributor;
   }
 
-  /** Starts serving {@code distributor} on {@code port} (0 picks a free port). */
+  public static Builder builder(ConfigDistributor distributor) {
+    return new Builder(distributor);
+  }
+
+  /** Starts serving {@code distributor} on {@code port} (0 picks a free port), with defaults. */
   public static XdsServer start(ConfigDistributor distributor, int port) {
-    Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress(port))
-            .addService(distributor.service())
-            .addService(distributor.loadReportingService())
-            // Handlers only hand requests to each stream's own executor: run them on the
-            // transport threads instead of paying a thread hop per message.
-            .directExecutor()
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .permitKeepAliveTime(10, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true)
-            .build();
-    try {
-      server.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot serve xDS on port " + port, e);
-    }
-    log.info("serving xDS (ADS, plaintext) on port {}", server.getPort());
-    return new XdsServer(server);
+    return builder(distributor).port(port).start();
   }
 
   public int port() {
     return server.getPort();
   }
 
-  /** Stops accepting streams, ends the open ones, and waits for them briefly. */
+  /**
+   * Stops gracefully: takes no new connections or streams (clients are told with GOAWAY, so they
+   * connect elsewhere), ends the open ADS streams spread over {@code period} so that their proxies
+   * reconnect a few at a time, then stops. Proxies keep serving what they hold meanwhile.
+   */
+  public void drain(Duration period) {
+    server.shutdown();
+    int streams = distributor.connectedProxies();
+    log.info("draining xDS: ending {} streams over {}", streams, period);
+    try {
+      distributor
+          .endStreams(period)
+          .get(period.plus(AFTER_DRAIN).toMillis(), TimeUnit.MILLISECONDS);
+      server.awaitTermination(AFTER_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("draining xDS did not finish in {}: {}", period.plus(AFTER_DRAIN), e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    close();
+  }
+
+  /** Stops accepting streams, ends the open ones at once, and waits for them briefly. */
   @Override
   public void close() {
     server.shutdownNow();
@@ -61,6 +88,75 @@ public final class XdsServer implements AutoCloseable {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Settings of an {@link XdsServer}; each rejects a bad value at once. */
+  public static final class Builder {
+    private final ConfigDistributor distributor;
+    private int port = 15010;
+
+    /** Istio's default: long enough that reconnects cost nothing, short enough to rebalance. */
+    private Duration maxConnectionAge = Duration.ofMinutes(30);
+
+    /** Enough for a stream to answer what it has in flight; ADS streams are ended at its end. */
+    private Duration maxConnectionAgeGrace = Duration.ofSeconds(10);
+
+    private Builder(ConfigDistributor distributor) {
+      this.distributor = Objects.requireNonNull(distributor, "distributor");
+    }
+
+    /** 15010 by default; 0 picks a free port. */
+    public Builder port(int value) {
+      if (value < 0 || value > 65535) {
+        throw new IllegalArgumentException("port " + value + " is out of range");
+      }
+      port = value;
+      return this;
+    }
+
+    /**
+     * How long a connection may last before its client is asked to reconnect (jittered ±10 % by
+     * gRPC), and how long its streams then get before it is closed. 30 minutes and 10 seconds by
+     * default.
+     */
+    public Builder maxConnectionAge(Duration age, Duration grace) {
+      if (age.isNegative() || age.isZero()) {
+        throw new IllegalArgumentException("maxConnectionAge must be positive: " + age);
+      }
+      if (grace.isNegative()) {
+        throw new IllegalArgumentException("maxConnectionAgeGrace must not be negative: " + grace);
+      }
+      maxConnectionAge = age;
+      maxConnectionAgeGrace = grace;
+      return this;
+    }
+
+    public XdsServer start() {
+      Server server =
+          NettyServerBuilder.forAddress(new InetSocketAddress(port))
+              .addService(distributor.service())
+              .addService(distributor.loadReportingService())
+              // Handlers only hand requests to each stream's own executor: run them on the
+              // transport threads instead of paying a thread hop per message.
+              .directExecutor()
+              .keepAliveTime(30, TimeUnit.SECONDS)
+              .keepAliveTimeout(10, TimeUnit.SECONDS)
+              .permitKeepAliveTime(10, TimeUnit.SECONDS)
+              .permitKeepAliveWithoutCalls(true)
+              .maxConnectionAge(maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
+              .maxConnectionAgeGrace(maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
+              .build();
+      try {
+        server.start();
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot serve xDS on port " + port, e);
+      }
+      log.info(
+          "serving xDS (ADS, plaintext) on port {}; connections last at most {}",
+          server.getPort(),
+          maxConnectionAge);
+      return new XdsServer(server, distributor);
     }
   }
 }

@@ -8,8 +8,6 @@ import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.TrustDomain;
 import dev.weft.ca.WorkloadIdentity;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -17,7 +15,6 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -26,13 +23,13 @@ import org.springframework.core.env.Environment;
  * Wires the certificate authority: the CA itself (key material in a Kubernetes Secret, or a data
  * directory standalone), its CSR service, and the rotation of its root. Absent with {@code
  * weft.ca.enabled=false}.
+ *
+ * <p>Authentication, in order: the caller's current SVID (renewals), then its first credential: a
+ * ServiceAccount token reviewed by the API server in Kubernetes mode, a bootstrap token standalone.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnBooleanProperty(name = "weft.ca.enabled", matchIfMissing = true)
 class CaConfiguration {
-
-  /** The service account of the control plane's own identity, in its namespace. */
-  static final String SERVICE_ACCOUNT = "weft";
 
   private static final Logger log = LoggerFactory.getLogger(CaConfiguration.class);
 
@@ -46,51 +43,37 @@ class CaConfiguration {
     return new MicrometerCaMetrics(meters, caClock);
   }
 
-  /** Loads the stored CA, or creates its root on first start. */
+  /** The CA: loads the stored one (or creates its root on first start), then serves CSRs. */
   @Bean
-  CertificateAuthority certificateAuthority(
-      WeftProperties properties,
-      Environment environment,
-      RegistryConfiguration.KubernetesClientHolder clients,
-      MicrometerCaMetrics metrics,
-      Clock caClock)
-      throws IOException {
-    WeftProperties.Ca settings = properties.ca();
-    KeyMaterialStore store =
-        RegistryConfiguration.kubernetesMode(properties, environment)
-            ? KeyMaterialStore.kubernetesSecret(
-                clients.client(),
-                properties.kubernetes().controlPlaneNamespace(),
-                settings.secretName())
-            : KeyMaterialStore.directory(settings.dataDir());
-    CertificateAuthority ca =
-        CertificateAuthority.builder()
-            .trustDomain(trustDomain(settings))
-            .defaultLifetime(settings.defaultLifetime())
-            .maxLifetime(settings.maxLifetime())
-            .store(store)
-            .clock(caClock)
-            .metrics(metrics)
-            .build();
-    metrics.authorities(ca.authorities());
-    return ca;
-  }
-
-  @Bean
-  CaServerLifecycle caServer(
-      CertificateAuthority ca,
+  CaLifecycle certificateAuthority(
       WeftProperties properties,
       Environment environment,
       RegistryConfiguration.KubernetesClientHolder clients,
       MicrometerCaMetrics metrics,
       Clock caClock) {
     WeftProperties.Ca settings = properties.ca();
-    List<Authenticator> authenticators = new ArrayList<>();
-    authenticators.add(Authenticator.currentSvid(ca, caClock));
+    boolean kubernetes = KubernetesMode.active(environment);
+    CaLifecycle.Loader loader =
+        () ->
+            CertificateAuthority.builder()
+                .trustDomain(trustDomain(settings))
+                .defaultLifetime(settings.defaultLifetime())
+                .maxLifetime(settings.maxLifetime())
+                .store(
+                    kubernetes
+                        ? KeyMaterialStore.kubernetesSecret(
+                            clients.client(),
+                            properties.kubernetes().controlPlaneNamespace(),
+                            settings.secretName())
+                        : KeyMaterialStore.directory(settings.dataDir()))
+                .clock(caClock)
+                .metrics(metrics)
+                .build();
     String firstCertificates;
-    if (RegistryConfiguration.kubernetesMode(properties, environment)) {
-      authenticators.add(
-          Authenticator.kubernetesTokenReview(clients.client(), settings.tokenAudiences()));
+    Authenticator firstCredential;
+    if (kubernetes) {
+      firstCredential =
+          Authenticator.kubernetesTokenReview(clients.client(), settings.tokenAudiences());
       firstCertificates = "ServiceAccount tokens";
       if (!settings.bootstrapTokens().isEmpty()) {
         log.warn(
@@ -98,34 +81,43 @@ class CaConfiguration {
                 + " their ServiceAccount tokens");
       }
     } else if (!settings.bootstrapTokens().isEmpty()) {
-      authenticators.add(Authenticator.bootstrapTokens(Path.of(settings.bootstrapTokens())));
+      firstCredential = Authenticator.bootstrapTokens(Path.of(settings.bootstrapTokens()));
       firstCertificates = "bootstrap tokens in " + settings.bootstrapTokens();
     } else {
+      firstCredential = null;
       firstCertificates = "nothing (no weft.ca.bootstrap-tokens): renewals only";
     }
-    CaServer.Builder server =
-        CaServer.builder(ca)
-            .port(settings.port())
-            .authenticator(Authenticator.firstOf(authenticators))
-            .identity(
-                new WorkloadIdentity(
-                    properties.kubernetes().controlPlaneNamespace(), SERVICE_ACCOUNT))
-            .dnsNames(settings.dnsNames())
-            .clock(caClock)
-            .metrics(metrics);
-    return new CaServerLifecycle(server, settings.port(), firstCertificates);
+    WorkloadIdentity self =
+        new WorkloadIdentity(
+            properties.kubernetes().controlPlaneNamespace(),
+            properties.kubernetes().serviceAccount());
+    return new CaLifecycle(
+        loader,
+        ca -> {
+          List<Authenticator> chain = new ArrayList<>();
+          chain.add(Authenticator.currentSvid(ca, caClock));
+          if (firstCredential != null) {
+            chain.add(firstCredential);
+          }
+          return CaServer.builder(ca)
+              .port(settings.port())
+              .authenticator(Authenticator.firstOf(chain))
+              .identity(self)
+              .dnsNames(settings.dnsNames())
+              .clock(caClock)
+              .metrics(metrics);
+        },
+        settings.port(),
+        firstCertificates,
+        ca -> metrics.authorities(ca.authorities()));
   }
 
   @Bean(destroyMethod = "close")
-  CaRotation caRotation(
-      CertificateAuthority ca,
-      MicrometerCaMetrics metrics,
-      WeftProperties properties,
-      Environment environment) {
+  CaRotation caRotation(CaLifecycle ca, MicrometerCaMetrics metrics, Environment environment) {
     return new CaRotation(
-        ca,
+        ca::authority,
         metrics,
-        RegistryConfiguration.kubernetesMode(properties, environment)
+        KubernetesMode.active(environment)
             ? CaRotation.Mode.ELECTED
             : CaRotation.Mode.ALWAYS_LEADS);
   }
@@ -136,70 +128,5 @@ class CaConfiguration {
       return valid.value();
     }
     throw new IllegalArgumentException("weft.ca.trust-domain: " + parsed.errors().get(0).reason());
-  }
-
-  /** Serves the CSR service while the application runs. */
-  static final class CaServerLifecycle implements SmartLifecycle {
-    private final CaServer.Builder builder;
-    private final int configuredPort;
-    private final String firstCertificates;
-    private volatile CaServer server;
-
-    CaServerLifecycle(CaServer.Builder builder, int configuredPort, String firstCertificates) {
-      this.builder = builder;
-      this.configuredPort = configuredPort;
-      this.firstCertificates = firstCertificates;
-    }
-
-    @Override
-    public void start() {
-      try {
-        server = builder.start();
-      } catch (IOException e) {
-        throw new UncheckedIOException(
-            "cannot serve the CA on port " + configuredPort + " (weft.ca.port)", e);
-      }
-      log.info(
-          "serving the CA (CSR service, TLS) on port {} as {}; first certificates for {}",
-          server.port(),
-          server.spiffeId(),
-          firstCertificates);
-    }
-
-    @Override
-    public void stop() {
-      CaServer running = server;
-      server = null;
-      if (running != null) {
-        try {
-          running.close();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-
-    @Override
-    public boolean isRunning() {
-      return server != null;
-    }
-
-    /** The port the CSR service is served on. */
-    int port() {
-      return running().port();
-    }
-
-    /** The SPIFFE ID the CA server presents. */
-    String spiffeId() {
-      return running().spiffeId();
-    }
-
-    private CaServer running() {
-      CaServer running = server;
-      if (running == null) {
-        throw new IllegalStateException("the CA server is not running");
-      }
-      return running;
-    }
   }
 }

@@ -1,14 +1,18 @@
 package dev.weft.controller;
 
 import dev.weft.ca.AuthorityInfo;
+import dev.weft.ca.CaServer;
 import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.Pem;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -20,25 +24,32 @@ import org.springframework.web.bind.annotation.RestController;
 @ConditionalOnBooleanProperty(name = "weft.ca.enabled", matchIfMissing = true)
 class CaDebugController {
 
-  private final CertificateAuthority ca;
-  private final CaConfiguration.CaServerLifecycle server;
+  private final CaLifecycle lifecycle;
 
-  CaDebugController(CertificateAuthority ca, CaConfiguration.CaServerLifecycle server) {
-    this.ca = ca;
-    this.server = server;
+  CaDebugController(CaLifecycle lifecycle) {
+    this.lifecycle = lifecycle;
   }
 
+  /** The CA, or 503 with the reason while its key material is not loaded. */
   @GetMapping(path = "/debug/ca", produces = MediaType.APPLICATION_JSON_VALUE)
-  CaView ca() {
+  ResponseEntity<?> ca() {
+    Optional<CertificateAuthority> loaded = lifecycle.authority();
+    if (loaded.isEmpty()) {
+      return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+          .body(Map.of("reason", lifecycle.problem()));
+    }
+    CertificateAuthority ca = loaded.get();
+    Optional<CaServer> server = lifecycle.server();
     List<X509Certificate> bundle = ca.trustBundle();
-    return new CaView(
-        ca.trustDomain().name(),
-        server.isRunning() ? server.port() : null,
-        server.isRunning() ? server.spiffeId() : null,
-        ca.defaultLifetime().toSeconds(),
-        ca.maxLifetime().toSeconds(),
-        ca.authorities().stream().map(a -> AuthorityView.of(a, bundle)).toList(),
-        Pem.certificates(bundle));
+    return ResponseEntity.ok(
+        new CaView(
+            ca.trustDomain().name(),
+            server.map(CaServer::port).orElse(null),
+            server.map(CaServer::spiffeId).orElse(null),
+            ca.defaultLifetime().toSeconds(),
+            ca.maxLifetime().toSeconds(),
+            ca.authorities().stream().map(a -> AuthorityView.of(a, bundle)).toList(),
+            Pem.certificates(bundle)));
   }
 
   record CaView(

@@ -3,11 +3,13 @@ package dev.weft.controller;
 import dev.weft.ca.CertificateAuthority;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -41,7 +43,7 @@ final class CaRotation implements LeaderElection.LeaderTask, SmartLifecycle, Aut
 
   private static final Logger log = LoggerFactory.getLogger(CaRotation.class);
 
-  private final CertificateAuthority ca;
+  private final Supplier<Optional<CertificateAuthority>> ca;
   private final MicrometerCaMetrics metrics;
   private final Mode mode;
   private final ScheduledExecutorService executor =
@@ -54,7 +56,10 @@ final class CaRotation implements LeaderElection.LeaderTask, SmartLifecycle, Aut
   private volatile boolean leading;
   private volatile ScheduledFuture<?> passes;
 
-  CaRotation(CertificateAuthority ca, MicrometerCaMetrics metrics, Mode mode) {
+  /**
+   * @param ca the CA once it is loaded; passes before that do nothing
+   */
+  CaRotation(Supplier<Optional<CertificateAuthority>> ca, MicrometerCaMetrics metrics, Mode mode) {
     this.ca = ca;
     this.metrics = metrics;
     this.mode = mode;
@@ -98,17 +103,21 @@ final class CaRotation implements LeaderElection.LeaderTask, SmartLifecycle, Aut
 
   /** One check; a failure (the store unreachable) is logged and retried at the next pass. */
   private void pass() {
+    CertificateAuthority loaded = ca.get().orElse(null);
+    if (loaded == null) {
+      return;
+    }
     try {
       if (mode == Mode.ELECTED) {
-        ca.reload();
+        loaded.reload();
       }
       if (leading) {
-        ca.tick();
+        loaded.tick();
       }
     } catch (IOException | RuntimeException e) {
       log.warn("CA rotation check failed, retrying in {}: {}", INTERVAL, e.toString());
     } finally {
-      metrics.authorities(ca.authorities());
+      metrics.authorities(loaded.authorities());
     }
   }
 

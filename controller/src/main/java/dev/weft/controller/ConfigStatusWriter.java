@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * away) is retried at the next pass. Until a route is programmed, passes repeat.
  *
  * <p>Thread-safety: everything runs on {@code executor}, a single thread, which owns the fields.
+ * The writer owns that executor and shuts it down on {@link #close()}.
  */
-final class ConfigStatusWriter implements LeaderElection.LeaderTask {
+final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseable {
 
   static final String CONTROLLER_NAME = "weft.dev/mesh-controller";
 
@@ -103,6 +104,11 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask {
           }
           written.clear();
         });
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
   }
 
   private void schedulePass() {

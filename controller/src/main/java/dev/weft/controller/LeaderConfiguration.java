@@ -1,72 +1,78 @@
 package dev.weft.controller;
 
+import dev.weft.ca.Pem;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.MeshRegistry;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.stream.Stream;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.context.SmartLifecycle;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.Environment;
 
 /**
- * Wires the work that must happen once across replicas (route and policy status writes, and every
- * {@link LeaderElection.LeaderTask} bean, such as the CA's root rotation) behind a Kubernetes
- * leader election. Standalone there are no replicas and no status to write: the debug API shows the
- * same conditions.
+ * Wires the work that must happen once across replicas (every {@link LeaderElection.LeaderTask}
+ * bean: route and policy status writes, the CA's root rotation, the trust bundle) behind a
+ * Kubernetes leader election. Standalone there are no replicas and no status to write: the debug
+ * API shows the same conditions, and the process runs its other leader tasks itself.
  */
 @Configuration(proxyBeanMethods = false)
+@Conditional(KubernetesMode.class)
 class LeaderConfiguration {
 
-  @Bean
-  SmartLifecycle leaderTasks(
-      WeftProperties properties,
-      Environment environment,
+  @Bean(destroyMethod = "close")
+  ConfigStatusWriter configStatusWriter(
       RegistryConfiguration.KubernetesClientHolder clients,
       MeshRegistry registry,
-      ConfigDistributor distributor,
-      ObjectProvider<LeaderElection.LeaderTask> otherTasks) {
-    if (!RegistryConfiguration.kubernetesMode(properties, environment)) {
-      return new Idle();
-    }
-    ScheduledExecutorService executor =
+      ConfigDistributor distributor) {
+    return new ConfigStatusWriter(
+        clients.client(),
+        registry,
+        distributor,
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
               Thread thread = new Thread(runnable, "weft-config-status");
               thread.setDaemon(true);
               return thread;
-            });
-    ConfigStatusWriter statuses =
-        new ConfigStatusWriter(
-            clients.client(), registry, distributor, executor, Clock.systemUTC());
-    LeaderElection election =
-        new LeaderElection(
-            clients.client(),
-            properties.kubernetes().controlPlaneNamespace(),
-            identity(properties),
-            Stream.concat(Stream.of(statuses), otherTasks.orderedStream()).toList());
-    return new SmartLifecycle() {
-      @Override
-      public void start() {
-        election.start();
-      }
+            }),
+        Clock.systemUTC());
+  }
 
-      @Override
-      public void stop() {
-        election.stop();
-        executor.shutdownNow();
-      }
+  /** The trust bundle in every mesh namespace; absent without a CA or a ConfigMap name. */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnExpression(
+      "${weft.ca.enabled:true} and '${weft.ca.trust-bundle-config-map:weft-ca-root-cert}' != ''")
+  TrustBundlePublisher trustBundlePublisher(
+      WeftProperties properties,
+      RegistryConfiguration.KubernetesClientHolder clients,
+      CaLifecycle ca) {
+    return new TrustBundlePublisher(
+        clients.client(),
+        properties.kubernetes().namespaces(),
+        properties.ca().trustBundleConfigMap(),
+        () -> ca.authority().map(authority -> Pem.certificates(authority.trustBundle())),
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "weft-trust-bundle");
+              thread.setDaemon(true);
+              return thread;
+            }));
+  }
 
-      @Override
-      public boolean isRunning() {
-        return election.isRunning();
-      }
-    };
+  @Bean
+  LeaderElection leaderElection(
+      WeftProperties properties,
+      RegistryConfiguration.KubernetesClientHolder clients,
+      ObjectProvider<LeaderElection.LeaderTask> tasks) {
+    return new LeaderElection(
+        clients.client(),
+        properties.kubernetes().controlPlaneNamespace(),
+        identity(properties),
+        properties.kubernetes().leaderElection(),
+        tasks.orderedStream().toList());
   }
 
   private static String identity(WeftProperties properties) {
@@ -77,26 +83,6 @@ class LeaderConfiguration {
       return InetAddress.getLocalHost().getHostName();
     } catch (UnknownHostException e) {
       return "weft-" + ProcessHandle.current().pid();
-    }
-  }
-
-  /** Standalone: nothing to lead. */
-  private static final class Idle implements SmartLifecycle {
-    private volatile boolean running;
-
-    @Override
-    public void start() {
-      running = true;
-    }
-
-    @Override
-    public void stop() {
-      running = false;
-    }
-
-    @Override
-    public boolean isRunning() {
-      return running;
     }
   }
 }

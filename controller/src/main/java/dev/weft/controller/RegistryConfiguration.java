@@ -5,10 +5,11 @@ import dev.weft.registry.KubernetesSource;
 import dev.weft.registry.MeshRegistry;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.cloud.CloudPlatform;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -41,7 +42,7 @@ class RegistryConfiguration {
       Environment environment,
       MeshRegistry registry,
       KubernetesClientHolder clients) {
-    if (kubernetesMode(properties, environment)) {
+    if (KubernetesMode.active(environment)) {
       KubernetesClient client = clients.client();
       log.info(
           "registry source: Kubernetes at {}, namespaces {}",
@@ -52,21 +53,15 @@ class RegistryConfiguration {
       KubernetesSource source =
           new KubernetesSource(
               client, properties.kubernetes().namespaces(), registry.registerSource("kubernetes"));
-      return new RegistrySourceLifecycle(source::start, source);
+      return new RegistrySourceLifecycle(
+          source::start,
+          source,
+          () -> source.problem().map(p -> "API server " + client.getMasterUrl() + ": " + p));
     }
     log.info("registry source: directory {} (standalone)", properties.configDir().toAbsolutePath());
     DirectorySource source =
         new DirectorySource(properties.configDir(), registry.registerSource("directory"));
-    return new RegistrySourceLifecycle(source::start, source);
-  }
-
-  /** Whether the registry reads Kubernetes (else a directory). */
-  static boolean kubernetesMode(WeftProperties properties, Environment environment) {
-    return switch (properties.mode()) {
-      case KUBERNETES -> true;
-      case STANDALONE -> false;
-      case AUTO -> CloudPlatform.getActive(environment) == CloudPlatform.KUBERNETES;
-    };
+    return new RegistrySourceLifecycle(source::start, source, Optional::empty);
   }
 
   /**
@@ -107,15 +102,31 @@ class RegistryConfiguration {
     }
   }
 
-  /** Starts the registry's source with the application and stops it on shutdown. */
+  /**
+   * Starts the registry's source with the application and stops it on shutdown, after the xDS
+   * server has drained (a later phase), so that streams still get changes while they drain.
+   */
   static final class RegistrySourceLifecycle implements SmartLifecycle {
     private final Runnable start;
     private final AutoCloseable stop;
+    private final Supplier<Optional<String>> problem;
     private volatile boolean running;
 
-    RegistrySourceLifecycle(Runnable start, AutoCloseable stop) {
+    RegistrySourceLifecycle(
+        Runnable start, AutoCloseable stop, Supplier<Optional<String>> problem) {
       this.start = start;
       this.stop = stop;
+      this.problem = problem;
+    }
+
+    /** Why the source has not synced, when it knows: what its last attempt to list failed on. */
+    Optional<String> problem() {
+      return problem.get();
+    }
+
+    @Override
+    public int getPhase() {
+      return Phases.SOURCES;
     }
 
     @Override

@@ -14,9 +14,12 @@ import org.springframework.stereotype.Component;
 class RegistryHealthIndicator implements HealthIndicator {
 
   private final MeshRegistry registry;
+  private final RegistryConfiguration.RegistrySourceLifecycle source;
 
-  RegistryHealthIndicator(MeshRegistry registry) {
+  RegistryHealthIndicator(
+      MeshRegistry registry, RegistryConfiguration.RegistrySourceLifecycle source) {
     this.registry = registry;
+    this.source = source;
   }
 
   @Override
@@ -24,7 +27,12 @@ class RegistryHealthIndicator implements HealthIndicator {
     MeshState state = registry.current();
     Health.Builder health = registry.isSynced() ? Health.up() : Health.down();
     if (!registry.isSynced()) {
-      health.withDetail("reason", "initial sync of the registry source is not complete");
+      health.withDetail(
+          "reason",
+          source
+              .problem()
+              .map(problem -> "initial sync failed, retrying: " + problem)
+              .orElse("initial sync of the registry source is not complete"));
     }
     return health
         .withDetail("synced", registry.isSynced())

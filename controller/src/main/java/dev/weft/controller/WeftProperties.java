@@ -40,11 +40,32 @@ public record WeftProperties(
    * @param controlPlaneNamespace the namespace Weft runs in: its leader Lease lives there
    * @param identity this replica's name in the leader election (the Helm chart sets the Pod name);
    *     empty means the host name
+   * @param serviceAccount the control plane's own ServiceAccount, in {@code controlPlaneNamespace}:
+   *     the CA serves as its SPIFFE identity
+   * @param leaderElection how replicas elect the one that runs the tasks that must happen once
    */
   public record Kubernetes(
       @DefaultValue List<String> namespaces,
       @DefaultValue("weft-system") String controlPlaneNamespace,
-      @DefaultValue("") String identity) {}
+      @DefaultValue("") String identity,
+      @DefaultValue("weft") String serviceAccount,
+      @DefaultValue LeaderElection leaderElection) {}
+
+  /**
+   * The leader election, on a Lease in {@code weft.kubernetes.control-plane-namespace}. The
+   * defaults are client-go's, which operators know: a new leader within about 15 s of a crash,
+   * renewals every 2 s.
+   *
+   * @param leaseName the Lease's name
+   * @param leaseDuration how long a leader that stopped renewing keeps the Lease
+   * @param renewDeadline how long the leader keeps trying to renew before it steps down
+   * @param retryPeriod how often candidates try to acquire, and the leader renews
+   */
+  public record LeaderElection(
+      @DefaultValue("weft-leader") String leaseName,
+      @DefaultValue("15s") Duration leaseDuration,
+      @DefaultValue("10s") Duration renewDeadline,
+      @DefaultValue("2s") Duration retryPeriod) {}
 
   /**
    * The xDS server.
@@ -57,6 +78,12 @@ public record WeftProperties(
    *     pushed
    * @param maxDelay the longest such a change waits for quiet
    * @param mtls whether the config sent to workloads makes them talk mutual TLS to each other
+   * @param maxStreamAge how long a proxy's connection may last (jittered by ±10 %) before it is
+   *     asked to reconnect, so that proxies spread over replicas after a scale-up or a rollout
+   * @param maxStreamAgeGrace how long a connection asked to reconnect may finish its streams before
+   *     it is closed
+   * @param drainPeriod on shutdown, the time over which open streams are closed, spread out so that
+   *     their proxies reconnect to other replicas a few at a time
    */
   public record Xds(
       @DefaultValue("15010") int port,
@@ -64,7 +91,10 @@ public record WeftProperties(
       @DefaultValue("cluster.local") String clusterDomain,
       @DefaultValue("10ms") Duration quietPeriod,
       @DefaultValue("100ms") Duration maxDelay,
-      @DefaultValue("disabled") Mtls mtls) {}
+      @DefaultValue("disabled") Mtls mtls,
+      @DefaultValue("30m") Duration maxStreamAge,
+      @DefaultValue("10s") Duration maxStreamAgeGrace,
+      @DefaultValue("10s") Duration drainPeriod) {}
 
   /** Whether workloads talk mutual TLS with SPIFFE identities of {@code weft.ca.trust-domain}. */
   public enum Mtls {
@@ -92,6 +122,8 @@ public record WeftProperties(
    * @param tokenAudiences Kubernetes: the audiences a ServiceAccount token must be bound to; empty
    *     means the API server's default audience
    * @param dnsNames DNS names in the CSR service's own certificate, besides its SPIFFE ID
+   * @param trustBundleConfigMap Kubernetes: the ConfigMap the leader keeps the trust bundle in (key
+   *     {@code ca.crt}), in every mesh namespace, for workloads to mount; empty means none
    */
   public record Ca(
       @DefaultValue("true") boolean enabled,
@@ -103,5 +135,6 @@ public record WeftProperties(
       @DefaultValue("") String bootstrapTokens,
       @DefaultValue("weft-ca") String secretName,
       @DefaultValue List<String> tokenAudiences,
-      @DefaultValue({"weft.weft-system.svc", "localhost"}) List<String> dnsNames) {}
+      @DefaultValue({"weft.weft-system.svc", "localhost"}) List<String> dnsNames,
+      @DefaultValue("weft-ca-root-cert") String trustBundleConfigMap) {}
 }

@@ -36,8 +36,12 @@ class XdsConfiguration {
   }
 
   /**
-   * Serves ADS while the application runs. The server stops before the distributor closes (beans
-   * are destroyed after lifecycles stop), so streams end before the threads that serve them.
+   * Serves ADS while the application runs. On shutdown it drains: it takes no new streams and ends
+   * the open ones spread over {@code weft.xds.drain-period}, so that proxies move to other replicas
+   * a few at a time, while the registry's source (a later phase) still feeds them. The drain runs
+   * on a thread of its own, so the CA server and the leader election stop meanwhile. The server
+   * stops before the distributor closes (beans are destroyed after lifecycles stop), so streams end
+   * before the threads that serve them.
    */
   static final class XdsServerLifecycle implements SmartLifecycle {
     private final ConfigDistributor distributor;
@@ -51,7 +55,37 @@ class XdsConfiguration {
 
     @Override
     public void start() {
-      server = XdsServer.start(distributor, settings.port());
+      server =
+          XdsServer.builder(distributor)
+              .port(settings.port())
+              .maxConnectionAge(settings.maxStreamAge(), settings.maxStreamAgeGrace())
+              .start();
+    }
+
+    @Override
+    public int getPhase() {
+      return Phases.SERVERS;
+    }
+
+    @Override
+    public void stop(Runnable callback) {
+      XdsServer running = server;
+      server = null;
+      if (running == null) {
+        callback.run();
+        return;
+      }
+      Thread drain =
+          new Thread(
+              () -> {
+                try {
+                  running.drain(settings.drainPeriod());
+                } finally {
+                  callback.run();
+                }
+              },
+              "weft-xds-drain");
+      drain.start();
     }
 
     @Override
@@ -59,7 +93,7 @@ class XdsConfiguration {
       XdsServer running = server;
       server = null;
       if (running != null) {
-        running.close();
+        running.drain(settings.drainPeriod());
       }
     }
 

@@ -2,7 +2,6 @@ package dev.weft.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.Pem;
 import dev.weft.ca.Svid;
 import dev.weft.ca.WorkloadAgent;
@@ -47,7 +46,7 @@ class CaApplicationTest {
   private static ScheduledExecutorService scheduler;
 
   @LocalServerPort int port;
-  @Autowired CertificateAuthority ca;
+  @Autowired CaLifecycle ca;
 
   @BeforeAll
   static void writeConfig() throws IOException {
@@ -118,8 +117,8 @@ class CaApplicationTest {
                 "--weft.ca.port=0",
                 "--weft.config-dir=" + dir.resolve("config"),
                 "--weft.ca.data-dir=" + dir.resolve("ca"))) {
-      assertThat(second.getBean(CertificateAuthority.class).trustBundle())
-          .isEqualTo(ca.trustBundle());
+      assertThat(second.getBean(CaLifecycle.class).authority().orElseThrow().trustBundle())
+          .isEqualTo(ca.authority().orElseThrow().trustBundle());
     }
   }
 
@@ -134,7 +133,7 @@ class CaApplicationTest {
                 "--weft.xds.mtls=strict",
                 "--weft.ca.enabled=false",
                 "--weft.config-dir=" + dir.resolve("config"))) {
-      assertThat(withoutCa.getBeanNamesForType(CertificateAuthority.class)).isEmpty();
+      assertThat(withoutCa.getBeanNamesForType(CaLifecycle.class)).isEmpty();
       assertThat(withoutCa.getBeanNamesForType(CaDebugController.class)).isEmpty();
       assertThat(withoutCa.getBean(WeftProperties.class).xds().mtls())
           .isEqualTo(WeftProperties.Mtls.STRICT);

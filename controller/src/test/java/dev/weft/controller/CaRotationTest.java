@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +28,8 @@ class CaRotationTest {
     leader.beginRootRotation();
     assertThat(follower.trustBundle()).hasSize(1);
 
-    try (CaRotation rotation = new CaRotation(follower, metrics, CaRotation.Mode.ELECTED)) {
+    try (CaRotation rotation =
+        new CaRotation(() -> Optional.of(follower), metrics, CaRotation.Mode.ELECTED)) {
       rotation.start();
 
       await()
@@ -47,7 +49,8 @@ class CaRotationTest {
   @Test
   void leadingRunsTheRotationCheckAtOnce() throws Exception {
     CertificateAuthority ca = ca();
-    try (CaRotation rotation = new CaRotation(ca, metrics, CaRotation.Mode.ELECTED)) {
+    try (CaRotation rotation =
+        new CaRotation(() -> Optional.of(ca), metrics, CaRotation.Mode.ELECTED)) {
       rotation.startLeading();
 
       await()

@@ -16,7 +16,10 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.HttpURLConnection;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -40,8 +43,13 @@ import org.slf4j.LoggerFactory;
  * <p>Routes are optional: when the Gateway API CRDs are not installed, their informers fail with
  * 404, which is logged once, and the source syncs without them.
  *
+ * <p>While an informer cannot make its first list (the API server unreachable, a permission
+ * missing), Fabric8 retries with back-off; {@link #problem()} says what failed last, for health
+ * checks, until it lists.
+ *
  * <p>Thread-safety: informer handlers run on Fabric8's serial executors and only call the
- * thread-safe {@link RegistrySource}; the informer list is guarded by this object's monitor.
+ * thread-safe {@link RegistrySource}; the informer list is guarded by this object's monitor; the
+ * failures are a concurrent map.
  */
 public final class KubernetesSource implements AutoCloseable {
 
@@ -55,6 +63,7 @@ public final class KubernetesSource implements AutoCloseable {
   private final RegistrySource sink;
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private CompletableFuture<Void> initialSync = new CompletableFuture<>();
+  private final Map<String, String> failures = new ConcurrentSkipListMap<>();
   private volatile boolean closed;
 
   /**
@@ -88,6 +97,19 @@ public final class KubernetesSource implements AutoCloseable {
                     log.error("Kubernetes source stopped before its initial sync", failure);
                   }
                 });
+  }
+
+  /**
+   * Why the source has not synced yet, if a first list failed: the last failure of each informer
+   * that has not listed yet, such as {@code Service: Connection refused}.
+   */
+  public Optional<String> problem() {
+    return failures.isEmpty()
+        ? Optional.empty()
+        : Optional.of(
+            String.join(
+                "; ",
+                failures.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
   }
 
   /** Completes once every informer has listed and handed its objects to the registry. */
@@ -127,7 +149,13 @@ public final class KubernetesSource implements AutoCloseable {
     informer.addEventHandler(handler);
     // Keep retrying after a failure, except for an optional kind the API server does not serve.
     informer.exceptionHandler(
-        (started, failure) -> !(requirement == Requirement.OPTIONAL && isNotFound(failure)));
+        (started, failure) -> {
+          boolean notServed = requirement == Requirement.OPTIONAL && isNotFound(failure);
+          if (!notServed && !started) {
+            failures.put(type.getSimpleName(), describe(failure));
+          }
+          return !notServed;
+        });
     synchronized (this) {
       informers.add(informer);
     }
@@ -149,6 +177,17 @@ public final class KubernetesSource implements AutoCloseable {
               }
             });
     return handler.synced;
+  }
+
+  /** The innermost message, which names what went wrong (a refused connection, a 403). */
+  private static String describe(Throwable failure) {
+    String message = failure.toString();
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause.getMessage() != null && !cause.getMessage().isBlank()) {
+        message = cause.getMessage();
+      }
+    }
+    return message;
   }
 
   private static boolean isNotFound(Throwable failure) {
@@ -210,6 +249,7 @@ public final class KubernetesSource implements AutoCloseable {
 
     @Override
     public void onList(String resourceVersion, boolean remainedEmpty) {
+      failures.remove(kind);
       if (synced.complete(null)) {
         log.debug("{} informer listed at resourceVersion {}", kind, resourceVersion);
       } else {

@@ -1,0 +1,20 @@
+package dev.weft.controller;
+
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * The order in which the application's lifecycles start and stop (higher phases start last and stop
+ * first). On shutdown the servers stop taking work and drain first, while the registry's source
+ * still feeds them; the source stops after; the web server (Spring Boot's own phases, lower still)
+ * keeps answering health checks and scrapes until the end.
+ */
+final class Phases {
+
+  /** The xDS and CA servers, and the leader election: the first to stop. */
+  static final int SERVERS = SmartLifecycle.DEFAULT_PHASE;
+
+  /** The registry's source: stops once nothing is served from it any more. */
+  static final int SOURCES = SmartLifecycle.DEFAULT_PHASE - 100;
+
+  private Phases() {}
+}
