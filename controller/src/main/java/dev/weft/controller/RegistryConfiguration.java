@@ -3,6 +3,7 @@ package dev.weft.controller;
 import dev.weft.registry.DirectorySource;
 import dev.weft.registry.KubernetesSource;
 import dev.weft.registry.MeshRegistry;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.util.Optional;
@@ -69,6 +70,8 @@ class RegistryConfiguration {
    * for it, so that standalone mode never looks for a kubeconfig.
    */
   static final class KubernetesClientHolder implements AutoCloseable {
+    static final String USER_AGENT = "weft-controller";
+
     private final boolean owned;
     private KubernetesClient client;
 
@@ -87,9 +90,16 @@ class RegistryConfiguration {
       return new KubernetesClientHolder(null, true);
     }
 
+    /**
+     * The client, configured the usual way (in a cluster from the Pod's service account, else from
+     * the kubeconfig), with Weft's own User-Agent so that API server audit logs name it.
+     */
     synchronized KubernetesClient client() {
       if (client == null) {
-        client = new KubernetesClientBuilder().build();
+        client =
+            new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder().withUserAgent(USER_AGENT).build())
+                .build();
       }
       return client;
     }

@@ -1,0 +1,116 @@
+{{/*
+The chart name, or nameOverride.
+*/}}
+{{- define "weft.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The name of every object: fullnameOverride, else the release name, plus the chart name unless the
+release name already contains it (release "weft" gives "weft"). Truncated to 63 characters, the
+limit of a DNS label, since the Service has this name.
+*/}}
+{{- define "weft.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "weft.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every object.
+*/}}
+{{- define "weft.labels" -}}
+helm.sh/chart: {{ include "weft.chart" . }}
+{{ include "weft.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: control-plane
+{{- end }}
+
+{{/*
+Labels that select the pods; they never change across upgrades (a Deployment's selector is
+immutable).
+*/}}
+{{- define "weft.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "weft.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount the pods run as, and the RBAC bindings name.
+*/}}
+{{- define "weft.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "weft.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image: repository and tag, the tag defaulting to the chart's appVersion.
+*/}}
+{{- define "weft.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/*
+Ports. They are the application's defaults (controller's application.yaml), written into the
+ConfigMap too, so the container, the Service and the application agree.
+*/}}
+{{- define "weft.httpPort" -}}8080{{- end }}
+{{- define "weft.xdsPort" -}}15010{{- end }}
+{{- define "weft.caPort" -}}15012{{- end }}
+
+{{/*
+The Service's in-cluster DNS name, without the cluster domain.
+*/}}
+{{- define "weft.serviceHost" -}}
+{{- printf "%s.%s.svc" (include "weft.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/*
+host:port bootstraps point workloads at: xds.advertisedAddress, else the Service.
+*/}}
+{{- define "weft.advertisedAddress" -}}
+{{- .Values.xds.advertisedAddress | default (printf "%s:%s" (include "weft.serviceHost" .) (include "weft.xdsPort" .)) }}
+{{- end }}
+
+{{/*
+A duration of the schema's form (digits and ms, s, m, h or d) in whole seconds, rounded up.
+*/}}
+{{- define "weft.durationSeconds" -}}
+{{- $n := regexFind "^[0-9]+" . | atoi }}
+{{- $unit := regexFind "[a-z]+$" . }}
+{{- if eq $unit "ms" }}{{ div (add $n 999) 1000 }}
+{{- else if eq $unit "s" }}{{ $n }}
+{{- else if eq $unit "m" }}{{ mul $n 60 }}
+{{- else if eq $unit "h" }}{{ mul $n 3600 }}
+{{- else if eq $unit "d" }}{{ mul $n 86400 }}
+{{- else }}{{ fail (printf "not a duration: %q" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks the schema cannot express: fails the render with the values' names.
+*/}}
+{{- define "weft.validate" -}}
+{{- $drain := include "weft.durationSeconds" .Values.xds.drainPeriod | atoi }}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add $drain 5) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be at least xds.drainPeriod (%s) plus 5 seconds, or replicas are killed before they hand their proxies over" (int .Values.terminationGracePeriodSeconds) .Values.xds.drainPeriod) }}
+{{- end }}
+{{- end }}
