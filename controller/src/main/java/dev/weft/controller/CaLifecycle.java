@@ -2,8 +2,8 @@ package dev.weft.controller;
 
 import dev.weft.ca.CaServer;
 import dev.weft.ca.CertificateAuthority;
+import dev.weft.registry.Failures;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -20,26 +20,21 @@ import org.springframework.context.SmartLifecycle;
  * The certificate authority while the application runs: loads its key material (creating the root
  * on first start), then serves the CSR service.
  *
- * <p>Loading reads a Kubernetes Secret (or a directory). When that fails at start, as when the API
- * server is unreachable, the replica does not fail: it retries with back-off (1 s doubling to 30
- * s), says why in the {@code ca} health component and logs each new reason once, while xDS serves
- * without it. A CSR port that cannot be bound on the first attempt is a configuration error and
- * fails the start.
+ * <p>Loading reads a Kubernetes Secret (or a directory), off the start-up thread: when the API
+ * server cannot be reached, the application still starts (its probes answer), and the CA retries
+ * with back-off (1 s doubling to 30 s), says why in the {@code ca} health component and logs each
+ * new reason once, while xDS serves without it. A CSR port that cannot be bound is retried the same
+ * way, and logged at ERROR.
  *
- * <p>Thread-safety: retries run on one daemon thread owned here; the loaded CA, the server and the
- * reason are published through volatile fields, read by health, debug and the leader tasks.
+ * <p>Thread-safety: attempts run on one daemon thread owned here, and hold this object's lock, as
+ * {@link #stop()} does; the loaded CA, the server and the reason are published through volatile
+ * fields, read without locking by health, debug and the leader tasks.
  */
 final class CaLifecycle implements SmartLifecycle {
 
   /** Loads (or creates) the CA from its store. */
   interface Loader {
     CertificateAuthority load() throws IOException;
-  }
-
-  /** The first attempt, at start, fails the start on a configuration error; retries do not. */
-  private enum Attempt {
-    FIRST,
-    RETRY
   }
 
   private static final Logger log = LoggerFactory.getLogger(CaLifecycle.class);
@@ -63,7 +58,7 @@ final class CaLifecycle implements SmartLifecycle {
           });
   private volatile CertificateAuthority authority;
   private volatile CaServer server;
-  private volatile String problem = "not started";
+  private volatile String problem = "loading the CA's key material";
   private volatile boolean running;
 
   /**
@@ -86,9 +81,7 @@ final class CaLifecycle implements SmartLifecycle {
   @Override
   public void start() {
     running = true;
-    if (!attempt(FIRST_RETRY, Attempt.FIRST)) {
-      log.warn("the CA is not serving yet: {}; retrying in {}", problem, FIRST_RETRY);
-    }
+    retries.execute(() -> attempt(FIRST_RETRY));
   }
 
   /** The CA, once loaded. */
@@ -106,13 +99,10 @@ final class CaLifecycle implements SmartLifecycle {
     return problem;
   }
 
-  /**
-   * Loads the CA (unless loaded) and starts its server; on failure schedules the next attempt.
-   * Returns whether the CA serves.
-   */
-  private boolean attempt(Duration backoff, Attempt attempt) {
+  /** Loads the CA (unless loaded) and starts its server; on failure schedules the next attempt. */
+  private synchronized void attempt(Duration backoff) {
     if (!running) {
-      return false;
+      return;
     }
     try {
       if (authority == null) {
@@ -121,18 +111,26 @@ final class CaLifecycle implements SmartLifecycle {
         authority = loaded;
       }
     } catch (IOException | RuntimeException e) {
-      retryLater("loading the CA's key material failed: " + describe(e), backoff, attempt);
-      return false;
+      String reason = "loading the CA's key material failed: " + Failures.describe(e);
+      if (!reason.equals(problem)) {
+        log.warn("the CA is not serving yet: {}; retrying with back-off", reason);
+      }
+      retryLater(reason, backoff);
+      return;
     }
     try {
       server = serverFor.apply(authority).start();
     } catch (IOException e) {
-      String reason = "cannot serve the CA on port " + configuredPort + " (weft.ca.port)";
-      if (attempt == Attempt.FIRST) {
-        throw new UncheckedIOException(reason, e);
+      String reason =
+          "cannot serve the CA on port "
+              + configuredPort
+              + " (weft.ca.port): "
+              + Failures.describe(e);
+      if (!reason.equals(problem)) {
+        log.error("{}; retrying with back-off", reason);
       }
-      retryLater(reason + ": " + describe(e), backoff, attempt);
-      return false;
+      retryLater(reason, backoff);
+      return;
     }
     problem = "";
     log.info(
@@ -140,35 +138,19 @@ final class CaLifecycle implements SmartLifecycle {
         server.port(),
         server.spiffeId(),
         firstCertificates);
-    return true;
   }
 
-  private void retryLater(String reason, Duration backoff, Attempt attempt) {
-    if (attempt == Attempt.RETRY && !reason.equals(problem)) {
-      log.warn("the CA is not serving yet: {}; retrying with back-off", reason);
-    }
+  private void retryLater(String reason, Duration backoff) {
     problem = reason;
     Duration next =
         backoff.multipliedBy(2).compareTo(LONGEST_RETRY) > 0
             ? LONGEST_RETRY
             : backoff.multipliedBy(2);
     try {
-      var unused =
-          retries.schedule(
-              () -> attempt(next, Attempt.RETRY), backoff.toMillis(), TimeUnit.MILLISECONDS);
+      var unused = retries.schedule(() -> attempt(next), backoff.toMillis(), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException stopped) {
       // Shutting down.
     }
-  }
-
-  private static String describe(Throwable failure) {
-    String message = failure.toString();
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      if (cause.getMessage() != null && !cause.getMessage().isBlank()) {
-        message = cause.getMessage();
-      }
-    }
-    return message;
   }
 
   @Override
@@ -176,9 +158,12 @@ final class CaLifecycle implements SmartLifecycle {
     return Phases.SERVERS;
   }
 
-  /** Stops taking CSRs; those in flight (milliseconds each) finish first. */
+  /**
+   * Stops taking CSRs; those in flight (milliseconds each) finish first. Synchronized with {@link
+   * #attempt}, so that no server starts after this.
+   */
   @Override
-  public void stop() {
+  public synchronized void stop() {
     running = false;
     retries.shutdownNow();
     CaServer serving = server;

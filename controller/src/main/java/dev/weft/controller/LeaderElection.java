@@ -1,6 +1,8 @@
 package dev.weft.controller;
 
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -113,7 +115,9 @@ final class LeaderElection implements SmartLifecycle {
                     .withLeaseDuration(settings.leaseDuration())
                     .withRenewDeadline(settings.renewDeadline())
                     .withRetryPeriod(settings.retryPeriod())
-                    .withReleaseOnCancel(true)
+                    // Fabric8's release leaves the holder in place, so other Fabric8 candidates
+                    // would wait out the lease duration; release() hands the Lease over instead.
+                    .withReleaseOnCancel(false)
                     .withLeaderCallbacks(
                         new LeaderCallbacks(
                             () -> onExecutor(() -> startLeading(number)),
@@ -163,6 +167,27 @@ final class LeaderElection implements SmartLifecycle {
     }
   }
 
+  /**
+   * Empties the Lease's holder if this replica still holds it: every candidate (Fabric8's and
+   * client-go's alike) takes an unheld Lease at its next try. The update carries the Lease's
+   * resource version, so it fails rather than undo a renewal by a new leader.
+   */
+  private void release() {
+    try {
+      Lease lease = client.leases().inNamespace(namespace).withName(settings.leaseName()).get();
+      if (lease != null && identity.equals(lease.getSpec().getHolderIdentity())) {
+        lease.getSpec().setHolderIdentity("");
+        client.resource(lease).update();
+        log.info("{} released the Lease", identity);
+      }
+    } catch (KubernetesClientException e) {
+      log.warn(
+          "{} could not release the Lease ({}); another replica takes it when it lapses",
+          identity,
+          e.getMessage());
+    }
+  }
+
   private void onExecutor(Runnable task) {
     try {
       executor.execute(task);
@@ -172,8 +197,8 @@ final class LeaderElection implements SmartLifecycle {
   }
 
   /**
-   * Stops campaigning; a leader releases the Lease (so another replica takes over within a retry
-   * period, not a lease duration) and stops its tasks.
+   * Stops campaigning; a leader stops its tasks and releases the Lease, so that another replica
+   * takes over within a retry period rather than a lease duration.
    */
   @Override
   public void stop() {
@@ -184,9 +209,12 @@ final class LeaderElection implements SmartLifecycle {
           () -> {
             campaignNumber++;
             if (campaign != null) {
-              campaign.cancel(true); // releases the Lease when this replica holds it
+              campaign.cancel(true);
             }
-            stepDown();
+            if (leading) {
+              stepDown();
+              release();
+            }
             stopped.complete(null);
           });
       stopped.get(settings.retryPeriod().toMillis() * 2, TimeUnit.MILLISECONDS);

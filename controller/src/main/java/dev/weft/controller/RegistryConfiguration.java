@@ -71,6 +71,7 @@ class RegistryConfiguration {
    */
   static final class KubernetesClientHolder implements AutoCloseable {
     static final String USER_AGENT = "weft-controller";
+    private static final int REQUEST_RETRIES = 2;
 
     private final boolean owned;
     private KubernetesClient client;
@@ -93,12 +94,21 @@ class RegistryConfiguration {
     /**
      * The client, configured the usual way (in a cluster from the Pod's service account, else from
      * the kubeconfig), with Weft's own User-Agent so that API server audit logs name it.
+     *
+     * <p>Fabric8 retries a failed request ten times by default, backing off from 100 ms, so that
+     * one call to an API server that is away takes about a minute to fail: longer than the leader
+     * election's renew deadline. Every caller in Weft has its own retry (informers, the leader
+     * election, the CA, status passes), so a request is retried twice only, over a blip.
      */
     synchronized KubernetesClient client() {
       if (client == null) {
         client =
             new KubernetesClientBuilder()
-                .withConfig(new ConfigBuilder().withUserAgent(USER_AGENT).build())
+                .withConfig(
+                    new ConfigBuilder()
+                        .withUserAgent(USER_AGENT)
+                        .withRequestRetryBackoffLimit(REQUEST_RETRIES)
+                        .build())
                 .build();
       }
       return client;

@@ -1,6 +1,7 @@
 package dev.weft.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.weft.ca.Pem;
 import dev.weft.ca.Svid;
@@ -13,11 +14,13 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -69,6 +72,12 @@ class CaApplicationTest {
     properties.add("weft.ca.bootstrap-tokens", () -> dir.resolve("tokens").toString());
   }
 
+  /** The CA loads its key material off the start-up thread; it serves within moments. */
+  @BeforeEach
+  void awaitTheCa() {
+    await().atMost(Duration.ofSeconds(10)).until(() -> ca.server().isPresent());
+  }
+
   @Test
   void aWorkloadAgentGetsAnSvidForItsBootstrapTokensIdentity() throws Exception {
     JsonNode info = json(get("/debug/ca"));
@@ -117,7 +126,9 @@ class CaApplicationTest {
                 "--weft.ca.port=0",
                 "--weft.config-dir=" + dir.resolve("config"),
                 "--weft.ca.data-dir=" + dir.resolve("ca"))) {
-      assertThat(second.getBean(CaLifecycle.class).authority().orElseThrow().trustBundle())
+      CaLifecycle secondCa = second.getBean(CaLifecycle.class);
+      await().atMost(Duration.ofSeconds(10)).until(() -> secondCa.authority().isPresent());
+      assertThat(secondCa.authority().orElseThrow().trustBundle())
           .isEqualTo(ca.authority().orElseThrow().trustBundle());
     }
   }

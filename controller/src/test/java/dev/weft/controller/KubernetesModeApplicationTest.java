@@ -168,7 +168,12 @@ class KubernetesModeApplicationTest {
 
   @Test
   void theCaKeepsItsRootInASecretOfTheControlPlaneNamespace() {
-    Secret secret = client.secrets().inNamespace("weft-system").withName("weft-ca").get();
+    Secret secret =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> client.secrets().inNamespace("weft-system").withName("weft-ca").get(),
+                found -> found != null);
 
     assertThat(secret).isNotNull();
     assertThat(secret.getMetadata().getLabels())

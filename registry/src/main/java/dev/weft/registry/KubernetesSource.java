@@ -152,7 +152,7 @@ public final class KubernetesSource implements AutoCloseable {
         (started, failure) -> {
           boolean notServed = requirement == Requirement.OPTIONAL && isNotFound(failure);
           if (!notServed && !started) {
-            failures.put(type.getSimpleName(), describe(failure));
+            failures.put(type.getSimpleName(), Failures.describe(failure));
           }
           return !notServed;
         });
@@ -177,17 +177,6 @@ public final class KubernetesSource implements AutoCloseable {
               }
             });
     return handler.synced;
-  }
-
-  /** The innermost message, which names what went wrong (a refused connection, a 403). */
-  private static String describe(Throwable failure) {
-    String message = failure.toString();
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      if (cause.getMessage() != null && !cause.getMessage().isBlank()) {
-        message = cause.getMessage();
-      }
-    }
-    return message;
   }
 
   private static boolean isNotFound(Throwable failure) {
