@@ -36,7 +36,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Measures the CA against the limit of this machine: first the raw ECDSA P-256 rate with
- * BouncyCastle (sign and verify of a 400-byte message, as in DESIGN.md §8, each verification with a
+ * BouncyCastle (sign and verify of a 400-byte message, the size of a CSR, each verification with a
  * key not seen before, as a CSR's is), then the full issuance path through the public API (parse
  * the CSR, verify its signature, check the key, build the leaf, sign it, encode chain and bundle as
  * PEM) on one thread and on all cores, and the latency of each issuance at a paced rate. One
@@ -51,7 +51,7 @@ import tools.jackson.databind.json.JsonMapper;
     description = "CA: raw ECDSA P-256 rate, CSR signings/s, issuance latency at a paced rate.")
 final class CaBenchmark implements Callable<Integer> {
 
-  /** As in DESIGN.md §8's measurement, so the figures compare. */
+  /** About the size of a CSR, the message the CA verifies most. */
   private static final int MESSAGE_BYTES = 400;
 
   private static final int CSR_POOL = 256;

@@ -20,8 +20,9 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * The one BouncyCastle provider instance and the few primitives built on it. BC is used for every
  * signature because it signs ECDSA P-256 about seven times faster than the JDK's SunEC on this
- * hardware (DESIGN.md §8). The provider is passed explicitly, never registered globally, so this
- * library does not change the JVM's provider order under the application.
+ * hardware (measured on one core of the 2-core CI machine: about 10,000 signs/s against 1,500). The
+ * provider is passed explicitly, never registered globally, so this library does not change the
+ * JVM's provider order under the application.
  */
 final class Crypto {
 

@@ -3,6 +3,8 @@ package dev.weft.controller;
 import dev.weft.ca.Pem;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.MeshRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
@@ -73,6 +75,15 @@ class LeaderConfiguration {
         identity(properties),
         properties.kubernetes().leaderElection(),
         tasks.orderedStream().toList());
+  }
+
+  /** {@code weft_leader}: 1 on the replica that leads; a sum of 0 over replicas is an alert. */
+  @Bean
+  MeterBinder leaderMetrics(LeaderElection election) {
+    return meters ->
+        Gauge.builder("weft.leader", election, e -> e.isLeader() ? 1 : 0)
+            .description("1 while this replica holds the leader Lease, else 0")
+            .register(meters);
   }
 
   private static String identity(WeftProperties properties) {
