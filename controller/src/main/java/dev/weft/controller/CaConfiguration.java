@@ -53,10 +53,11 @@ class CaConfiguration {
       Clock caClock) {
     WeftProperties.Ca settings = properties.ca();
     boolean kubernetes = KubernetesMode.active(environment);
+    TrustDomain trustDomain = trustDomain(settings);
     CaLifecycle.Loader loader =
         () ->
             CertificateAuthority.builder()
-                .trustDomain(trustDomain(settings))
+                .trustDomain(trustDomain)
                 .defaultLifetime(settings.defaultLifetime())
                 .maxLifetime(settings.maxLifetime())
                 .store(
@@ -127,6 +128,10 @@ class CaConfiguration {
     if (parsed instanceof Validated.Valid<TrustDomain> valid) {
       return valid.value();
     }
-    throw new IllegalArgumentException("weft.ca.trust-domain: " + parsed.errors().get(0).reason());
+    throw new InvalidSettingException(
+        "weft.ca.trust-domain",
+        parsed.errors().get(0).reason(),
+        "Use a lowercase DNS-like name, such as cluster.local (--weft.ca.trust-domain=NAME).",
+        null);
   }
 }

@@ -62,7 +62,20 @@ class RegistryConfiguration {
     log.info("registry source: directory {} (standalone)", properties.configDir().toAbsolutePath());
     DirectorySource source =
         new DirectorySource(properties.configDir(), registry.registerSource("directory"));
-    return new RegistrySourceLifecycle(source::start, source, Optional::empty);
+    Runnable start =
+        () -> {
+          try {
+            source.start();
+          } catch (IllegalArgumentException e) {
+            throw new InvalidSettingException(
+                "weft.config-dir",
+                e.getMessage(),
+                "Point it at a directory of Kubernetes YAML (--weft.config-dir=PATH), or run"
+                    + " against a cluster (--weft.mode=kubernetes).",
+                e);
+          }
+        };
+    return new RegistrySourceLifecycle(start, source, Optional::empty);
   }
 
   /**

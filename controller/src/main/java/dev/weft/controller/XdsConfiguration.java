@@ -3,8 +3,10 @@ package dev.weft.controller;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.MutualTls;
 import dev.weft.distributor.XdsServer;
+import dev.weft.registry.Failures;
 import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.UncheckedIOException;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -55,11 +57,20 @@ class XdsConfiguration {
 
     @Override
     public void start() {
-      server =
-          XdsServer.builder(distributor)
-              .port(settings.port())
-              .maxConnectionAge(settings.maxStreamAge(), settings.maxStreamAgeGrace())
-              .start();
+      try {
+        server =
+            XdsServer.builder(distributor)
+                .port(settings.port())
+                .maxConnectionAge(settings.maxStreamAge(), settings.maxStreamAgeGrace())
+                .start();
+      } catch (UncheckedIOException e) {
+        throw new InvalidSettingException(
+            "weft.xds.port",
+            e.getMessage() + ": " + Failures.describe(e),
+            "Stop what listens on it, or choose another port (--weft.xds.port=PORT; 0 picks a"
+                + " free one).",
+            e);
+      }
     }
 
     @Override
