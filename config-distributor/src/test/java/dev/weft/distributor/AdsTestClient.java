@@ -76,6 +76,23 @@ final class AdsTestClient implements AutoCloseable {
     }
   }
 
+  /** Waits until the stream ends from the server's side (skipping responses); its status. */
+  io.grpc.Status awaitEnd() {
+    try {
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (System.nanoTime() < deadline) {
+        Object message = received.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        if (message instanceof Throwable error) {
+          return io.grpc.Status.fromThrowable(error);
+        }
+      }
+      throw new AssertionError("the stream did not end within " + WAIT);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
   /** Whether a response is waiting, without waiting for one. */
   boolean hasPending() {
     return !received.isEmpty();

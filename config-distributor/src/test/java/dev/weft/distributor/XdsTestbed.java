@@ -85,6 +85,11 @@ final class XdsTestbed implements AutoCloseable {
     xds.close();
   }
 
+  /** Stops the ADS server gracefully, as on SIGTERM: see {@link XdsServer#drain}. */
+  void drainXds(Duration period) {
+    xds.drain(period);
+  }
+
   /** Serves ADS again on the same port with {@code distributor}, as a restarted control plane. */
   void restartXds(ConfigDistributor replacement, int port) {
     xds = XdsServer.start(replacement, port);
