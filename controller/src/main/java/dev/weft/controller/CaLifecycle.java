@@ -6,7 +6,6 @@ import dev.weft.registry.Failures;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -49,13 +48,7 @@ final class CaLifecycle implements SmartLifecycle {
   private final int configuredPort;
   private final String firstCertificates;
   private final Consumer<CertificateAuthority> onLoaded;
-  private final ScheduledExecutorService retries =
-      Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "weft-ca-load");
-            thread.setDaemon(true);
-            return thread;
-          });
+  private final ScheduledExecutorService retries = DaemonThreads.singleThread("weft-ca-load");
   private volatile CertificateAuthority authority;
   private volatile CaServer server;
   private volatile String problem = "loading the CA's key material";

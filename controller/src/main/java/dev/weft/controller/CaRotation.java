@@ -4,7 +4,6 @@ import dev.weft.ca.CertificateAuthority;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -46,13 +45,7 @@ final class CaRotation implements LeaderElection.LeaderTask, SmartLifecycle, Aut
   private final Supplier<Optional<CertificateAuthority>> ca;
   private final MicrometerCaMetrics metrics;
   private final Mode mode;
-  private final ScheduledExecutorService executor =
-      Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "weft-ca-rotation");
-            thread.setDaemon(true);
-            return thread;
-          });
+  private final ScheduledExecutorService executor = DaemonThreads.singleThread("weft-ca-rotation");
   private volatile boolean leading;
   private volatile ScheduledFuture<?> passes;
 

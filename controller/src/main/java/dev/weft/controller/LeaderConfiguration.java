@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
-import java.util.concurrent.Executors;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
@@ -34,12 +33,7 @@ class LeaderConfiguration {
         clients.client(),
         registry,
         distributor,
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "weft-config-status");
-              thread.setDaemon(true);
-              return thread;
-            }),
+        DaemonThreads.singleThread("weft-config-status"),
         Clock.systemUTC());
   }
 
@@ -56,12 +50,7 @@ class LeaderConfiguration {
         properties.kubernetes().namespaces(),
         properties.ca().trustBundleConfigMap(),
         () -> ca.authority().map(authority -> Pem.certificates(authority.trustBundle())),
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "weft-trust-bundle");
-              thread.setDaemon(true);
-              return thread;
-            }));
+        DaemonThreads.singleThread("weft-trust-bundle"));
   }
 
   @Bean

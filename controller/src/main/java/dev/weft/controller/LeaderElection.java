@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLo
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -53,12 +52,7 @@ final class LeaderElection implements SmartLifecycle {
   private final WeftProperties.LeaderElection settings;
   private final List<LeaderTask> tasks;
   private final ScheduledExecutorService executor =
-      Executors.newSingleThreadScheduledExecutor(
-          runnable -> {
-            Thread thread = new Thread(runnable, "weft-leader-election");
-            thread.setDaemon(true);
-            return thread;
-          });
+      DaemonThreads.singleThread("weft-leader-election");
 
   private CompletableFuture<?> campaign;
   private long campaignNumber;

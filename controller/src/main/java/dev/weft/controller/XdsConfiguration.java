@@ -7,9 +7,11 @@ import dev.weft.registry.Failures;
 import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /** Wires the config distributor to the registry and serves it over ADS. */
 @Configuration(proxyBeanMethods = false)
@@ -32,9 +34,17 @@ class XdsConfiguration {
         .build();
   }
 
+  /**
+   * The ADS server. Standalone, shutdown ends streams at once: there is no other replica for
+   * proxies to move to, and Ctrl-C should not wait.
+   */
   @Bean
-  XdsServerLifecycle xdsServer(ConfigDistributor distributor, WeftProperties properties) {
-    return new XdsServerLifecycle(distributor, properties.xds());
+  XdsServerLifecycle xdsServer(
+      ConfigDistributor distributor, WeftProperties properties, Environment environment) {
+    return new XdsServerLifecycle(
+        distributor,
+        properties.xds(),
+        KubernetesMode.active(environment) ? properties.xds().drainPeriod() : Duration.ZERO);
   }
 
   /**
@@ -48,11 +58,14 @@ class XdsConfiguration {
   static final class XdsServerLifecycle implements SmartLifecycle {
     private final ConfigDistributor distributor;
     private final WeftProperties.Xds settings;
+    private final Duration drainPeriod;
     private volatile XdsServer server;
 
-    XdsServerLifecycle(ConfigDistributor distributor, WeftProperties.Xds settings) {
+    XdsServerLifecycle(
+        ConfigDistributor distributor, WeftProperties.Xds settings, Duration drainPeriod) {
       this.distributor = distributor;
       this.settings = settings;
+      this.drainPeriod = drainPeriod;
     }
 
     @Override
@@ -90,7 +103,7 @@ class XdsConfiguration {
           new Thread(
               () -> {
                 try {
-                  running.drain(settings.drainPeriod());
+                  running.drain(drainPeriod);
                 } finally {
                   callback.run();
                 }
@@ -104,7 +117,7 @@ class XdsConfiguration {
       XdsServer running = server;
       server = null;
       if (running != null) {
-        running.drain(settings.drainPeriod());
+        running.drain(drainPeriod);
       }
     }
 
