@@ -4,8 +4,18 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.List;
 
 /** A Weft policy resource: something that attaches to Services through {@code targetRefs}. */
-public sealed interface MeshPolicy extends HasMetadata permits TrafficPolicy, FaultPolicy {
+public sealed interface MeshPolicy extends HasMetadata
+    permits TrafficPolicy, FaultPolicy, AuthorizationPolicy {
 
   /** The policy's {@code spec.targetRefs}; empty when the spec or the list is missing. */
   List<PolicyTargetReference> targetRefs();
+
+  /**
+   * Whether one policy of this kind on a target excludes the others (the oldest wins, GEP-713), as
+   * for TrafficPolicy and FaultPolicy, which each set one behaviour; or all of them apply together,
+   * as AuthorizationPolicies do.
+   */
+  default boolean exclusive() {
+    return true;
+  }
 }

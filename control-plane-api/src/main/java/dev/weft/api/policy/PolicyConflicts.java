@@ -20,7 +20,8 @@ import java.util.TreeMap;
  *
  * <p>A policy on a whole Service and one on a section of it do not conflict: the section's is more
  * specific, and which fields it overrides is the translator's to apply. Policies of different kinds
- * never conflict. Only well-formed target references count; validate policies first.
+ * never conflict, nor do kinds that are not {@link MeshPolicy#exclusive()}: they appear in no
+ * resolution. Only well-formed target references count; validate policies first.
  */
 public final class PolicyConflicts {
 
@@ -66,6 +67,9 @@ public final class PolicyConflicts {
     Map<String, Map<String, P>> byTarget = new TreeMap<>();
     Map<String, PolicyTarget> targets = new LinkedHashMap<>();
     for (P policy : policies) {
+      if (!policy.exclusive()) {
+        continue; // all of them apply: there is nothing to resolve
+      }
       for (PolicyTarget target : targetsOf(policy)) {
         String key = policy.getKind() + "|" + sortKey(target);
         targets.put(key, target);

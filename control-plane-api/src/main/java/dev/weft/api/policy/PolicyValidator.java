@@ -43,6 +43,29 @@ public final class PolicyValidator {
     return errors.toResult(() -> new TrafficPolicyValues(targets, lb, limits, outliers, retry));
   }
 
+  public static Validated<AuthorizationRules> validate(AuthorizationPolicy policy) {
+    AuthorizationPolicySpec spec = policy.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    List<PolicyTarget> targets = PolicyFields.targets(policy, spec.getTargetRefs(), errors);
+    List<PolicyTargetReference> refs =
+        spec.getTargetRefs() == null ? List.of() : spec.getTargetRefs();
+    for (int i = 0; i < refs.size(); i++) {
+      if (refs.get(i) != null && refs.get(i).getSectionName() != null) {
+        errors.add(
+            FieldErrors.indexed("spec.targetRefs", i) + ".sectionName",
+            "an AuthorizationPolicy applies to a whole Service: its servers enforce it, and route"
+                + " rules are the callers'");
+      }
+    }
+    List<AuthorizationRules.Rule> rules = AuthorizationPolicyChecks.rules(spec.getRules(), errors);
+    AuthorizationPolicySpec.Action action =
+        spec.getAction() == null ? AuthorizationPolicySpec.Action.ALLOW : spec.getAction();
+    return errors.toResult(() -> new AuthorizationRules(targets, action, rules));
+  }
+
   public static Validated<FaultInjection> validate(FaultPolicy policy) {
     FaultPolicySpec spec = policy.getSpec();
     if (spec == null) {

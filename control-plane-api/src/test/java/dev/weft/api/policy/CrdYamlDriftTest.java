@@ -27,7 +27,9 @@ class CrdYamlDriftTest {
     assertThat(generated)
         .as("CRDs generated into %s", GENERATED)
         .containsExactlyInAnyOrder(
-            "faultpolicies.mesh.weft.dev-v1.yml", "trafficpolicies.mesh.weft.dev-v1.yml");
+            "authorizationpolicies.mesh.weft.dev-v1.yml",
+            "faultpolicies.mesh.weft.dev-v1.yml",
+            "trafficpolicies.mesh.weft.dev-v1.yml");
 
     for (String file : generated) {
       Path checkedIn = CHART.resolve(file);

@@ -31,6 +31,16 @@ final class Policies {
     return faultSpec(TARGET + "  " + fragment + "\n");
   }
 
+  /** An AuthorizationPolicy on Service shop/reviews with {@code fragment} (spec lines) added. */
+  static AuthorizationPolicy authorization(String fragment) {
+    return authorizationSpec(TARGET + fragment.indent(2));
+  }
+
+  static AuthorizationPolicy authorizationSpec(String spec) {
+    return SERIALIZATION.unmarshal(
+        String.format(HEADER, "AuthorizationPolicy") + "spec:\n" + spec, AuthorizationPolicy.class);
+  }
+
   static FaultPolicy faultSpec(String spec) {
     return SERIALIZATION.unmarshal(
         String.format(HEADER, "FaultPolicy") + "spec:\n" + spec, FaultPolicy.class);
