@@ -390,6 +390,8 @@ class HelmChartTest {
     "PUT, /apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/canary/status",
     "PUT, /apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes/greeter/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/trafficpolicies/slow/status",
+    "GET, /apis/mesh.weft.dev/v1alpha1/authorizationpolicies?watch=true",
+    "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/authorizationpolicies/only-checkout/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/faultpolicies/chaos/status",
     // Leader election in its own namespace.
     "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",

@@ -1,5 +1,6 @@
 package dev.weft.controller;
 
+import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.PolicyStatus;
 import dev.weft.api.policy.TrafficPolicy;
@@ -176,6 +177,8 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       } else if (current instanceof FaultPolicy policy) {
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
+      } else if (current instanceof AuthorizationPolicy policy) {
+        policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       }
       client.resource(current).updateStatus();
       log.debug("wrote the status of {}: {}", key, conditions);
@@ -192,6 +195,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       case GRPC_ROUTE -> GRPCRoute.class;
       case TRAFFIC_POLICY -> TrafficPolicy.class;
       case FAULT_POLICY -> FaultPolicy.class;
+      case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
       case SERVICE, ENDPOINT_SLICE, POD ->
           throw new IllegalArgumentException(kind + " has no status Weft writes");
     };

@@ -1,5 +1,6 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -87,6 +88,11 @@ public final class KubernetesSource implements AutoCloseable {
     synced.add(
         watch(TrafficPolicy.class, c -> c.resources(TrafficPolicy.class), Requirement.OPTIONAL));
     synced.add(watch(FaultPolicy.class, c -> c.resources(FaultPolicy.class), Requirement.OPTIONAL));
+    synced.add(
+        watch(
+            AuthorizationPolicy.class,
+            c -> c.resources(AuthorizationPolicy.class),
+            Requirement.OPTIONAL));
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(

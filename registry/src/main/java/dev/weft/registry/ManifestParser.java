@@ -1,5 +1,6 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldError;
@@ -153,6 +154,7 @@ final class ManifestParser {
       case GRPC_ROUTE -> GRPCRoute.class;
       case TRAFFIC_POLICY -> TrafficPolicy.class;
       case FAULT_POLICY -> FaultPolicy.class;
+      case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
     };
   }
 

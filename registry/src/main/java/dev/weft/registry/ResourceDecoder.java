@@ -2,6 +2,7 @@ package dev.weft.registry;
 
 import com.google.common.net.InetAddresses;
 import dev.weft.api.gateway.GatewayRouteValidator;
+import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.PolicyValidator;
 import dev.weft.api.policy.TrafficPolicy;
@@ -88,6 +89,8 @@ final class ResourceDecoder {
       return ResourceKind.TRAFFIC_POLICY;
     } else if (object instanceof FaultPolicy) {
       return ResourceKind.FAULT_POLICY;
+    } else if (object instanceof AuthorizationPolicy) {
+      return ResourceKind.AUTHORIZATION_POLICY;
     }
     return null;
   }
@@ -131,6 +134,11 @@ final class ResourceDecoder {
       }
       case FAULT_POLICY -> {
         FaultPolicy policy = (FaultPolicy) object;
+        yield PolicyValidator.validate(policy)
+            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+      }
+      case AUTHORIZATION_POLICY -> {
+        AuthorizationPolicy policy = (AuthorizationPolicy) object;
         yield PolicyValidator.validate(policy)
             .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
       }

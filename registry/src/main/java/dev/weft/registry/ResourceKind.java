@@ -11,7 +11,8 @@ public enum ResourceKind {
   HTTP_ROUTE("gateway.networking.k8s.io/v1", "HTTPRoute"),
   GRPC_ROUTE("gateway.networking.k8s.io/v1", "GRPCRoute"),
   TRAFFIC_POLICY("mesh.weft.dev/v1alpha1", "TrafficPolicy"),
-  FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy");
+  FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy"),
+  AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy");
 
   private final String apiVersion;
   private final String kind;

@@ -283,7 +283,7 @@ final class StateWriter {
           podChanged(key);
         }
       }
-      case HTTP_ROUTE, GRPC_ROUTE, TRAFFIC_POLICY, FAULT_POLICY -> {
+      case HTTP_ROUTE, GRPC_ROUTE, TRAFFIC_POLICY, FAULT_POLICY, AUTHORIZATION_POLICY -> {
         MeshConfig old = configs.get(key);
         if (old != null) {
           configs = configs.minus(key);
