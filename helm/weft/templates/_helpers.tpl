@@ -73,6 +73,7 @@ Ports. They are the application's defaults (controller's application.yaml), writ
 ConfigMap too, so the container, the Service and the application agree.
 */}}
 {{- define "weft.httpPort" -}}8080{{- end }}
+{{- define "weft.monitoringPort" -}}15014{{- end }}
 {{- define "weft.xdsPort" -}}15010{{- end }}
 {{- define "weft.caPort" -}}15012{{- end }}
 

@@ -16,7 +16,8 @@ public interface Authenticator {
   /**
    * A Kubernetes ServiceAccount token, checked with a TokenReview. With {@code audiences} non-empty
    * the token must be bound to one of them (a projected token for Weft), so a token a workload got
-   * for another service cannot be replayed here.
+   * for another service cannot be replayed here. Answers are cached briefly by the token's SHA-256
+   * (accepted 10 s, refused 5 s), so a burst with one token costs one review.
    */
   static Authenticator kubernetesTokenReview(KubernetesClient client, List<String> audiences) {
     return new TokenReviewAuthenticator(client, audiences);
@@ -24,7 +25,9 @@ public interface Authenticator {
 
   /**
    * Standalone: tokens listed in {@code file}, one {@code <token> <namespace> <serviceAccount>} per
-   * line ({@code #} starts a comment). Re-read whenever the file changes.
+   * line ({@code #} starts a comment). Re-read whenever the file changes, and at least every
+   * second; a missing or unreadable file accepts no token, a line that cannot be used (a token
+   * under 128 bits among them) is ignored on its own and logged with its number.
    */
   static Authenticator bootstrapTokens(Path file) {
     return new BootstrapTokenAuthenticator(file);

@@ -1,5 +1,6 @@
 package dev.weft.ca;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.weft.api.ca.v1.CertificateServiceGrpc;
 import io.grpc.Grpc;
 import io.grpc.Server;
@@ -19,6 +20,10 @@ import java.util.concurrent.TimeUnit;
  * checked lazily at each handshake. Clients may present their current SVID (renewal); it is
  * validated against the CA's current bundle, so root rotations need no restart.
  *
+ * <p>Hardening: requests without a current SVID are rate-limited per peer address ({@link
+ * Builder#unauthenticatedRateLimit}); the server's own identity is never issued to a caller (see
+ * {@link CertificateService}).
+ *
  * <p>Thread-safety: the serving certificate is one volatile {@link SvidWithKey}, renewed under this
  * object's lock; everything else is immutable after {@link Builder#start}.
  */
@@ -26,6 +31,18 @@ public final class CaServer implements AutoCloseable {
 
   /** The product's port for xDS and the CA over mTLS. */
   public static final int DEFAULT_PORT = 15012;
+
+  /**
+   * Requests per second per peer address without a current SVID, by default. A workload asks for
+   * its first certificate once, and retries with back-off from 1 s: a handful of requests per pod
+   * start. 20 per second serves a whole node of pods sharing one address (host-network pods, or a
+   * NAT in front of the CA) starting at once within seconds, while one address can cost the API
+   * server at most 20 TokenReviews a second (fewer: the reviews are cached).
+   */
+  public static final double DEFAULT_UNAUTHENTICATED_PER_SECOND = 20;
+
+  /** Requests in a burst per peer address without a current SVID, by default: 2 s of the rate. */
+  public static final int DEFAULT_UNAUTHENTICATED_BURST = 40;
 
   private final CertificateAuthority ca;
   private final WorkloadIdentity identity;
@@ -97,6 +114,9 @@ public final class CaServer implements AutoCloseable {
     private List<String> dnsNames = List.of();
     private Clock clock = Clock.systemUTC();
     private CaMetrics metrics = CaMetrics.NONE;
+    private double unauthenticatedPerSecond = DEFAULT_UNAUTHENTICATED_PER_SECOND;
+    private int unauthenticatedBurst = DEFAULT_UNAUTHENTICATED_BURST;
+    private Ticker ticker = Ticker.systemTicker();
 
     private Builder(CertificateAuthority ca) {
       this.ca = Objects.requireNonNull(ca);
@@ -140,6 +160,32 @@ public final class CaServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The rate limit of requests without a current SVID (a first certificate, authenticated with a
+     * token), per peer IP address: {@code perSecond} on average, {@code burst} at once; the excess
+     * is refused with RESOURCE_EXHAUSTED. Renewals with a current SVID are not limited. {@value
+     * #DEFAULT_UNAUTHENTICATED_PER_SECOND} per second, burst {@value
+     * #DEFAULT_UNAUTHENTICATED_BURST} by default.
+     */
+    public Builder unauthenticatedRateLimit(double perSecond, int burst) {
+      if (!(perSecond > 0) || Double.isInfinite(perSecond)) {
+        throw new IllegalArgumentException(
+            "a rate of " + perSecond + " requests per second is not a positive number");
+      }
+      if (burst < 1) {
+        throw new IllegalArgumentException("a burst of " + burst + " requests is less than 1");
+      }
+      unauthenticatedPerSecond = perSecond;
+      unauthenticatedBurst = burst;
+      return this;
+    }
+
+    /** What times the rate limit's buckets: for tests, which move it by hand. */
+    Builder ticker(Ticker value) {
+      ticker = Objects.requireNonNull(value);
+      return this;
+    }
+
     public CaServer start() throws IOException {
       if (authenticator == null) {
         throw new IllegalStateException("a CaServer needs an authenticator");
@@ -159,7 +205,14 @@ public final class CaServer implements AutoCloseable {
               .addService(
                   ServerInterceptors.intercept(
                       CertificateServiceGrpc.bindService(
-                          new CertificateService(ca, authenticator, metrics)),
+                          new CertificateService(
+                              ca,
+                              authenticator,
+                              metrics,
+                              Authenticator.currentSvid(ca, clock),
+                              new PeerRateLimiter(
+                                  unauthenticatedPerSecond, unauthenticatedBurst, ticker),
+                              identity)),
                       new CallerContext()))
               .build()
               .start();

@@ -7,6 +7,8 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -17,12 +19,16 @@ import javax.net.ssl.SSLSession;
 
 /**
  * Takes what the caller presented off the call (bearer token from the metadata, client chain from
- * the TLS session) into the gRPC context, where the service reads it. Stateless.
+ * the TLS session) and where it called from (its IP address) into the gRPC context, where the
+ * service reads them. Stateless.
  */
 final class CallerContext implements ServerInterceptor {
 
   static final Context.Key<CallerCredentials> CREDENTIALS =
       Context.keyWithDefault("weft-ca-caller", CallerCredentials.none());
+
+  /** The caller's IP address (without port), the key of its rate limit. */
+  static final Context.Key<String> PEER = Context.keyWithDefault("weft-ca-peer", "unknown");
 
   static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -48,7 +54,21 @@ final class CallerContext implements ServerInterceptor {
         // A first-time caller has no SVID yet; it authenticates with a token.
       }
     }
-    Context context = Context.current().withValue(CREDENTIALS, new CallerCredentials(token, chain));
+    Context context =
+        Context.current()
+            .withValues(
+                CREDENTIALS,
+                new CallerCredentials(token, chain),
+                PEER,
+                peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)));
     return Contexts.interceptCall(context, call, headers, next);
+  }
+
+  /** The address without its port: each connection of one caller has another port. */
+  static String peer(SocketAddress address) {
+    if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
+      return inet.getAddress().getHostAddress();
+    }
+    return String.valueOf(address);
   }
 }

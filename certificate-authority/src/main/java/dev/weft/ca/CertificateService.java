@@ -14,8 +14,21 @@ import java.util.Base64;
 import java.util.stream.Collectors;
 
 /**
- * The CSR service: authenticate, validate, issue. Refusals become gRPC statuses whose message names
- * the field and the reason; nothing is issued then. Stateless.
+ * The CSR service: rate-limit, authenticate, validate, issue. Refusals become gRPC statuses whose
+ * message names the field and the reason; nothing is issued then.
+ *
+ * <ul>
+ *   <li>A request without a current SVID of this CA (a first certificate, or a renewal too late)
+ *       must be authenticated the expensive way (a TokenReview): it takes a token from its peer's
+ *       bucket first, and is refused with RESOURCE_EXHAUSTED when the bucket is empty. Renewals
+ *       with a current SVID are never limited.
+ *   <li>The control plane's own identity is never issued here, whatever the authenticator says (a
+ *       bootstrap token naming it, a token of the control plane's ServiceAccount, which any pod
+ *       running as that ServiceAccount holds): the control plane issues its own certificate without
+ *       a CSR ({@link CertificateAuthority#issueOwn}), so nothing legitimate asks for it here.
+ * </ul>
+ *
+ * <p>Thread-safety: stateless but for the rate limiter, which is thread-safe.
  */
 final class CertificateService implements CertificateServiceGrpc.AsyncService {
 
@@ -25,17 +38,50 @@ final class CertificateService implements CertificateServiceGrpc.AsyncService {
   private final CertificateAuthority ca;
   private final Authenticator authenticator;
   private final CaMetrics metrics;
+  private final Authenticator currentSvid;
+  private final PeerRateLimiter limiter;
+  private final WorkloadIdentity reserved;
 
-  CertificateService(CertificateAuthority ca, Authenticator authenticator, CaMetrics metrics) {
+  /**
+   * @param currentSvid decides which requests are renewals with a current SVID, not rate-limited
+   * @param reserved the control plane's own identity, never issued
+   */
+  CertificateService(
+      CertificateAuthority ca,
+      Authenticator authenticator,
+      CaMetrics metrics,
+      Authenticator currentSvid,
+      PeerRateLimiter limiter,
+      WorkloadIdentity reserved) {
     this.ca = ca;
     this.authenticator = authenticator;
     this.metrics = metrics;
+    this.currentSvid = currentSvid;
+    this.limiter = limiter;
+    this.reserved = reserved;
   }
 
   @Override
   public void createCertificate(
       CertificateRequest request, StreamObserver<CertificateResponse> responseObserver) {
-    AuthResult auth = authenticator.authenticate(CallerContext.CREDENTIALS.get());
+    CallerCredentials credentials = CallerContext.CREDENTIALS.get();
+    if (!(currentSvid.authenticate(credentials) instanceof AuthResult.Authenticated)) {
+      String peer = CallerContext.PEER.get();
+      if (!limiter.tryAcquire(peer)) {
+        metrics.refused(RefusalReason.RATE_LIMITED);
+        responseObserver.onError(
+            Status.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "too many certificate requests without a current certificate from "
+                        + peer
+                        + ": at most "
+                        + limiter.limit()
+                        + "; retry later, or renew with your current SVID")
+                .asRuntimeException());
+        return;
+      }
+    }
+    AuthResult auth = authenticator.authenticate(credentials);
     if (auth instanceof AuthResult.NotPresented) {
       metrics.refused(RefusalReason.NO_CREDENTIAL);
       responseObserver.onError(
@@ -60,6 +106,18 @@ final class CertificateService implements CertificateServiceGrpc.AsyncService {
       return;
     }
     WorkloadIdentity identity = ((AuthResult.Authenticated) auth).identity();
+    if (identity.equals(reserved)) {
+      metrics.refused(RefusalReason.RESERVED_IDENTITY);
+      responseObserver.onError(
+          Status.PERMISSION_DENIED
+              .withDescription(
+                  "identity: "
+                      + identity.spiffeId(ca.trustDomain())
+                      + " is the control plane's own identity, which the CSR service never"
+                      + " issues")
+              .asRuntimeException());
+      return;
+    }
     byte[] csr;
     switch (request.getCsrCase()) {
       case CSR_DER -> csr = request.getCsrDer().toByteArray();

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Optional;
@@ -24,6 +25,11 @@ import java.util.Optional;
  * <p>A reader never sees a new certificate with an old key: the three change in the one rename. The
  * previous generation's directory is removed only after the swap, so a valid certificate is never
  * removed before its replacement is in place. The key is owner-only (rw-------).
+ *
+ * <p>Durability: the three files are forced to the disk (fsync), and the new generation's directory
+ * and {@code dir} after it, before {@code ..data} is swapped, and {@code dir} again after the swap;
+ * so after a crash or power loss {@code ..data} names a whole generation, the old one or the new
+ * one, never files that are empty or half written ({@link Durable}).
  */
 public final class CredentialFiles {
 
@@ -36,16 +42,35 @@ public final class CredentialFiles {
 
   /** Writes one generation and makes it current. Not for concurrent writers of one directory. */
   public static void write(Path dir, SvidWithKey svid, Instant now) throws IOException {
+    write(dir, svid, now, Durable.FORCE);
+  }
+
+  /** {@link #write}, with {@code sync} in place of fsync: for tests that watch the order. */
+  static void write(Path dir, SvidWithKey svid, Instant now, Durable.Sync sync) throws IOException {
     Files.createDirectories(dir);
     Path generation =
         Files.createTempDirectory(
             dir, ".." + now.toString().replace(':', '_').replace('-', '_') + "_");
-    Files.writeString(generation.resolve(CERTIFICATE_FILE), Pem.certificates(svid.svid().chain()));
+    Durable.write(
+        generation.resolve(CERTIFICATE_FILE),
+        Pem.certificates(svid.svid().chain()).getBytes(StandardCharsets.US_ASCII),
+        sync,
+        StandardOpenOption.CREATE_NEW);
     Path key = generation.resolve(PRIVATE_KEY_FILE);
     Files.createFile(key, PosixFilePermissions.asFileAttribute(DirectoryStore.OWNER_ONLY));
-    Files.writeString(key, Pem.privateKey(svid.privateKey()), StandardCharsets.US_ASCII);
-    Files.writeString(
-        generation.resolve(CA_CERTIFICATE_FILE), Pem.certificates(svid.svid().trustBundle()));
+    Durable.write(
+        key,
+        Pem.privateKey(svid.privateKey()).getBytes(StandardCharsets.US_ASCII),
+        sync,
+        StandardOpenOption.TRUNCATE_EXISTING);
+    Durable.write(
+        generation.resolve(CA_CERTIFICATE_FILE),
+        Pem.certificates(svid.svid().trustBundle()).getBytes(StandardCharsets.US_ASCII),
+        sync,
+        StandardOpenOption.CREATE_NEW);
+    // The generation's entries, then the generation's own entry in dir, before anything names it.
+    Durable.syncDirectory(generation, sync);
+    Durable.syncDirectory(dir, sync);
 
     Path data = dir.resolve(DATA);
     Optional<Path> previous =
@@ -63,6 +88,8 @@ public final class CredentialFiles {
         Files.createSymbolicLink(link, Path.of(DATA, name));
       }
     }
+    // The swap (and first links), before the old generation goes.
+    Durable.syncDirectory(dir, sync);
     if (previous.isPresent() && !previous.get().equals(generation)) {
       deleteGeneration(previous.get());
     }

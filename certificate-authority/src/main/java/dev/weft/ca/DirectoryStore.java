@@ -8,6 +8,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
@@ -22,6 +23,10 @@ import java.util.TreeMap;
  * then renamed over the old one. Creation links the temporary file into place, which fails if the
  * file exists, so two processes sharing a directory also end up with one CA. The directory itself
  * is created rwx------.
+ *
+ * <p>Durability: the temporary file's bytes are forced to the disk (fsync) before the rename or
+ * link, and the directory after it, so a crash or power loss leaves the old state or the new one,
+ * never an empty or torn file under the real name ({@link Durable}).
  */
 final class DirectoryStore implements KeyMaterialStore {
 
@@ -32,10 +37,17 @@ final class DirectoryStore implements KeyMaterialStore {
 
   private final Path directory;
   private final Path file;
+  private final Durable.Sync sync;
 
   DirectoryStore(Path directory) {
+    this(directory, Durable.FORCE);
+  }
+
+  /** With {@code sync} in place of fsync: for tests that watch the order of the steps. */
+  DirectoryStore(Path directory, Durable.Sync sync) {
     this.directory = directory;
     this.file = directory.resolve(FILE);
+    this.sync = sync;
   }
 
   @Override
@@ -57,6 +69,7 @@ final class DirectoryStore implements KeyMaterialStore {
     Path temp = writeTemp(entries);
     try {
       Files.createLink(file, temp);
+      Durable.syncDirectory(directory, sync);
       return entries;
     } catch (FileAlreadyExistsException taken) {
       return load().orElseThrow(() -> new IOException(file + " vanished while being read"));
@@ -70,6 +83,7 @@ final class DirectoryStore implements KeyMaterialStore {
     Path temp = writeTemp(entries);
     try {
       Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Durable.syncDirectory(directory, sync);
     } finally {
       Files.deleteIfExists(temp);
     }
@@ -87,7 +101,16 @@ final class DirectoryStore implements KeyMaterialStore {
     Path temp =
         Files.createTempFile(
             directory, ".weft-ca-", ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-    Files.writeString(temp, text.toString(), StandardCharsets.UTF_8);
+    try {
+      Durable.write(
+          temp,
+          text.toString().getBytes(StandardCharsets.UTF_8),
+          sync,
+          StandardOpenOption.TRUNCATE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(temp);
+      throw e;
+    }
     return temp;
   }
 }

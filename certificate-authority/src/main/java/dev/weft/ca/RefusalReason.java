@@ -17,7 +17,17 @@ public enum RefusalReason {
   /** A key that is too weak, too large, or of an unsupported algorithm or curve. */
   UNSUPPORTED_KEY,
   /** A requested lifetime that is not positive or over the maximum. */
-  BAD_LIFETIME;
+  BAD_LIFETIME,
+  /**
+   * Too many requests without a current certificate from one peer address (RESOURCE_EXHAUSTED);
+   * nothing was authenticated or validated.
+   */
+  RATE_LIMITED,
+  /**
+   * The caller authenticated as the control plane's own identity, which the CSR service never
+   * issues (PERMISSION_DENIED): the control plane issues its own certificate without a CSR.
+   */
+  RESERVED_IDENTITY;
 
   /** The reason behind a field error of the CA's own validation, by the field it names. */
   public static RefusalReason of(FieldError error) {

@@ -19,8 +19,9 @@ class AgentMainTest {
   void writesTheFilesOnceAndExits() throws Exception {
     CertificateAuthority ca =
         CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
-    Files.writeString(dir.resolve("tokens"), "t shop web\n");
-    Files.writeString(dir.resolve("token"), "t\n");
+    String token = "agent-main-test-token-0123456789";
+    Files.writeString(dir.resolve("tokens"), token + " shop web\n");
+    Files.writeString(dir.resolve("token"), token + "\n");
     Files.writeString(dir.resolve("roots.pem"), Pem.certificates(ca.trustBundle()));
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     try (CaServer server =

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The CA server's own certificate renews at half-life, at the next handshake, without restart. */
 class CaServerRenewalTest {
 
+  static final String TOKEN = "renewal-test-token-0123456789";
+
   @TempDir Path dir;
 
   @Test
@@ -37,7 +39,7 @@ class CaServerRenewalTest {
             .clock(clock)
             .store(KeyMaterialStore.directory(dir.resolve("ca")))
             .build();
-    Files.writeString(dir.resolve("tokens"), "t shop a\n");
+    Files.writeString(dir.resolve("tokens"), TOKEN + " shop a\n");
     try (CaServer server =
         CaServer.builder(ca)
             .port(0)
@@ -79,7 +81,7 @@ class CaServerRenewalTest {
             .build();
     try {
       Metadata headers = new Metadata();
-      headers.put(CallerContext.AUTHORIZATION, "Bearer t");
+      headers.put(CallerContext.AUTHORIZATION, "Bearer " + TOKEN);
       return ClientCalls.blockingUnaryCall(
           ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
           CertificateServiceGrpc.getCreateCertificateMethod(),

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The CSR service over TLS: each refusal with its status and message, and nothing issued. */
 class CaServerTest {
 
+  static final String ALICE_TOKEN = "tok-alice-0123456789abcdefghij";
+
   @TempDir Path dir;
   CertificateAuthority ca;
   CaServer server;
@@ -62,7 +64,7 @@ class CaServerTest {
             .metrics(metrics)
             .build();
     Path tokens = dir.resolve("tokens");
-    Files.writeString(tokens, "# token namespace serviceAccount\ntok-alice shop alice\n");
+    Files.writeString(tokens, "# token namespace serviceAccount\n" + ALICE_TOKEN + " shop alice\n");
     server =
         CaServer.builder(ca)
             .port(0)
@@ -131,7 +133,7 @@ class CaServerTest {
   @Test
   void issuesTheCallersIdentityWithChainAndBundle() throws Exception {
     CertificateResponse response =
-        call(channel(null), "tok-alice", der(TestCsrs.plain(TestCsrs.ec("secp256r1"))));
+        call(channel(null), ALICE_TOKEN, der(TestCsrs.plain(TestCsrs.ec("secp256r1"))));
 
     var leaf = Pem.parseCertificates(response.getCertChainPem(0)).get(0);
     assertThat(SvidAuthenticator.spiffeId(leaf))
@@ -145,7 +147,7 @@ class CaServerTest {
     String pem = Pem.block("CERTIFICATE REQUEST", TestCsrs.plain(TestCsrs.ec("secp256r1")));
 
     CertificateResponse response =
-        call(channel(null), "tok-alice", CertificateRequest.newBuilder().setCsrPem(pem).build());
+        call(channel(null), ALICE_TOKEN, CertificateRequest.newBuilder().setCsrPem(pem).build());
 
     assertThat(response.getCertChainPemCount()).isEqualTo(1);
   }
@@ -192,7 +194,7 @@ class CaServerTest {
   @Test
   void refusesAnUnknownToken() throws Exception {
     assertRefused(
-        "tok-mallory",
+        "tok-mallory-0123456789abcdef",
         der(TestCsrs.plain(TestCsrs.ec("secp256r1"))),
         Status.Code.UNAUTHENTICATED,
         "token",
@@ -202,7 +204,7 @@ class CaServerTest {
   @Test
   void refusesATokenForAliceAskingForBob() throws Exception {
     assertRefused(
-        "tok-alice",
+        ALICE_TOKEN,
         der(TestCsrs.withUriSan(TestCsrs.ec("secp256r1"), "spiffe://cluster.local/ns/shop/sa/bob")),
         Status.Code.PERMISSION_DENIED,
         "csr.subjectAltName",
@@ -212,7 +214,7 @@ class CaServerTest {
   @Test
   void refusesABadSignature() throws Exception {
     assertRefused(
-        "tok-alice",
+        ALICE_TOKEN,
         der(TestCsrs.badSignature(TestCsrs.ec("secp256r1"))),
         Status.Code.INVALID_ARGUMENT,
         "csr.signature");
@@ -221,19 +223,19 @@ class CaServerTest {
   @Test
   void refusesGarbage() {
     assertRefused(
-        "tok-alice", der(new byte[] {1, 2, 3}), Status.Code.INVALID_ARGUMENT, "csr:", "PKCS#10");
+        ALICE_TOKEN, der(new byte[] {1, 2, 3}), Status.Code.INVALID_ARGUMENT, "csr:", "PKCS#10");
   }
 
   @Test
   void refusesAMissingCsr() {
     assertRefused(
-        "tok-alice", CertificateRequest.getDefaultInstance(), Status.Code.INVALID_ARGUMENT, "csr:");
+        ALICE_TOKEN, CertificateRequest.getDefaultInstance(), Status.Code.INVALID_ARGUMENT, "csr:");
   }
 
   @Test
   void refusesAWeakRsaKey() throws Exception {
     assertRefused(
-        "tok-alice",
+        ALICE_TOKEN,
         der(TestCsrs.plain(TestCsrs.rsa(1024))),
         Status.Code.INVALID_ARGUMENT,
         "csr.publicKey",
@@ -243,7 +245,7 @@ class CaServerTest {
   @Test
   void refusesAnUnsupportedCurve() throws Exception {
     assertRefused(
-        "tok-alice",
+        ALICE_TOKEN,
         der(TestCsrs.plain(TestCsrs.ec("secp521r1"))),
         Status.Code.INVALID_ARGUMENT,
         "csr.publicKey");
@@ -256,7 +258,7 @@ class CaServerTest {
             .setValidity(com.google.protobuf.Duration.newBuilder().setSeconds(3 * 3600))
             .build();
 
-    assertRefused("tok-alice", request, Status.Code.INVALID_ARGUMENT, "validity", "maximum");
+    assertRefused(ALICE_TOKEN, request, Status.Code.INVALID_ARGUMENT, "validity", "maximum");
   }
 
   @Test
@@ -269,7 +271,7 @@ class CaServerTest {
 
     assertThatThrownBy(
             () ->
-                call(channel(foreign), "tok-alice", der(TestCsrs.plain(TestCsrs.ec("secp256r1")))))
+                call(channel(foreign), ALICE_TOKEN, der(TestCsrs.plain(TestCsrs.ec("secp256r1")))))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));

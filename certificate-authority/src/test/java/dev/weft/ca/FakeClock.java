@@ -1,5 +1,6 @@
 package dev.weft.ca;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,14 @@ final class FakeClock extends Clock {
 
   void set(Instant instant) {
     now = instant;
+  }
+
+  /** A Caffeine ticker that reads this clock, in nanoseconds since the epoch. */
+  Ticker ticker() {
+    return () -> {
+      Instant instant = now;
+      return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
+    };
   }
 
   @Override

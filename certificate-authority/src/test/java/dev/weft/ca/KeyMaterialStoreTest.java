@@ -6,11 +6,17 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,6 +70,80 @@ class KeyMaterialStoreTest {
     assertThat(store.createIfAbsent(Map.of("a", "2"))).containsEntry("a", "1");
     store.replace(Map.of("a", "3"));
     assertThat(store.load()).contains(Map.of("a", "3"));
+  }
+
+  @Test
+  void directoryStoreForcesItsDataToDiskBeforeTheRenameAndTheDirectoryAfter() throws Exception {
+    Path data = dir.resolve("data");
+    Path file = data.resolve(DirectoryStore.FILE);
+    List<String> steps = new ArrayList<>();
+    Durable.Sync watching =
+        new Durable.Sync() {
+          @Override
+          public void file(Path written, FileChannel channel) throws IOException {
+            Durable.FORCE.file(written, channel);
+            steps.add(
+                "fsync "
+                    + (written.equals(file) ? "the store's file" : "a temporary file")
+                    + " holding "
+                    + entry(written)
+                    + "; the store's file holds "
+                    + entry(file));
+          }
+
+          @Override
+          public void directory(Path directory) throws IOException {
+            Durable.FORCE.directory(directory);
+            steps.add(
+                "fsync " + dir.relativize(directory) + "; the store's file holds " + entry(file));
+          }
+        };
+    KeyMaterialStore store = new DirectoryStore(data, watching);
+
+    store.createIfAbsent(Map.of("a", "1"));
+    store.replace(Map.of("a", "2"));
+
+    // A crash at any point leaves the store's file whole: old, or new, never empty or torn.
+    assertThat(steps)
+        .containsExactly(
+            "fsync a temporary file holding a=1; the store's file holds nothing",
+            "fsync data; the store's file holds a=1",
+            "fsync a temporary file holding a=2; the store's file holds a=1",
+            "fsync data; the store's file holds a=2");
+  }
+
+  @Test
+  void aPlatformThatCannotSyncADirectoryStillStores() throws Exception {
+    Path data = dir.resolve("data");
+    Durable.Sync refusing =
+        new Durable.Sync() {
+          @Override
+          public void file(Path written, FileChannel channel) throws IOException {
+            Durable.FORCE.file(written, channel);
+          }
+
+          @Override
+          public void directory(Path directory) throws IOException {
+            throw new AccessDeniedException(directory.toString());
+          }
+        };
+    KeyMaterialStore store = new DirectoryStore(data, refusing);
+
+    store.createIfAbsent(Map.of("a", "1"));
+    store.replace(Map.of("a", "2"));
+
+    assertThat(KeyMaterialStore.directory(data).load()).contains(Map.of("a", "2"));
+    // Linux itself does sync a directory opened for reading.
+    Durable.FORCE.directory(data);
+  }
+
+  private static String entry(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      return "nothing";
+    }
+    Properties properties = new Properties();
+    properties.load(new StringReader(Files.readString(file)));
+    return "a=" + properties.getProperty("a");
   }
 
   @Test

@@ -51,11 +51,15 @@ class WorkloadAgentTest {
   ManagedChannel workloadChannel;
   final AtomicReference<String> seenPeer = new AtomicReference<>();
 
+  /** Makes a short test name a token of 128 bits or more, as the CA requires. */
+  static final String PADDING = "-0123456789abcdefghij";
+
   @BeforeEach
   void setUp() throws Exception {
     ca =
         CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
-    Files.writeString(dir.resolve("tokens"), "tok-a shop a\ntok-b shop b\n");
+    Files.writeString(
+        dir.resolve("tokens"), "tok-a" + PADDING + " shop a\ntok-b" + PADDING + " shop b\n");
     caServer =
         CaServer.builder(ca)
             .port(0)
@@ -82,7 +86,7 @@ class WorkloadAgentTest {
 
   WorkloadAgent agent(String token, Path out) throws Exception {
     Path tokenFile = dir.resolve(token + ".token");
-    Files.writeString(tokenFile, token + "\n");
+    Files.writeString(tokenFile, token + PADDING + "\n");
     return WorkloadAgent.builder()
         .target("localhost:" + caServer.port())
         .serverSpiffeId(caServer.spiffeId())

@@ -144,7 +144,7 @@ class HelmChartTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("profiles")
-  void probesAskTheApplicationsHealthGroupsOnTheHttpPort(Profile profile) {
+  void probesAskTheApplicationsHealthGroupsOnTheMonitoringPort(Profile profile) {
     Container container = rendered(profile).container();
 
     assertProbe(container, container.getStartupProbe(), "/actuator/health/liveness");
@@ -158,8 +158,8 @@ class HelmChartTest {
 
   private static void assertProbe(Container container, Probe probe, String path) {
     assertThat(probe.getHttpGet().getPath()).isEqualTo(path);
-    assertThat(probe.getHttpGet().getPort()).isEqualTo(new IntOrString("http"));
-    assertThat(container.getPorts()).extracting(ContainerPort::getName).contains("http");
+    assertThat(probe.getHttpGet().getPort()).isEqualTo(new IntOrString("http-monitoring"));
+    assertThat(container.getPorts()).extracting(ContainerPort::getName).contains("http-monitoring");
   }
 
   @ParameterizedTest(name = "{0}")
@@ -218,12 +218,15 @@ class HelmChartTest {
     Map<String, Object> settings = chart.settings();
 
     assertThat(chart.containerPort("http")).contains(setting(APPLICATION, "server.port"));
+    assertThat(chart.containerPort("http-monitoring"))
+        .contains(setting(APPLICATION, "management.server.port"));
     assertThat(chart.containerPort("grpc-xds")).contains(setting(APPLICATION, "weft.xds.port"));
     assertThat(chart.containerPort("grpc-ca")).contains(setting(APPLICATION, "weft.ca.port"));
     assertThat(chart.containerPort("grpc-xds")).contains(setting(settings, "weft.xds.port"));
     assertThat(chart.containerPort("grpc-ca")).contains(setting(settings, "weft.ca.port"));
-    // The ConfigMap may not move the HTTP port away from the one the probes use.
+    // The ConfigMap may not move the HTTP ports away from the ones the probes and Service use.
     assertThat(at(settings, "server.port")).isEmpty();
+    assertThat(at(settings, "management.server.port")).isEmpty();
   }
 
   @Test
@@ -235,7 +238,7 @@ class HelmChartTest {
         .isEqualTo(chart.deployment().getSpec().getSelector().getMatchLabels());
     assertThat(chart.service().getSpec().getPorts())
         .extracting(ServicePort::getName)
-        .containsExactly("grpc-xds", "grpc-ca", "http-monitoring");
+        .containsExactly("grpc-xds", "grpc-ca", "http", "http-monitoring");
     for (ServicePort port : chart.service().getSpec().getPorts()) {
       String target = port.getTargetPort().getStrVal();
       assertThat(target).as("%s targets a port by name", port.getName()).isNotNull();
@@ -309,10 +312,9 @@ class HelmChartTest {
 
   @Test
   void probesUseHealthGroupsTheApplicationHas() {
-    // Probes at /actuator/health/<group> on the HTTP port need the default actuator base path,
-    // no separate management port, the health endpoint exposed and the probe groups on.
+    // Probes at /actuator/health/<group> on the monitoring port need the default actuator base
+    // path, the health endpoint exposed and the probe groups on.
     assertThat(at(APPLICATION, "management.endpoints.web.base-path")).isEmpty();
-    assertThat(at(APPLICATION, "management.server.port")).isEmpty();
     assertThat(at(APPLICATION, "management.endpoints.web.exposure.include"))
         .hasValueSatisfying(v -> assertThat(v.toString().split(",", -1)).contains("health"));
     assertThat(at(APPLICATION, "management.endpoint.health.probes.enabled")).contains(true);
@@ -391,6 +393,8 @@ class HelmChartTest {
     "PUT, /apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes/greeter/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/trafficpolicies/slow/status",
     "GET, /apis/mesh.weft.dev/v1alpha1/authorizationpolicies?watch=true",
+    "GET, /apis/mesh.weft.dev/v1alpha1/meshtlspolicies?watch=true",
+    "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/meshtlspolicies/default/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/authorizationpolicies/only-checkout/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/faultpolicies/chaos/status",
     // Leader election in its own namespace.

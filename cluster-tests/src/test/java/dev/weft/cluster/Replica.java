@@ -44,23 +44,34 @@ final class Replica implements AutoCloseable {
   final int httpPort;
   final int xdsPort;
   final int caPort;
+  final int managementPort;
+  private final String debugToken;
   private final GenericContainer<?> container;
 
-  private Replica(String name, int[] ports, GenericContainer<?> container) {
+  private Replica(String name, int[] ports, String debugToken, GenericContainer<?> container) {
     this.name = name;
     this.httpPort = ports[0];
     this.xdsPort = ports[1];
     this.caPort = ports[2];
+    this.managementPort = ports[3];
+    this.debugToken = debugToken;
     this.container = container;
   }
 
   /**
    * Starts a replica named {@code name} (its Pod name: its identity in the leader election) from
-   * {@code image}; returns once the application has started (not necessarily ready).
+   * {@code image}; returns once the application has started (not necessarily ready). Its debug API
+   * is read with {@code debugToken}, a token the API server accepts for an allowed account.
    */
   static Replica start(
-      String name, String image, PodTemplate pod, String namespace, ApiServer api, Path work) {
-    int[] ports = freePorts(3);
+      String name,
+      String image,
+      PodTemplate pod,
+      String namespace,
+      ApiServer api,
+      Path work,
+      String debugToken) {
+    int[] ports = freePorts(4);
     Path config = work.resolve(name + "-config");
     Path log = work.resolve(name + ".log");
     try {
@@ -82,6 +93,7 @@ final class Replica implements AutoCloseable {
     env.put("SERVER_PORT", Integer.toString(ports[0]));
     env.put("WEFT_XDS_PORT", Integer.toString(ports[1]));
     env.put("WEFT_CA_PORT", Integer.toString(ports[2]));
+    env.put("MANAGEMENT_SERVER_PORT", Integer.toString(ports[3]));
     GenericContainer<?> container =
         new GenericContainer<>(DockerImageName.parse(image))
             .withImagePullPolicy(imageName -> false)
@@ -112,7 +124,7 @@ final class Replica implements AutoCloseable {
                 })
             .waitingFor(new StartedOrExited().withStartupTimeout(Duration.ofMinutes(2)));
     container.start();
-    return new Replica(name, ports, container);
+    return new Replica(name, ports, debugToken, container);
   }
 
   /** Waits for the application to have started, and gives up at once if the process exits. */
@@ -181,10 +193,20 @@ final class Replica implements AutoCloseable {
     }
   }
 
+  /**
+   * Probes and metrics on the management port; the rest (debug pages, bootstraps) on the HTTP port,
+   * with the debug token.
+   */
   private HttpRequest request(String path) {
-    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-        .timeout(Duration.ofSeconds(5))
-        .build();
+    boolean management = path.startsWith("/actuator");
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + (management ? managementPort : httpPort) + path))
+            .timeout(Duration.ofSeconds(5));
+    if (!management) {
+      request.header("Authorization", "Bearer " + debugToken);
+    }
+    return request.build();
   }
 
   /** The node ids of the proxies with a stream on this replica. */

@@ -70,6 +70,7 @@ class ReplicasTest {
   private static final String TARGET = "greeter.demo.svc.cluster.local:50051";
   private static final int CLIENTS = 15;
   private static final String LEASE = "weft-leader";
+  private static final String DEBUG_TOKEN = "token-of-weft-tests-debugging";
 
   /** Short enough that a restarted replica gets its share within the test; 30 m in production. */
   private static final String MAX_STREAM_AGE = "12s";
@@ -114,6 +115,7 @@ class ReplicasTest {
             .set("xds.maxStreamAge", MAX_STREAM_AGE)
             .set("xds.maxStreamAgeGrace", "2s")
             .set("xds.drainPeriod", "4s")
+            .set("http.debugServiceAccounts[0]", NAMESPACE + "/weft-tests")
             .render();
     pod = PodTemplate.of(chart);
     assertThat(pod.image()).isEqualTo(image);
@@ -121,13 +123,15 @@ class ReplicasTest {
         String.valueOf(
             RenderedChart.at(chart.settings(), "weft.xds.advertised-address").orElseThrow());
     serviceDns = new ServiceDns(serviceAddress);
+    // The debug API, which the test reads, lets in the ServiceAccount the chart was told of.
+    api.issueToken(DEBUG_TOKEN, NAMESPACE, "weft-tests");
 
     List<CompletableFuture<Replica>> starting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       String name = "weft-" + i;
       starting.add(
           CompletableFuture.supplyAsync(
-              () -> Replica.start(name, image, pod, NAMESPACE, api, work)));
+              () -> Replica.start(name, image, pod, NAMESPACE, api, work, DEBUG_TOKEN)));
     }
     for (CompletableFuture<Replica> replica : starting) {
       replicas.add(replica.get(3, TimeUnit.MINUTES));
@@ -298,7 +302,7 @@ class ReplicasTest {
   @Order(4)
   void aReplicaStartedAgainGetsItsShareOfStreamsAsConnectionsAge() {
     long started = System.nanoTime();
-    Replica restarted = Replica.start("weft-3", image, pod, NAMESPACE, api, work);
+    Replica restarted = Replica.start("weft-3", image, pod, NAMESPACE, api, work, DEBUG_TOKEN);
     replicas.add(restarted);
     await().atMost(Duration.ofMinutes(1)).until(() -> restarted.status(pod.readinessPath()) == 200);
     publishReplicas();

@@ -5,7 +5,8 @@ import java.util.concurrent.Executor;
 
 /**
  * What every ADS stream shares: where configuration comes from (the pipeline and the resource
- * cache), whom to tell what it watches, where to report, and the bounded pool streams run on.
+ * cache), whom to tell what it watches, where to report, the bounded pool streams run on, and what
+ * a client may ask.
  *
  * @param generation the first part of every version string: the control plane's start time in
  *     milliseconds, so versions sent after a restart compare as newer
@@ -18,4 +19,5 @@ record AdsContext(
     XdsMetrics metrics,
     Executor pushPool,
     Clock clock,
-    String generation) {}
+    String generation,
+    StreamLimits limits) {}

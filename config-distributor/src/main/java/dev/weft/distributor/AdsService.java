@@ -55,19 +55,27 @@ final class AdsService {
     return ServerInterceptors.intercept(service, new PeerInterceptor());
   }
 
+  /**
+   * Streams ask for their requests themselves ({@link AdsStream#REQUESTS_IN_HAND} in hand at most):
+   * gRPC's automatic flow control would read every request as it arrives and queue it on the
+   * stream's executor, however slowly the stream handles them.
+   */
   private StreamObserver<SotwRequest> streamAggregatedResources(
       StreamObserver<DiscoveryResponse> responses) {
-    SotwStream stream =
-        new SotwStream(context, (ServerCallStreamObserver<DiscoveryResponse>) responses, peer());
+    ServerCallStreamObserver<DiscoveryResponse> out =
+        (ServerCallStreamObserver<DiscoveryResponse>) responses;
+    out.disableAutoRequest();
+    SotwStream stream = new SotwStream(context, out, peer());
     stream.start();
     return stream;
   }
 
   private StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
       StreamObserver<DeltaDiscoveryResponse> responses) {
-    DeltaStream stream =
-        new DeltaStream(
-            context, (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses, peer());
+    ServerCallStreamObserver<DeltaDiscoveryResponse> out =
+        (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses;
+    out.disableAutoRequest();
+    DeltaStream stream = new DeltaStream(context, out, peer());
     stream.start();
     return stream;
   }

@@ -39,11 +39,27 @@ import org.slf4j.LoggerFactory;
  * events for one stream run one at a time, in order, and streams run in parallel up to the pool's
  * size. The proxy's identity is volatile; {@link #status()} and {@link #held()} read the rest by
  * running on the executor, so the hot path never pays for status snapshots nobody reads.
+ *
+ * <p>Flow control: gRPC delivers a stream's requests only as the stream asks for them ({@link
+ * #REQUESTS_IN_HAND} at first, then one for each handled), so a client that sends faster than its
+ * stream handles waits on HTTP/2 flow control instead of filling a queue here. A client that asks
+ * for more than {@link StreamLimits} allows has its stream ended with RESOURCE_EXHAUSTED (or
+ * INVALID_ARGUMENT for a name too long), counted in {@code weft.xds.refused}.
  */
 abstract class AdsStream implements ConfigWatcher {
 
   private static final Logger log = LoggerFactory.getLogger(AdsStream.class);
   private static final AtomicLong IDS = new AtomicLong();
+
+  /**
+   * How many requests a stream may have received but not yet handled. With two, the next request is
+   * already read and parsed (on the transport thread) while one is handled (on the executor), so a
+   * busy stream never waits for the transport; more would only hold more parsed requests (up to the
+   * message size limit each) for a client that sends faster than it is served. Whatever a client
+   * sends beyond waits in HTTP/2 flow control: bytes in the transport's window, bounded by it,
+   * until the stream asks for the next.
+   */
+  static final int REQUESTS_IN_HAND = 2;
 
   /** How long a status read waits for a busy stream before answering with its identity only. */
   private static final long STATUS_TIMEOUT_MILLIS = 2_000;
@@ -62,6 +78,9 @@ abstract class AdsStream implements ConfigWatcher {
   private final Map<ResourceType, Resource[]> held = new EnumMap<>(ResourceType.class);
 
   private boolean watchingAll;
+
+  /** Whether the proxy subscribes to a server Listener: it must see its namespace's changes. */
+  private boolean watchingInbound;
 
   protected ConfigVersion version;
   protected boolean closed;
@@ -94,6 +113,78 @@ abstract class AdsStream implements ConfigWatcher {
     responses.setOnCancelHandler(() -> executor.execute(this::close));
     context.proxies().add(this);
     context.watchers().add(this);
+    responses.request(REQUESTS_IN_HAND);
+  }
+
+  /**
+   * Hands a request to the executor, and asks gRPC for the next one only once it was handled. Call
+   * from the transport's {@code onNext}; the service disabled gRPC's automatic requests.
+   */
+  protected final void receive(Runnable handle) {
+    executor.execute(
+        () -> {
+          try {
+            handle.run();
+          } finally {
+            if (!closed) {
+              responses.request(1);
+            }
+          }
+        });
+  }
+
+  /**
+   * Refuses a request that names more resources, or a longer name, than {@link StreamLimits}
+   * allows: ends the stream. Returns whether the request is within the limits.
+   */
+  protected final boolean withinLimits(int names, int longestName) {
+    StreamLimits limits = context.limits();
+    if (names > limits.namesPerRequest()) {
+      refuse(
+          XdsMetrics.Refusal.NAMES_PER_REQUEST,
+          Status.RESOURCE_EXHAUSTED.withDescription(limits.tooManyNames(names)));
+      return false;
+    }
+    if (longestName > limits.nameLength()) {
+      refuse(
+          XdsMetrics.Refusal.NAME_LENGTH,
+          Status.INVALID_ARGUMENT.withDescription(limits.nameTooLong(longestName)));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Refuses a request that would subscribe the stream to more names than {@link StreamLimits}
+   * allows: ends the stream. Returns whether {@code subscribed} is within the limit.
+   */
+  protected final boolean withinStreamLimit(int subscribed) {
+    StreamLimits limits = context.limits();
+    if (subscribed > limits.namesPerStream()) {
+      refuse(
+          XdsMetrics.Refusal.NAMES_PER_STREAM,
+          Status.RESOURCE_EXHAUSTED.withDescription(limits.tooManySubscriptions(subscribed)));
+      return false;
+    }
+    return true;
+  }
+
+  /** Ends the stream because its client exceeded a limit. Runs on the executor. */
+  private void refuse(XdsMetrics.Refusal reason, Status status) {
+    context.metrics().refused(reason);
+    log.warn(
+        "refused stream {} of proxy {} from {}: {} {}",
+        id,
+        nodeId,
+        peer,
+        status.getCode(),
+        status.getDescription());
+    close();
+    try {
+      responses.onError(status.asRuntimeException());
+    } catch (IllegalStateException e) {
+      // Already cancelled by the client: nothing to answer.
+    }
   }
 
   String id() {
@@ -174,6 +265,13 @@ abstract class AdsStream implements ConfigWatcher {
     ProxyStatus.Nack lastNack;
 
     /**
+     * Marks the subscribed server Listeners for the next push, and the type dirty if there are any:
+     * a change in their workload's namespace may change what they enforce. Their names share a
+     * prefix, so they are one run of names in sorted order.
+     */
+    abstract void markServerListeners();
+
+    /**
      * Marks the subscribed names that refer to {@code service} for the next push, and the type
      * dirty if there are any. Every name of a Service starts with {@code <name>.<namespace>}, so
      * they are one run of names in sorted order, found without an index per stream.
@@ -213,6 +311,9 @@ abstract class AdsStream implements ConfigWatcher {
         for (ServiceKey service : changes.endpoints()) {
           state.markTouched(service);
         }
+      }
+      if (type == ResourceType.LISTENER && watchingInbound && touchesWorkload(changes)) {
+        state.markServerListeners();
       }
     }
   }
@@ -264,6 +365,32 @@ abstract class AdsStream implements ConfigWatcher {
     }
   }
 
+  /**
+   * Whether a change may alter a server Listener of this workload: one that touches a Service (or
+   * its endpoints) of the workload's namespace, or any, when the namespace is unknown.
+   */
+  private boolean touchesWorkload(ChangeSet changes) {
+    if (namespace.isEmpty()) {
+      return true;
+    }
+    for (ServiceKey service : changes.services()) {
+      if (service.namespace().equals(namespace)) {
+        return true;
+      }
+    }
+    for (ServiceKey service : changes.endpoints()) {
+      if (service.namespace().equals(namespace)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The workload the proxy says it is, for the Listeners of its servers. */
+  protected final Inbound.Workload workload() {
+    return new Inbound.Workload(namespace, pod);
+  }
+
   /** Reads the proxy's identity from the first request's node. */
   protected final void identify(Node node) {
     if (!nodeId.isEmpty() || node == null || node.getId().isEmpty()) {
@@ -311,6 +438,16 @@ abstract class AdsStream implements ConfigWatcher {
       context.watchers().watchAll(this);
       watchingAll = true;
     }
+    if (!watchingInbound && refs.stream().anyMatch(ResourceRef::isServerListener)) {
+      // A server's Listener follows its namespace (see Inbound); with no namespace, everything.
+      if (namespace.isEmpty()) {
+        context.watchers().watchAll(this);
+        watchingAll = true;
+      } else {
+        context.watchers().watchNamespace(this, namespace);
+      }
+      watchingInbound = true;
+    }
   }
 
   /** The parsed, shared form of a requested name. */
@@ -332,7 +469,9 @@ abstract class AdsStream implements ConfigWatcher {
   }
 
   protected final Resource resolve(ResourceRef ref) {
-    return context.cache().resolve(version.state(), ref);
+    return ref.isServerListener()
+        ? context.cache().serverListener(version.state(), ref, workload())
+        : context.cache().resolve(version.state(), ref);
   }
 
   /**

@@ -67,6 +67,7 @@ public final class ConfigDistributor implements AutoCloseable {
   private final AdsService service;
   private final ResourceNames names;
   private final LoadReportService loadReports;
+  private final XdsMetrics metrics;
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
@@ -85,13 +86,24 @@ public final class ConfigDistributor implements AutoCloseable {
             builder.maxDelay,
             cache,
             watchers);
-    XdsMetrics metrics = new XdsMetrics(builder.meters, proxies::size);
+    this.metrics = new XdsMetrics(builder.meters, proxies::size);
     String generation = Long.toString(builder.clock.millis());
+    StreamLimits limits =
+        new StreamLimits(
+            builder.maxNamesPerRequest, builder.maxNamesPerStream, builder.maxNameLength);
     this.service =
         new AdsService(
             new AdsContext(
-                pipeline, cache, watchers, proxies, metrics, pushPool, builder.clock, generation));
-    this.loadReports = new LoadReportService(builder.meters);
+                pipeline,
+                cache,
+                watchers,
+                proxies,
+                metrics,
+                pushPool,
+                builder.clock,
+                generation,
+                limits));
+    this.loadReports = new LoadReportService(builder.meters, pipeline, names, limits, metrics);
     this.subscription = builder.registry.subscribe(pipelineThread, pipeline);
   }
 
@@ -107,6 +119,11 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The Load Reporting Service (LRS) proxies report request counts to, to add beside ADS. */
   public ServerServiceDefinition loadReportingService() {
     return loadReports.bindService();
+  }
+
+  /** The distributor's meters, for the server's own refusals (messages too large). */
+  XdsMetrics metrics() {
+    return metrics;
   }
 
   /** The resource names served; see {@link ResourceNames} for the forms clients may use. */
@@ -248,6 +265,10 @@ public final class ConfigDistributor implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private LongSupplier nanoClock = System::nanoTime;
 
+    private int maxNamesPerRequest = StreamLimits.DEFAULT_NAMES_PER_REQUEST;
+    private int maxNamesPerStream = StreamLimits.DEFAULT_NAMES_PER_STREAM;
+    private int maxNameLength = StreamLimits.DEFAULT_NAME_LENGTH;
+
     private Builder(MeshRegistry registry) {
       this.registry = Objects.requireNonNull(registry, "registry");
     }
@@ -290,6 +311,35 @@ public final class ConfigDistributor implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The most resource names one request may carry (a load report: clusters); a stream whose
+     * client sends more is ended with RESOURCE_EXHAUSTED. 10,000 by default: a proxy that watches
+     * every Service of a 5,000-Service mesh, by two names each.
+     */
+    public Builder maxNamesPerRequest(int value) {
+      this.maxNamesPerRequest = StreamLimits.positive("maxNamesPerRequest", value);
+      return this;
+    }
+
+    /**
+     * The most resource names a stream may be subscribed to, over all types; a stream that asks for
+     * more is ended with RESOURCE_EXHAUSTED. 40,000 by default: that proxy, for four types. Must
+     * not be smaller than {@link #maxNamesPerRequest}.
+     */
+    public Builder maxNamesPerStream(int value) {
+      this.maxNamesPerStream = StreamLimits.positive("maxNamesPerStream", value);
+      return this;
+    }
+
+    /**
+     * The longest a requested resource name may be, in bytes of UTF-8; a stream that names a longer
+     * one is ended with INVALID_ARGUMENT. 512 by default: no name Weft serves is longer than 259.
+     */
+    public Builder maxNameLength(int bytes) {
+      this.maxNameLength = StreamLimits.positive("maxNameLength", bytes);
+      return this;
+    }
+
     /** The wall clock: status timestamps and the version generation. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -311,6 +361,8 @@ public final class ConfigDistributor implements AutoCloseable {
                 + quietPeriod
                 + ")");
       }
+      // Validates the limits together (a stream limit below the request limit).
+      new StreamLimits(maxNamesPerRequest, maxNamesPerStream, maxNameLength);
       return new ConfigDistributor(this);
     }
 

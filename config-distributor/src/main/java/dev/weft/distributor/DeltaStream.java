@@ -1,5 +1,6 @@
 package dev.weft.distributor;
 
+import com.google.common.base.Utf8;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -51,6 +52,18 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     /** Names a change touched since the last push: only these are resolved again. */
     final Set<String> pending = new HashSet<>();
 
+    @Override
+    void markServerListeners() {
+      String prefix = ResourceNames.SERVER_LISTENER_PREFIX;
+      for (ResourceRef ref :
+          subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
+        if (ref.isServerListener()) {
+          pending.add(ref.name());
+          dirty = true;
+        }
+      }
+    }
+
     /** The run of names is a range of the sorted {@link #subscribed}. */
     @Override
     void markTouched(ServiceKey service) {
@@ -77,7 +90,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
 
   @Override
   public void onNext(DeltaDiscoveryRequest request) {
-    executor.execute(() -> handle(request));
+    receive(() -> handle(request));
   }
 
   @Override
@@ -95,6 +108,13 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       return;
     }
     identify(request.getNode());
+    int names =
+        request.getResourceNamesSubscribeCount()
+            + request.getResourceNamesUnsubscribeCount()
+            + request.getInitialResourceVersionsCount();
+    if (!withinLimits(names, longestName(request))) {
+      return;
+    }
     ResourceType type = ResourceType.ofTypeUrl(request.getTypeUrl()).orElse(null);
     if (type == null) {
       log.debug("stream {} asked for unserved type {}", id(), request.getTypeUrl());
@@ -143,6 +163,13 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       state.toldAbsent.remove(name);
       changed = true;
     }
+    int subscribed = 0;
+    for (TypeState each : types.values()) {
+      subscribed += each.subscribed.size();
+    }
+    if (!withinStreamLimit(subscribed)) {
+      return;
+    }
     if (changed || first) {
       state.dirty = true;
       state.stale = true;
@@ -156,6 +183,21 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     catchUp();
     flush();
+  }
+
+  /** The length of the request's longest resource name, in bytes of UTF-8. */
+  private static int longestName(DeltaDiscoveryRequest request) {
+    int longest = 0;
+    for (String name : request.getResourceNamesSubscribeList()) {
+      longest = Math.max(longest, Utf8.encodedLength(name));
+    }
+    for (String name : request.getResourceNamesUnsubscribeList()) {
+      longest = Math.max(longest, Utf8.encodedLength(name));
+    }
+    for (String name : request.getInitialResourceVersionsMap().keySet()) {
+      longest = Math.max(longest, Utf8.encodedLength(name));
+    }
+    return longest;
   }
 
   @Override

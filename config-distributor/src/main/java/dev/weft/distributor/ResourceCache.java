@@ -1,5 +1,6 @@
 package dev.weft.distributor;
 
+import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceAttachments;
@@ -9,6 +10,7 @@ import dev.weft.registry.ServicePort;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -31,7 +33,7 @@ final class ResourceCache {
   private final MutualTls mutualTls;
   private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Resource> serverListeners = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<InboundKey, Resource> serverListeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<ResourceRef, Resource> placeholders = new ConcurrentHashMap<>();
   private final Map<ResourceType, ConcurrentHashMap<String, ResourceRef>> refs =
       new EnumMap<>(ResourceType.class);
@@ -42,11 +44,15 @@ final class ResourceCache {
    */
   private static final int MAX_REFS = 100_000;
 
-  /** A resource and the registry values it was built from. */
+  /**
+   * A resource and the registry values it was built from: the Service, its endpoints, what is
+   * attached to it and to its namespace (each null when the resource does not depend on it).
+   */
   private record Memo(
       MeshService service,
       ServiceEndpoints endpoints,
       ServiceAttachments attachments,
+      ServiceAttachments namespaceAttachments,
       Resource resource) {
 
     /**
@@ -55,10 +61,14 @@ final class ResourceCache {
      */
     @SuppressWarnings("ReferenceEquality")
     boolean builtFrom(
-        MeshService service, ServiceEndpoints endpoints, ServiceAttachments attachments) {
+        MeshService service,
+        ServiceEndpoints endpoints,
+        ServiceAttachments attachments,
+        ServiceAttachments namespaceAttachments) {
       return this.service == service
           && this.endpoints == endpoints
-          && this.attachments == attachments;
+          && this.attachments == attachments
+          && this.namespaceAttachments == namespaceAttachments;
     }
   }
 
@@ -140,15 +150,69 @@ final class ResourceCache {
     return resource;
   }
 
+  /**
+   * The Listener of an xDS-enabled server, for the workload whose node asks: it depends on the
+   * Services that workload serves on the port (their AuthorizationPolicies), so it is looked up per
+   * stream, not shared by name like the others; streams of servers of the same Services share it.
+   */
+  Resource serverListener(MeshState state, ResourceRef ref, Inbound.Workload workload) {
+    List<ServiceKey> services = Inbound.services(state, workload, ref.server());
+    // The namespaces' attachments last: a namespace's MeshTLSPolicy applies too.
+    List<String> namespaces =
+        services.isEmpty()
+            ? List.of(workload.namespace())
+            : services.stream().map(ServiceKey::namespace).distinct().toList();
+    ServiceAttachments[] attachments = new ServiceAttachments[services.size() + namespaces.size()];
+    for (int i = 0; i < services.size(); i++) {
+      attachments[i] = state.attachments(services.get(i));
+    }
+    for (int i = 0; i < namespaces.size(); i++) {
+      attachments[services.size() + i] = state.namespaceAttachments(namespaces.get(i));
+    }
+    InboundKey key = new InboundKey(ref.name(), services, attachments);
+    Resource cached = serverListeners.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    Resource built =
+        Resource.of(
+            ref.name(),
+            Translator.serverListener(
+                ref.name(),
+                ref.server().ip(),
+                ref.server().port(),
+                inboundMode(state, workload, services) == MutualTlsMode.STRICT,
+                AuthorizationTranslator.filters(
+                    Inbound.authorization(state, services), mutualTls.trustDomain())));
+    if (serverListeners.size() >= MAX_REFS) {
+      serverListeners.clear();
+    }
+    serverListeners.put(key, built);
+    return built;
+  }
+
+  /**
+   * The mode a server enforces: the strictest of the Services it serves (a server shared by a
+   * STRICT and a DISABLE Service must not let plaintext reach the first); serving none known, its
+   * namespace's, else the mesh's. PERMISSIVE serves plaintext: a gRPC server cannot tell TLS from
+   * plaintext on one port.
+   */
+  private MutualTlsMode inboundMode(
+      MeshState state, Inbound.Workload workload, List<ServiceKey> services) {
+    if (services.isEmpty()) {
+      return TlsModes.ofNamespace(state, workload.namespace()).orElse(mutualTls.defaultMode());
+    }
+    MutualTlsMode mode = MutualTlsMode.DISABLE;
+    for (ServiceKey service : services) {
+      mode = mode.stricter(TlsModes.of(state, service, mutualTls.defaultMode()));
+    }
+    return mode;
+  }
+
   private Resource lookUp(MeshState state, ResourceRef ref) {
     if (ref.isServerListener()) {
-      return serverListeners.computeIfAbsent(
-          ref.name(),
-          name ->
-              Resource.of(
-                  name,
-                  Translator.serverListener(
-                      name, ref.server().ip(), ref.server().port(), mutualTls.strict())));
+      throw new IllegalArgumentException(
+          ref.name() + " is a server Listener: resolve it for its workload (serverListener)");
     }
     if (ref.service() == null) {
       return null;
@@ -162,25 +226,26 @@ final class ResourceCache {
       return null;
     }
     // Each memo remembers only what its type is built from, so that a change to anything else
-    // leaves it valid.
-    // With mutual TLS, a cluster names the identities of its Service's endpoints.
-    boolean needsEndpoints =
-        ref.type() == ResourceType.ENDPOINT
-            || (ref.type() == ResourceType.CLUSTER && mutualTls.strict());
-    ServiceEndpoints endpoints = needsEndpoints ? state.endpoints(service.key()) : null;
+    // leaves it valid. A cluster depends on its Service's mutual TLS mode (from what is attached
+    // to it and to its namespace) and, with STRICT, names the identities of its endpoints.
+    boolean cluster = ref.type() == ResourceType.CLUSTER;
     ServiceAttachments attachments =
-        ref.type() == ResourceType.ROUTE || ref.type() == ResourceType.CLUSTER
-            ? state.attachments(service.key())
-            : null;
+        ref.type() == ResourceType.ROUTE || cluster ? state.attachments(service.key()) : null;
+    ServiceAttachments namespaceAttachments =
+        cluster ? state.namespaceAttachments(service.key().namespace()) : null;
+    MutualTlsMode mode =
+        cluster ? TlsModes.of(state, service.key(), mutualTls.defaultMode()) : null;
+    boolean needsEndpoints = ref.type() == ResourceType.ENDPOINT || mode == MutualTlsMode.STRICT;
+    ServiceEndpoints endpoints = needsEndpoints ? state.endpoints(service.key()) : null;
     ConcurrentHashMap<MemoKey, Memo> memos =
         byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
     MemoKey key = new MemoKey(ref.type(), ref.name());
     Memo memo = memos.get(key);
-    if (memo != null && memo.builtFrom(service, endpoints, attachments)) {
+    if (memo != null && memo.builtFrom(service, endpoints, attachments, namespaceAttachments)) {
       return memo.resource();
     }
-    Resource built = build(ref, service, port, endpoints, attachments);
-    memos.put(key, new Memo(service, endpoints, attachments, built));
+    Resource built = build(ref, service, port, endpoints, attachments, mode);
+    memos.put(key, new Memo(service, endpoints, attachments, namespaceAttachments, built));
     return built;
   }
 
@@ -194,7 +259,8 @@ final class ResourceCache {
       MeshService service,
       ServicePort port,
       ServiceEndpoints endpoints,
-      ServiceAttachments attachments) {
+      ServiceAttachments attachments,
+      MutualTlsMode mode) {
     String canonical = names.canonical(service.key(), port.port());
     return switch (ref.type()) {
       case LISTENER -> Resource.of(ref.name(), Translator.clientListener(ref.name(), canonical));
@@ -203,7 +269,8 @@ final class ResourceCache {
               canonical,
               RouteTranslator.routeConfiguration(canonical, service, port, attachments, names));
       case CLUSTER ->
-          Resource.of(canonical, securedCluster(canonical, service, port, endpoints, attachments));
+          Resource.of(
+              canonical, securedCluster(canonical, service, port, endpoints, attachments, mode));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
     };
@@ -214,10 +281,13 @@ final class ResourceCache {
       MeshService service,
       ServicePort port,
       ServiceEndpoints endpoints,
-      ServiceAttachments attachments) {
+      ServiceAttachments attachments,
+      MutualTlsMode mode) {
     Cluster cluster =
         Translator.cluster(name, port, AttachedPolicies.of(service.key(), attachments));
-    if (!mutualTls.strict()) {
+    // Clients use TLS only with servers that require it: PERMISSIVE servers accept plaintext, and
+    // proxyless ones accept nothing else.
+    if (mode != MutualTlsMode.STRICT) {
       return cluster;
     }
     return cluster.toBuilder()
@@ -228,4 +298,48 @@ final class ResourceCache {
 
   /** Names are unique per type only: a route and a cluster share the canonical name. */
   private record MemoKey(ResourceType type, String name) {}
+
+  /**
+   * A server Listener's inputs: its name, the Services it serves and their attachments. The
+   * attachments are compared by identity, as in {@link Memo}: snapshots share unchanged values.
+   */
+  private static final class InboundKey {
+    private final String name;
+    private final List<ServiceKey> services;
+    private final ServiceAttachments[] attachments;
+    private final int hash;
+
+    InboundKey(String name, List<ServiceKey> services, ServiceAttachments[] attachments) {
+      this.name = name;
+      this.services = services;
+      this.attachments = attachments;
+      int h = name.hashCode() * 31 + services.hashCode();
+      for (ServiceAttachments each : attachments) {
+        h = h * 31 + System.identityHashCode(each);
+      }
+      this.hash = h;
+    }
+
+    @Override
+    @SuppressWarnings("ReferenceEquality")
+    public boolean equals(Object other) {
+      if (!(other instanceof InboundKey key)
+          || !name.equals(key.name)
+          || !services.equals(key.services)
+          || attachments.length != key.attachments.length) {
+        return false;
+      }
+      for (int i = 0; i < attachments.length; i++) {
+        if (attachments[i] != key.attachments[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.weft.distributor;
 
+import com.google.common.net.InetAddresses;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
@@ -32,7 +33,7 @@ public final class ResourceNames {
   /** The template a server's bootstrap carries; gRPC replaces %s with its listening address. */
   public static final String SERVER_LISTENER_TEMPLATE = "weft/inbound?address=%s";
 
-  private static final String SERVER_LISTENER_PREFIX = "weft/inbound?address=";
+  static final String SERVER_LISTENER_PREFIX = "weft/inbound?address=";
 
   private final String clusterDomain;
 
@@ -126,7 +127,17 @@ public final class ResourceNames {
     if (ip.startsWith("[") && ip.endsWith("]")) {
       ip = ip.substring(1, ip.length() - 1);
     }
-    return port < 0 || ip.isEmpty() ? Optional.empty() : Optional.of(new ServerAddress(ip, port));
+    // An IP literal only: a name is never resolved, and anything else is not an address a server
+    // listens on.
+    if (port < 0) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(
+          new ServerAddress(InetAddresses.toAddrString(InetAddresses.forString(ip)), port));
+    } catch (IllegalArgumentException notAnIpLiteral) {
+      return Optional.empty(); // a scoped IPv6 address whose interface this machine lacks, too
+    }
   }
 
   /** The address and port an xDS-enabled server listens on. */

@@ -542,7 +542,7 @@ final class RouteTranslator {
   }
 
   /** Escapes RE2's metacharacters, so a literal matches only itself. */
-  private static String quote(String literal) {
+  static String quote(String literal) {
     StringBuilder quoted = new StringBuilder(literal.length() + 8);
     for (int i = 0; i < literal.length(); i++) {
       char c = literal.charAt(i);

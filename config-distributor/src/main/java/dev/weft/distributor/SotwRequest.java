@@ -43,6 +43,7 @@ final class SotwRequest {
   private final String responseNonce;
   private final Status errorDetail;
   private final int nameCount;
+  private final int longestName;
   private final HashCode namesHash;
 
   private SotwRequest(
@@ -53,6 +54,7 @@ final class SotwRequest {
       String responseNonce,
       Status errorDetail,
       int nameCount,
+      int longestName,
       HashCode namesHash) {
     this.raw = raw;
     this.node = node;
@@ -61,6 +63,7 @@ final class SotwRequest {
     this.responseNonce = responseNonce;
     this.errorDetail = errorDetail;
     this.nameCount = nameCount;
+    this.longestName = longestName;
     this.namesHash = namesHash;
   }
 
@@ -72,6 +75,7 @@ final class SotwRequest {
     String responseNonce = "";
     Status errorDetail = null;
     int nameCount = 0;
+    int longestName = 0;
     // Encoders write a repeated field's entries one after the other, so the names are one run of
     // bytes (tags and lengths included), hashed in one call; a request that interleaves them
     // with other fields is hashed name by name instead.
@@ -85,7 +89,9 @@ final class SotwRequest {
         case NODE -> node = Node.parseFrom(in.readBytes());
         case VERSION_INFO -> versionInfo = in.readStringRequireUtf8();
         case RESOURCE_NAMES -> {
-          in.skipRawBytes(in.readRawVarint32());
+          int length = in.readRawVarint32();
+          longestName = Math.max(longestName, length);
+          in.skipRawBytes(length);
           if (runStart < 0) {
             runStart = fieldStart;
           } else if (fieldStart != runEnd) {
@@ -105,7 +111,15 @@ final class SotwRequest {
             ? Hashing.murmur3_128().hashBytes(raw, Math.max(runStart, 0), runEnd - runStart)
             : hashNameByName(raw);
     return new SotwRequest(
-        raw, node, versionInfo, typeUrl, responseNonce, errorDetail, nameCount, namesHash);
+        raw,
+        node,
+        versionInfo,
+        typeUrl,
+        responseNonce,
+        errorDetail,
+        nameCount,
+        longestName,
+        namesHash);
   }
 
   /** The hash of the names' fields, tags and lengths included, as if they were one run. */
@@ -154,6 +168,16 @@ final class SotwRequest {
    */
   Names names() {
     return new Names(nameCount, namesHash);
+  }
+
+  /** How many resource names the request carries, without decoding them. */
+  int nameCount() {
+    return nameCount;
+  }
+
+  /** The length of its longest resource name, in bytes of UTF-8, without decoding them. */
+  int longestName() {
+    return longestName;
   }
 
   /** The count and 128-bit hash of a request's resource names. */

@@ -71,10 +71,32 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     String sentVersion = "";
     String sentNonce = "";
 
+    @Override
+    void markServerListeners() {
+      for (int i = firstWithPrefix(ResourceNames.SERVER_LISTENER_PREFIX);
+          i < refs.size() && refs.get(i).isServerListener();
+          i++) {
+        pending.set(i);
+        dirty = true;
+      }
+    }
+
     /** Binary search for the run of names, in the sorted {@link #refs}. */
     @Override
     void markTouched(ServiceKey service) {
       String prefix = namePrefix(service);
+      for (int i = firstWithPrefix(prefix);
+          i < refs.size() && refs.get(i).name().startsWith(prefix);
+          i++) {
+        if (service.equals(refs.get(i).service())) {
+          pending.set(i);
+          dirty = true;
+        }
+      }
+    }
+
+    /** The index of the first of {@link #refs} not sorted before {@code prefix}. */
+    private int firstWithPrefix(String prefix) {
       int low = 0;
       int high = refs.size();
       while (low < high) {
@@ -85,12 +107,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
           high = middle;
         }
       }
-      for (int i = low; i < refs.size() && refs.get(i).name().startsWith(prefix); i++) {
-        if (service.equals(refs.get(i).service())) {
-          pending.set(i);
-          dirty = true;
-        }
-      }
+      return low;
     }
   }
 
@@ -106,7 +123,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
   @Override
   public void onNext(SotwRequest request) {
-    executor.execute(() -> handle(request));
+    receive(() -> handle(request));
   }
 
   @Override
@@ -125,6 +142,9 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     }
     if (request.node() != null) {
       identify(request.node());
+    }
+    if (!withinLimits(request.nameCount(), request.longestName())) {
+      return;
     }
     ResourceType type = ResourceType.ofTypeUrl(request.typeUrl()).orElse(null);
     if (type == null) {
@@ -147,15 +167,19 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       // A proxy that reconnects says what it holds: skip the push when that is current.
       state.clientVersion = request.versionInfo();
     }
-    subscribe(type, state, request, nonce.isEmpty());
+    if (!subscribe(type, state, request, nonce.isEmpty())) {
+      return;
+    }
     catchUp();
     flush();
   }
 
-  private void subscribe(ResourceType type, TypeState state, SotwRequest request, boolean initial) {
+  /** Takes the request's names as the type's subscription; false if that ended the stream. */
+  private boolean subscribe(
+      ResourceType type, TypeState state, SotwRequest request, boolean initial) {
     SotwRequest.Names requestedNames = request.names();
     if (!initial && requestedNames.equals(state.requested)) {
-      return;
+      return true;
     }
     List<String> names = request.resourceNames();
     boolean wildcard =
@@ -169,6 +193,15 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         distinct.add(ref(type, name));
       }
       previous = name;
+    }
+    int others = 0;
+    for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
+      if (entry.getKey() != type) {
+        others += entry.getValue().refs.size();
+      }
+    }
+    if (!withinStreamLimit(others + distinct.size())) {
+      return false;
     }
     state.requested = requestedNames;
     List<ResourceRef> next = List.copyOf(distinct);
@@ -186,6 +219,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       }
       watch(all, anyWildcard);
     }
+    return true;
   }
 
   @Override

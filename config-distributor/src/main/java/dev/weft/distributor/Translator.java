@@ -194,10 +194,12 @@ final class Translator {
 
   /**
    * A Listener for an xDS-enabled gRPC server (gRFC A36) on {@code ip:port}: one filter chain whose
-   * connection manager routes every request to the server itself; with {@code mutualTls}, the chain
-   * requires a client certificate from the mesh (gRFC A29).
+   * connection manager routes every request to the server itself, after the {@code authorization}
+   * filters (gRFC A41; none when no policy applies); with {@code mutualTls}, the chain requires a
+   * client certificate from the mesh (gRFC A29).
    */
-  static Listener serverListener(String name, String ip, int port, boolean mutualTls) {
+  static Listener serverListener(
+      String name, String ip, int port, boolean mutualTls, List<HttpFilter> authorization) {
     RouteConfiguration inbound =
         RouteConfiguration.newBuilder()
             .setName("inbound|" + port)
@@ -214,6 +216,7 @@ final class Translator {
         HttpConnectionManager.newBuilder()
             .setStatPrefix("inbound|" + port)
             .setRouteConfig(inbound)
+            .addAllHttpFilters(authorization)
             .addHttpFilters(ROUTER_FILTER)
             .build();
     FilterChain.Builder chain =

@@ -35,6 +35,8 @@ final class WatcherIndex {
   private final BitSet freeSlots = new BitSet();
   private int slotsInUse;
   private final Map<ServiceKey, BitSet> byService = new HashMap<>();
+  private final Map<String, BitSet> byNamespace = new HashMap<>();
+  private final Map<Integer, String> namespaceBySlot = new HashMap<>();
   private final BitSet wildcard = new BitSet();
 
   /** Registers a connected watcher; it sees only the first configuration until it watches. */
@@ -66,6 +68,14 @@ final class WatcherIndex {
       }
       for (ServiceKey service : watched) {
         clear(service, slot);
+      }
+      String namespace = namespaceBySlot.remove(slot);
+      if (namespace != null) {
+        BitSet watchers = byNamespace.get(namespace);
+        watchers.clear(slot);
+        if (watchers.isEmpty()) {
+          byNamespace.remove(namespace);
+        }
       }
       wildcard.clear(slot);
       bySlot[slot] = null;
@@ -110,6 +120,19 @@ final class WatcherIndex {
     }
   }
 
+  /**
+   * A watcher of every Service of a namespace, such as a server's stream, whose Listener depends on
+   * which of them its workload serves. A watcher watches one namespace at most.
+   */
+  void watchNamespace(ConfigWatcher watcher, String namespace) {
+    synchronized (lock) {
+      Integer slot = slots.get(watcher);
+      if (slot != null && namespaceBySlot.putIfAbsent(slot, namespace) == null) {
+        byNamespace.computeIfAbsent(namespace, k -> new BitSet()).set(slot);
+      }
+    }
+  }
+
   /** Every connected watcher. */
   List<ConfigWatcher> all() {
     synchronized (lock) {
@@ -122,7 +145,7 @@ final class WatcherIndex {
     return concerned(changes.services(), changes.endpoints());
   }
 
-  /** The watchers of any of these Services, and those that watch everything. */
+  /** The watchers of any of these Services or their namespaces, and those that watch everything. */
   @SafeVarargs
   final List<ConfigWatcher> concerned(Collection<ServiceKey>... services) {
     synchronized (lock) {
@@ -143,6 +166,12 @@ final class WatcherIndex {
       BitSet watchers = byService.get(service);
       if (watchers != null) {
         into.or(watchers);
+      }
+      if (!byNamespace.isEmpty()) {
+        BitSet namespaceWatchers = byNamespace.get(service.namespace());
+        if (namespaceWatchers != null) {
+          into.or(namespaceWatchers);
+        }
       }
     }
   }

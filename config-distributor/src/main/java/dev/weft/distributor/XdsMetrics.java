@@ -20,6 +20,21 @@ final class XdsMetrics {
   private final Map<ResourceType, Counter> nacks = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Timer> pushTime = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Timer> convergence = new EnumMap<>(ResourceType.class);
+  private final Map<Refusal, Counter> refusals = new EnumMap<>(Refusal.class);
+  private final Counter unknownClusters;
+
+  /** Why a stream was refused: the limit a client exceeded. */
+  enum Refusal {
+    NAMES_PER_REQUEST,
+    NAMES_PER_STREAM,
+    NAME_LENGTH,
+    MESSAGE_SIZE,
+    LOAD_REPORT_CLUSTERS;
+
+    String tag() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 
   XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies) {
     Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
@@ -54,6 +69,19 @@ final class XdsMetrics {
               .publishPercentiles(0.5, 0.99)
               .register(meters));
     }
+    for (Refusal reason : Refusal.values()) {
+      refusals.put(
+          reason,
+          Counter.builder("weft.xds.refused")
+              .description("Streams ended because the client exceeded a limit, by limit")
+              .tag("reason", reason.tag())
+              .register(meters));
+    }
+    unknownClusters =
+        Counter.builder("weft.xds.load_reports.unknown_clusters")
+            .description(
+                "Per-cluster load reports dropped: the cluster is not a known Service port")
+            .register(meters);
   }
 
   void pushed(ResourceType type, long nanos) {
@@ -67,5 +95,13 @@ final class XdsMetrics {
 
   void nacked(ResourceType type) {
     nacks.get(type).increment();
+  }
+
+  void refused(Refusal reason) {
+    refusals.get(reason).increment();
+  }
+
+  void unknownClusters(int count) {
+    unknownClusters.increment(count);
   }
 }

@@ -1,6 +1,10 @@
 package dev.weft.distributor;
 
+import com.google.common.net.InetAddresses;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerStreamTracer;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +29,14 @@ import org.slf4j.LoggerFactory;
  * the client to reconnect (HTTP/2 GOAWAY), gives its streams {@code grace} to finish, and closes
  * it. The client's next connection, through the control plane's Service, may land on any replica,
  * so after a scale-up or a rollout the load evens out within one age.
+ *
+ * <p>Limits on what a client sends, set explicitly rather than left to gRPC's defaults: a message
+ * may be at most {@link Builder#maxMessageSize} (larger ones end their stream with
+ * RESOURCE_EXHAUSTED, counted in {@code weft.xds.refused{reason="message_size"}}), and a connection
+ * may carry at most {@link Builder#maxStreamsPerConnection} streams at once (HTTP/2's
+ * SETTINGS_MAX_CONCURRENT_STREAMS: a client's further streams wait for one to end). With the
+ * streams' own flow control and name limits (see {@link AdsStream}), what one connection can make
+ * the control plane hold is bounded.
  *
  * <p>Thread-safety: immutable after {@link Builder#start()}; gRPC's server is thread-safe.
  */
@@ -94,6 +106,7 @@ public final class XdsServer implements AutoCloseable {
   /** Settings of an {@link XdsServer}; each rejects a bad value at once. */
   public static final class Builder {
     private final ConfigDistributor distributor;
+    private String address = "";
     private int port = 15010;
 
     /** Istio's default: long enough that reconnects cost nothing, short enough to rebalance. */
@@ -102,11 +115,41 @@ public final class XdsServer implements AutoCloseable {
     /** Enough for a stream to answer what it has in flight; ADS streams are ended at its end. */
     private Duration maxConnectionAgeGrace = Duration.ofSeconds(10);
 
+    /**
+     * gRPC's own default, made explicit so that it is documented and does not move with a gRPC
+     * upgrade. The largest legitimate messages fit with room: a request at the default name limit
+     * (10,000 names, 60 to 260 bytes each with their field) is 0.6 to 2.6 MB, and a load report of
+     * 10,000 clusters (150 to 300 bytes each) 1.5 to 3 MB. Each stream holds at most {@link
+     * AdsStream#REQUESTS_IN_HAND} messages received but not handled, so 8 MiB at most.
+     */
+    private int maxMessageSize = 4 * 1024 * 1024;
+
+    /**
+     * A proxy needs one ADS stream and one LRS stream on its connection; twice that leaves room
+     * (for a stream that is ending while its replacement starts) without letting one connection
+     * open hundreds (gRPC's default is unlimited). A client over the limit is not refused: HTTP/2
+     * makes its further streams wait until one ends.
+     */
+    private int maxStreamsPerConnection = 4;
+
     private Builder(ConfigDistributor distributor) {
       this.distributor = Objects.requireNonNull(distributor, "distributor");
     }
 
     /** 15010 by default; 0 picks a free port. */
+    /**
+     * The IP address to listen on (a literal: never resolved); every address of the machine by
+     * default. Standalone, Weft listens on loopback only.
+     */
+    public Builder address(String value) {
+      if (!value.isEmpty() && !InetAddresses.isInetAddress(value)) {
+        throw new IllegalArgumentException(
+            "\"" + value + "\" is not an IP address to listen on (empty: every address)");
+      }
+      address = value;
+      return this;
+    }
+
     public Builder port(int value) {
       if (value < 0 || value > 65535) {
         throw new IllegalArgumentException("port " + value + " is out of range");
@@ -132,9 +175,38 @@ public final class XdsServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The largest message a client may send, in bytes: 4 MiB by default. A larger one ends its
+     * stream with RESOURCE_EXHAUSTED. Raise it with the name limits.
+     */
+    public Builder maxMessageSize(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxMessageSize must be at least 1 KiB: " + bytes);
+      }
+      maxMessageSize = bytes;
+      return this;
+    }
+
+    /**
+     * How many streams one connection may carry at once: 4 by default. At least 2: a proxy needs an
+     * ADS stream and an LRS stream.
+     */
+    public Builder maxStreamsPerConnection(int streams) {
+      if (streams < 2) {
+        throw new IllegalArgumentException(
+            "maxStreamsPerConnection must be at least 2 (a proxy needs an ADS and an LRS stream): "
+                + streams);
+      }
+      maxStreamsPerConnection = streams;
+      return this;
+    }
+
     public XdsServer start() {
       Server server =
-          NettyServerBuilder.forAddress(new InetSocketAddress(port))
+          NettyServerBuilder.forAddress(
+                  address.isEmpty()
+                      ? new InetSocketAddress(port)
+                      : new InetSocketAddress(InetAddresses.forString(address), port))
               .addService(distributor.service())
               .addService(distributor.loadReportingService())
               // Handlers only hand requests to each stream's own executor: run them on the
@@ -146,6 +218,9 @@ public final class XdsServer implements AutoCloseable {
               .permitKeepAliveWithoutCalls(true)
               .maxConnectionAge(maxConnectionAge.toMillis(), TimeUnit.MILLISECONDS)
               .maxConnectionAgeGrace(maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
+              .maxInboundMessageSize(maxMessageSize)
+              .maxConcurrentCallsPerConnection(maxStreamsPerConnection)
+              .addStreamTracerFactory(new MessageSizeRefusals(distributor.metrics()))
               .build();
       try {
         server.start();
@@ -153,10 +228,42 @@ public final class XdsServer implements AutoCloseable {
         throw new UncheckedIOException("cannot serve xDS on port " + port, e);
       }
       log.info(
-          "serving xDS (ADS, plaintext) on port {}; connections last at most {}",
+          "serving xDS (ADS, plaintext) on port {}; connections last at most {}, carry at most {}"
+              + " streams and messages of at most {} bytes",
           server.getPort(),
-          maxConnectionAge);
+          maxConnectionAge,
+          maxStreamsPerConnection,
+          maxMessageSize);
       return new XdsServer(server, distributor);
+    }
+  }
+
+  /**
+   * Counts the streams gRPC ended because a message exceeded {@link Builder#maxMessageSize}: gRPC
+   * refuses those before any message reaches a stream, so only the stream's tracer sees why it
+   * closed. Recognized by gRPC's status description ("gRPC message exceeds maximum size N: M"),
+   * which the tests check.
+   */
+  private static final class MessageSizeRefusals extends ServerStreamTracer.Factory {
+    private final XdsMetrics metrics;
+
+    MessageSizeRefusals(XdsMetrics metrics) {
+      this.metrics = metrics;
+    }
+
+    @Override
+    public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
+      return new ServerStreamTracer() {
+        @Override
+        public void streamClosed(Status status) {
+          if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
+              && status.getDescription() != null
+              && status.getDescription().contains("exceeds maximum size")) {
+            metrics.refused(XdsMetrics.Refusal.MESSAGE_SIZE);
+            log.warn("refused a {} stream: {}", fullMethodName, status.getDescription());
+          }
+        }
+      };
     }
   }
 }

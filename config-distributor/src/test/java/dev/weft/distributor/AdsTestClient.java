@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.stub.CallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -91,6 +92,14 @@ final class AdsTestClient implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
+  }
+
+  /**
+   * Whether the open stream takes another request without buffering it: false once the server stops
+   * reading and the transport's windows and the client's buffer are full.
+   */
+  boolean ready() {
+    return ((CallStreamObserver<?>) (sotw != null ? sotw : delta)).isReady();
   }
 
   /** Whether a response is waiting, without waiting for one. */

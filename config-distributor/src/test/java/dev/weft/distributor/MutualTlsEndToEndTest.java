@@ -4,8 +4,6 @@ import static dev.weft.distributor.XdsTestbed.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.weft.ca.Authenticator;
-import dev.weft.ca.CaServer;
 import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.CredentialFiles;
 import dev.weft.ca.KeyMaterialStore;
@@ -31,18 +29,14 @@ import io.grpc.xds.XdsServerBuilder;
 import io.grpc.xds.XdsServerCredentials;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -68,40 +62,25 @@ class MutualTlsEndToEndTest {
   private final XdsTestbed mesh =
       new XdsTestbed(builder -> builder.mutualTls(MutualTls.strict("cluster.local")));
   private final Set<String> callers = ConcurrentHashMap.newKeySet();
-  private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+  private TestCa testCa;
   private CertificateAuthority ca;
-  private CaServer caServer;
 
   @BeforeEach
   void startCa() throws Exception {
-    ca =
-        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
-    Files.writeString(
-        dir.resolve("tokens"),
-        "t-greeter demo greeter\nt-web demo web\nt-impostor demo impostor\n");
-    caServer =
-        CaServer.builder(ca)
-            .port(0)
-            .dnsNames(List.of("localhost"))
-            .authenticator(
-                Authenticator.firstOf(
-                    List.of(
-                        Authenticator.currentSvid(ca, java.time.Clock.systemUTC()),
-                        Authenticator.bootstrapTokens(dir.resolve("tokens")))))
-            .start();
+    testCa = new TestCa(dir, "demo/greeter", "demo/web", "demo/impostor");
+    ca = testCa.authority();
   }
 
   @AfterEach
   void close() throws Exception {
     mesh.close();
-    caServer.close();
-    scheduler.shutdownNow();
+    testCa.close();
   }
 
   @Test
   void clientAndServerTalkMutualTlsAndTheServerSeesTheClientsSpiffeId() throws Exception {
-    Path server = credentials("t-greeter", Duration.ofHours(1));
-    Path client = credentials("t-web", Duration.ofHours(1));
+    Path server = credentials("demo/greeter", Duration.ofHours(1));
+    Path client = credentials("demo/web", Duration.ofHours(1));
     int port = greeterWithXdsServer(server, "greeter");
 
     ManagedChannel channel = secureClient(client);
@@ -113,7 +92,7 @@ class MutualTlsEndToEndTest {
 
   @Test
   void aClientWithACertificateFromAnotherCaFailsTheHandshake() throws Exception {
-    Path server = credentials("t-greeter", Duration.ofHours(1));
+    Path server = credentials("demo/greeter", Duration.ofHours(1));
     greeterWithXdsServer(server, "greeter");
     CertificateAuthority other =
         CertificateAuthority.builder()
@@ -131,17 +110,17 @@ class MutualTlsEndToEndTest {
 
   @Test
   void aServerWhoseSpiffeIdIsNotTheServicesFailsTheHandshake() throws Exception {
-    Path impostor = credentials("t-impostor", Duration.ofHours(1));
+    Path impostor = credentials("demo/impostor", Duration.ofHours(1));
     greeterWithXdsServer(impostor, "greeter");
-    Path client = credentials("t-web", Duration.ofHours(1));
+    Path client = credentials("demo/web", Duration.ofHours(1));
 
     assertThat(XdsTestbed.callOrStatus(secureClient(client), DEADLINE)).isEqualTo("UNAVAILABLE");
   }
 
   @Test
   void leafRotationUnderContinuousTrafficFailsNoCall() throws Exception {
-    Path server = rotatingCredentials("t-greeter", Duration.ofSeconds(4));
-    Path client = rotatingCredentials("t-web", Duration.ofSeconds(4));
+    Path server = rotatingCredentials("demo/greeter", Duration.ofSeconds(4));
+    Path client = rotatingCredentials("demo/web", Duration.ofSeconds(4));
     greeterWithXdsServer(server, "greeter");
     ManagedChannel channel = secureClient(client);
     X509Certificate first = leaf(client);
@@ -158,8 +137,8 @@ class MutualTlsEndToEndTest {
 
   @Test
   void rootRotationUnderContinuousTrafficFailsNoCall() throws Exception {
-    Path server = rotatingCredentials("t-greeter", Duration.ofSeconds(4));
-    Path client = rotatingCredentials("t-web", Duration.ofSeconds(4));
+    Path server = rotatingCredentials("demo/greeter", Duration.ofSeconds(4));
+    Path client = rotatingCredentials("demo/web", Duration.ofSeconds(4));
     greeterWithXdsServer(server, "greeter");
     ManagedChannel channel = secureClient(client);
     X509Certificate oldRoot = ca.trustBundle().get(0);
@@ -210,38 +189,18 @@ class MutualTlsEndToEndTest {
     }
   }
 
-  /** Certificates issued through the CA server by an agent with {@code token}, once. */
-  private Path credentials(String token, Duration validity) throws Exception {
-    Path out = dir.resolve(token);
-    try (WorkloadAgent agent = agent(token, out, validity)) {
-      agent.renewNow();
-    }
-    return out;
+  private Path credentials(String account, Duration validity) throws Exception {
+    return testCa.credentials(account, validity);
   }
 
   /** An agent that keeps renewing at half-life for the whole test. */
-  private Path rotatingCredentials(String token, Duration validity) throws Exception {
-    Path out = dir.resolve(token);
-    WorkloadAgent agent = agent(token, out, validity);
+  private Path rotatingCredentials(String account, Duration validity) throws Exception {
+    Path out = dir.resolve(account.replace('/', '-') + "-rotating");
+    WorkloadAgent agent = testCa.agent(account, out, validity);
     mesh.closeLater(agent);
     agent.renewNow();
     agent.start();
     return out;
-  }
-
-  private WorkloadAgent agent(String token, Path out, Duration validity) throws IOException {
-    Path tokenFile = dir.resolve(token + ".token");
-    Files.writeString(tokenFile, token + "\n");
-    return WorkloadAgent.builder()
-        .target("localhost:" + caServer.port())
-        .serverSpiffeId(caServer.spiffeId())
-        .bootstrapTrustBundle(ca.trustBundle())
-        .tokenFile(tokenFile)
-        .outputDirectory(out)
-        .validity(validity)
-        .scheduler(scheduler)
-        .random(new Random(7))
-        .build();
   }
 
   private static X509Certificate leaf(Path credentials) {
@@ -256,14 +215,6 @@ class MutualTlsEndToEndTest {
     return seenSerials.size() - 1;
   }
 
-  private static Bootstrap.CertificateFiles files(Path credentials) {
-    return new Bootstrap.CertificateFiles(
-        credentials.resolve(CredentialFiles.CERTIFICATE_FILE),
-        credentials.resolve(CredentialFiles.PRIVATE_KEY_FILE),
-        credentials.resolve(CredentialFiles.CA_CERTIFICATE_FILE),
-        Duration.ofSeconds(1));
-  }
-
   @SuppressWarnings("unchecked")
   private Map<String, ?> bootstrap(String serviceAccount, Path credentials) throws IOException {
     return (Map<String, ?>)
@@ -271,7 +222,7 @@ class MutualTlsEndToEndTest {
             Bootstrap.json(
                 "localhost:" + mesh.xdsPort(),
                 new Bootstrap.Workload(NAMESPACE, serviceAccount, "", ""),
-                Optional.of(files(credentials))));
+                Optional.of(TestCa.files(credentials))));
   }
 
   /**

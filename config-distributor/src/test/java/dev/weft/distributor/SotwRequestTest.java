@@ -38,6 +38,16 @@ class SotwRequestTest {
   }
 
   @Test
+  void countsNamesAndMeasuresTheLongestInBytesWithoutDecodingThem() throws Exception {
+    SotwRequest request = request("1", "a.demo:80", "é".repeat(10), "b");
+
+    assertThat(request.nameCount()).isEqualTo(3);
+    assertThat(request.longestName()).as("UTF-8 bytes, not characters").isEqualTo(20);
+    assertThat(request("1").nameCount()).isZero();
+    assertThat(request("1").longestName()).isZero();
+  }
+
+  @Test
   void sameNamesInTheSameOrderCompareEqualWhateverElseDiffers() throws Exception {
     SotwRequest.Names first = request("1", "a", "b").names();
 

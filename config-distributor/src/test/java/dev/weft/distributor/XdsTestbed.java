@@ -14,18 +14,25 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.NameResolverRegistry;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.StatusRuntimeException;
 import io.grpc.internal.JsonParser;
 import io.grpc.stub.ClientCalls;
+import io.grpc.xds.XdsChannelCredentials;
 import io.grpc.xds.XdsNameResolverProvider;
 import io.grpc.xds.XdsServerBuilder;
+import io.grpc.xds.XdsServerCredentials;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,20 +63,30 @@ final class XdsTestbed implements AutoCloseable {
 
   /** A testbed; without a test source, the caller registers its own before anything else. */
   XdsTestbed(boolean withTestSource) {
-    this(withTestSource, UnaryOperator.identity());
+    this(withTestSource, UnaryOperator.identity(), UnaryOperator.identity());
   }
 
   /** A testbed fed by {@link #source()}, whose distributor {@code settings} adjust. */
   XdsTestbed(UnaryOperator<ConfigDistributor.Builder> settings) {
-    this(true, settings);
+    this(true, settings, UnaryOperator.identity());
   }
 
-  private XdsTestbed(boolean withTestSource, UnaryOperator<ConfigDistributor.Builder> settings) {
+  /** A testbed fed by {@link #source()}, whose distributor and xDS server settings adjust. */
+  XdsTestbed(
+      UnaryOperator<ConfigDistributor.Builder> settings,
+      UnaryOperator<XdsServer.Builder> serverSettings) {
+    this(true, settings, serverSettings);
+  }
+
+  private XdsTestbed(
+      boolean withTestSource,
+      UnaryOperator<ConfigDistributor.Builder> settings,
+      UnaryOperator<XdsServer.Builder> serverSettings) {
     if (withTestSource) {
       source = registry.registerSource("test");
     }
     distributor = settings.apply(ConfigDistributor.builder(registry).meterRegistry(meters)).build();
-    xds = XdsServer.start(distributor, 0);
+    xds = serverSettings.apply(XdsServer.builder(distributor).port(0)).start();
   }
 
   RegistrySource source() {
@@ -146,6 +163,76 @@ final class XdsTestbed implements AutoCloseable {
             .build();
     toClose.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     return channel;
+  }
+
+  /**
+   * Registers {@code service} in {@code namespace} with one endpoint on 127.0.0.1, run by a Pod of
+   * {@code account}, and starts there an xDS-enabled greeter server named {@code service} that
+   * bootstraps as that Pod, with {@code credentials} (files an agent wrote) for mutual TLS when the
+   * config asks for it. Returns the server's port.
+   */
+  int secureXdsBackend(
+      String namespace,
+      String service,
+      String account,
+      Optional<Path> credentials,
+      ServerInterceptor... interceptors) {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    String pod = TestObjects.podName(service, "127.0.0.1");
+    source.upsert(TestObjects.service(namespace, service, "http", 50051));
+    source.upsert(TestObjects.pod(namespace, pod, account, "v1"));
+    source.upsert(TestObjects.slice(namespace, service + "-1", service, port, "127.0.0.1"));
+    try {
+      Server server =
+          XdsServerBuilder.forPort(
+                  port, XdsServerCredentials.create(InsecureServerCredentials.create()))
+              .addService(ServerInterceptors.intercept(Greeter.service(service), interceptors))
+              .overrideBootstrapForTest(
+                  bootstrap(new Bootstrap.Workload(namespace, account, pod, ""), credentials))
+              .build()
+              .start();
+      toClose.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return port;
+  }
+
+  /**
+   * A grpc-xds channel to {@code xds:///target} of a workload of {@code namespace}/{@code account},
+   * with {@code credentials} for mutual TLS when the config asks for it.
+   */
+  ManagedChannel secureClient(
+      String namespace, String account, Optional<Path> credentials, String target) {
+    String scheme = "xds-test-" + SCHEMES.incrementAndGet();
+    XdsNameResolverProvider resolver =
+        XdsNameResolverProvider.createForTest(
+            scheme, bootstrap(new Bootstrap.Workload(namespace, account, "", ""), credentials));
+    NameResolverRegistry.getDefaultRegistry().register(resolver);
+    toClose.add(() -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(
+                scheme + ":///" + target,
+                XdsChannelCredentials.create(InsecureChannelCredentials.create()))
+            .build();
+    toClose.add(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return channel;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, ?> bootstrap(Bootstrap.Workload workload, Optional<Path> credentials) {
+    try {
+      return (Map<String, ?>)
+          JsonParser.parse(
+              Bootstrap.json("localhost:" + xdsPort(), workload, credentials.map(TestCa::files)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @SuppressWarnings("unchecked")

@@ -54,6 +54,7 @@ class CaConfiguration {
     WeftProperties.Ca settings = properties.ca();
     boolean kubernetes = KubernetesMode.active(environment);
     TrustDomain trustDomain = trustDomain(settings);
+    checkRateLimit(settings);
     CaLifecycle.Loader loader =
         () ->
             CertificateAuthority.builder()
@@ -105,6 +106,8 @@ class CaConfiguration {
               .authenticator(Authenticator.firstOf(chain))
               .identity(self)
               .dnsNames(settings.dnsNames())
+              .unauthenticatedRateLimit(
+                  settings.unauthenticatedRateLimit(), settings.unauthenticatedBurst())
               .clock(caClock)
               .metrics(metrics);
         },
@@ -121,6 +124,24 @@ class CaConfiguration {
         KubernetesMode.active(environment)
             ? CaRotation.Mode.ELECTED
             : CaRotation.Mode.ALWAYS_LEADS);
+  }
+
+  private static void checkRateLimit(WeftProperties.Ca settings) {
+    double rate = settings.unauthenticatedRateLimit();
+    if (!(rate > 0) || Double.isInfinite(rate)) {
+      throw new InvalidSettingException(
+          "weft.ca.unauthenticated-rate-limit",
+          rate + " is not a positive number of requests per second",
+          "Use a positive number, such as 20 (--weft.ca.unauthenticated-rate-limit=20).",
+          null);
+    }
+    if (settings.unauthenticatedBurst() < 1) {
+      throw new InvalidSettingException(
+          "weft.ca.unauthenticated-burst",
+          settings.unauthenticatedBurst() + " is less than 1",
+          "Use a whole number of at least 1, such as 40 (--weft.ca.unauthenticated-burst=40).",
+          null);
+    }
   }
 
   private static TrustDomain trustDomain(WeftProperties.Ca settings) {

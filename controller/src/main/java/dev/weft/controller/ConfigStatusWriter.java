@@ -2,6 +2,7 @@ package dev.weft.controller;
 
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.PolicyStatus;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.distributor.ConfigDistributor;
@@ -179,6 +180,8 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       } else if (current instanceof AuthorizationPolicy policy) {
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
+      } else if (current instanceof MeshTLSPolicy policy) {
+        policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       }
       client.resource(current).updateStatus();
       log.debug("wrote the status of {}: {}", key, conditions);
@@ -196,6 +199,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       case TRAFFIC_POLICY -> TrafficPolicy.class;
       case FAULT_POLICY -> FaultPolicy.class;
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
+      case MESH_TLS_POLICY -> MeshTLSPolicy.class;
       case SERVICE, ENDPOINT_SLICE, POD ->
           throw new IllegalArgumentException(kind + " has no status Weft writes");
     };

@@ -14,6 +14,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param kubernetes settings for Kubernetes mode
  * @param xds settings of the xDS server
  * @param ca settings of the certificate authority
+ * @param http settings of the HTTP API
  */
 @ConfigurationProperties(prefix = "weft")
 public record WeftProperties(
@@ -21,7 +22,20 @@ public record WeftProperties(
     @DefaultValue("examples/demo") Path configDir,
     @DefaultValue Kubernetes kubernetes,
     @DefaultValue Xds xds,
-    @DefaultValue Ca ca) {
+    @DefaultValue Ca ca,
+    @DefaultValue Http http) {
+
+  /**
+   * The HTTP API on {@code server.port}: the debug pages and bootstraps. (Probes and metrics are on
+   * {@code management.server.port}.)
+   *
+   * @param debugServiceAccounts Kubernetes mode: the ServiceAccounts, as {@code namespace/name},
+   *     whose tokens may read {@code /debug/*}
+   * @param debugGroups Kubernetes mode: the groups whose members' tokens may read {@code /debug/*}
+   */
+  public record Http(
+      @DefaultValue List<String> debugServiceAccounts,
+      @DefaultValue("system:masters") List<String> debugGroups) {}
 
   /** Where the registry reads the mesh from. */
   public enum Mode {
@@ -71,6 +85,8 @@ public record WeftProperties(
    * The xDS server.
    *
    * @param port the plaintext ADS port; 0 picks a free one
+   * @param address the IP address the plaintext ADS port listens on; empty means every address
+   *     (standalone, the default is {@code 127.0.0.1})
    * @param advertisedAddress {@code host:port} that bootstraps tell workloads to reach; empty means
    *     {@code localhost} and the actual port
    * @param clusterDomain the DNS domain of Service names ({@code <svc>.<ns>.svc.<domain>})
@@ -82,11 +98,14 @@ public record WeftProperties(
    *     asked to reconnect, so that proxies spread over replicas after a scale-up or a rollout
    * @param maxStreamAgeGrace how long a connection asked to reconnect may finish its streams before
    *     it is closed
-   * @param drainPeriod on shutdown, the time over which open streams are closed, spread out so that
-   *     their proxies reconnect to other replicas a few at a time
+   * @param drainPeriod Kubernetes mode: on shutdown, the time over which open streams are closed,
+   *     spread out so that their proxies reconnect to other replicas a few at a time (standalone
+   *     closes them at once)
+   * @param limits what one xDS client may send; a client that sends more has its stream ended
    */
   public record Xds(
       @DefaultValue("15010") int port,
+      @DefaultValue("") String address,
       @DefaultValue("") String advertisedAddress,
       @DefaultValue("cluster.local") String clusterDomain,
       @DefaultValue("10ms") Duration quietPeriod,
@@ -94,12 +113,42 @@ public record WeftProperties(
       @DefaultValue("disabled") Mtls mtls,
       @DefaultValue("30m") Duration maxStreamAge,
       @DefaultValue("10s") Duration maxStreamAgeGrace,
-      @DefaultValue("10s") Duration drainPeriod) {}
+      @DefaultValue("10s") Duration drainPeriod,
+      @DefaultValue Limits limits) {
 
-  /** Whether workloads talk mutual TLS with SPIFFE identities of {@code weft.ca.trust-domain}. */
+    /**
+     * Limits on what one xDS client sends, so that no client can make the control plane hold an
+     * unbounded amount of its input. The defaults fit the largest real meshes (a proxy watching
+     * every Service of a 5,000-Service mesh, by two names each); raise them together.
+     *
+     * @param maxNamesPerRequest the most resource names one request may carry (a load report: the
+     *     most clusters); more ends the stream with RESOURCE_EXHAUSTED
+     * @param maxNamesPerStream the most resource names one stream may be subscribed to, over all
+     *     types; at least {@code maxNamesPerRequest}
+     * @param maxNameLength the longest resource name, in bytes (UTF-8); a longer one ends the
+     *     stream with INVALID_ARGUMENT
+     * @param maxMessageSize the largest message a client may send; a larger one ends its stream
+     *     with RESOURCE_EXHAUSTED
+     * @param maxStreamsPerConnection how many streams one connection may carry at once (a proxy
+     *     needs an ADS and an LRS stream); a client's further streams wait
+     */
+    public record Limits(
+        @DefaultValue("10000") int maxNamesPerRequest,
+        @DefaultValue("40000") int maxNamesPerStream,
+        @DefaultValue("512") int maxNameLength,
+        @DefaultValue("4MB") org.springframework.util.unit.DataSize maxMessageSize,
+        @DefaultValue("4") int maxStreamsPerConnection) {}
+  }
+
+  /**
+   * The mesh's default for mutual TLS with SPIFFE identities of {@code weft.ca.trust-domain};
+   * MeshTLSPolicies override it per namespace and per Service.
+   */
   public enum Mtls {
     /** Plaintext between workloads. */
     DISABLED,
+    /** Servers accept both where they can (Envoy); clients, and proxyless servers, plaintext. */
+    PERMISSIVE,
     /** Clusters ask for the server's SPIFFE ID; xDS-enabled servers require client certificates. */
     STRICT
   }
@@ -119,11 +168,17 @@ public record WeftProperties(
    *     current certificate are accepted)
    * @param secretName Kubernetes: the Secret, in {@code weft.kubernetes.control-plane-namespace},
    *     the key material is kept in
-   * @param tokenAudiences Kubernetes: the audiences a ServiceAccount token must be bound to; empty
-   *     means the API server's default audience
+   * @param tokenAudiences Kubernetes: the audiences a ServiceAccount token must be bound to ({@code
+   *     weft}: a token projected for Weft); empty means the API server's default audience, which
+   *     every ServiceAccount token a pod mounts carries, so a token sent to any other service could
+   *     be replayed here
    * @param dnsNames DNS names in the CSR service's own certificate, besides its SPIFFE ID
    * @param trustBundleConfigMap Kubernetes: the ConfigMap the leader keeps the trust bundle in (key
    *     {@code ca.crt}), in every mesh namespace, for workloads to mount; empty means none
+   * @param unauthenticatedRateLimit CSRs per second, per caller IP address, that come without a
+   *     current certificate (first certificates, authenticated with a token); the excess is refused
+   *     with RESOURCE_EXHAUSTED. Renewals with a current certificate are not limited
+   * @param unauthenticatedBurst how many such CSRs one caller IP address may send at once
    */
   public record Ca(
       @DefaultValue("true") boolean enabled,
@@ -134,7 +189,9 @@ public record WeftProperties(
       @DefaultValue("data/ca") Path dataDir,
       @DefaultValue("") String bootstrapTokens,
       @DefaultValue("weft-ca") String secretName,
-      @DefaultValue List<String> tokenAudiences,
+      @DefaultValue("weft") List<String> tokenAudiences,
       @DefaultValue({"weft.weft-system.svc", "localhost"}) List<String> dnsNames,
-      @DefaultValue("weft-ca-root-cert") String trustBundleConfigMap) {}
+      @DefaultValue("weft-ca-root-cert") String trustBundleConfigMap,
+      @DefaultValue("20") double unauthenticatedRateLimit,
+      @DefaultValue("40") int unauthenticatedBurst) {}
 }

@@ -1,5 +1,6 @@
 package dev.weft.controller;
 
+import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.MutualTls;
 import dev.weft.distributor.XdsServer;
@@ -21,17 +22,56 @@ class XdsConfiguration {
   ConfigDistributor configDistributor(
       MeshRegistry registry, MeterRegistry meters, WeftProperties properties) {
     WeftProperties.Xds xds = properties.xds();
-    return ConfigDistributor.builder(registry)
-        .meterRegistry(meters)
-        .clusterDomain(xds.clusterDomain())
-        .quietPeriod(xds.quietPeriod())
-        .maxDelay(xds.maxDelay())
-        .mutualTls(
-            switch (xds.mtls()) {
-              case DISABLED -> MutualTls.DISABLED;
-              case STRICT -> MutualTls.strict(properties.ca().trustDomain());
-            })
-        .build();
+    WeftProperties.Xds.Limits limits = xds.limits();
+    ConfigDistributor.Builder builder =
+        ConfigDistributor.builder(registry)
+            .meterRegistry(meters)
+            .clusterDomain(xds.clusterDomain())
+            .quietPeriod(xds.quietPeriod())
+            .maxDelay(xds.maxDelay())
+            .mutualTls(
+                new MutualTls(
+                    switch (xds.mtls()) {
+                      case DISABLED -> MutualTlsMode.DISABLE;
+                      case PERMISSIVE -> MutualTlsMode.PERMISSIVE;
+                      case STRICT -> MutualTlsMode.STRICT;
+                    },
+                    properties.ca().trustDomain()));
+    limit(
+        "weft.xds.limits.max-names-per-request",
+        () -> builder.maxNamesPerRequest(limits.maxNamesPerRequest()));
+    limit(
+        "weft.xds.limits.max-names-per-stream",
+        () -> builder.maxNamesPerStream(limits.maxNamesPerStream()));
+    limit("weft.xds.limits.max-name-length", () -> builder.maxNameLength(limits.maxNameLength()));
+    if (limits.maxNamesPerStream() < limits.maxNamesPerRequest()) {
+      throw new InvalidSettingException(
+          "weft.xds.limits.max-names-per-stream",
+          limits.maxNamesPerStream()
+              + " is less than weft.xds.limits.max-names-per-request ("
+              + limits.maxNamesPerRequest()
+              + "): a stream could not subscribe to what one request may name",
+          "Raise it to at least max-names-per-request (four times it fits a proxy that names"
+              + " that many of each type).",
+          null);
+    }
+    return builder.build();
+  }
+
+  /**
+   * Applies a limit, reporting a value the distributor or the server rejects as the property's
+   * problem rather than with a stack trace.
+   */
+  private static <T> T limit(String property, java.util.function.Supplier<T> apply) {
+    try {
+      return apply.get();
+    } catch (IllegalArgumentException e) {
+      throw new InvalidSettingException(
+          property,
+          e.getMessage(),
+          "Choose a value within the limits the message gives (--" + property + "=VALUE).",
+          e);
+    }
   }
 
   /**
@@ -70,9 +110,19 @@ class XdsConfiguration {
 
     @Override
     public void start() {
+      XdsServer.Builder builder = limits(XdsServer.builder(distributor), settings.limits());
+      try {
+        builder.address(settings.address());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingException(
+            "weft.xds.address",
+            e.getMessage(),
+            "Give an IP address, such as 127.0.0.1, or leave it empty for every address.",
+            e);
+      }
       try {
         server =
-            XdsServer.builder(distributor)
+            builder
                 .port(settings.port())
                 .maxConnectionAge(settings.maxStreamAge(), settings.maxStreamAgeGrace())
                 .start();
@@ -84,6 +134,17 @@ class XdsConfiguration {
                 + " free one).",
             e);
       }
+    }
+
+    private static XdsServer.Builder limits(
+        XdsServer.Builder builder, WeftProperties.Xds.Limits limits) {
+      long messageSize = limits.maxMessageSize().toBytes();
+      limit(
+          "weft.xds.limits.max-message-size",
+          () -> builder.maxMessageSize((int) Math.min(messageSize, Integer.MAX_VALUE)));
+      return limit(
+          "weft.xds.limits.max-streams-per-connection",
+          () -> builder.maxStreamsPerConnection(limits.maxStreamsPerConnection()));
     }
 
     @Override

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -43,12 +44,16 @@ import tools.jackson.databind.json.JsonMapper;
     properties = {"weft.mode=standalone", "weft.xds.port=0", "weft.ca.port=0"})
 class CaApplicationTest {
 
-  private static final String TOKEN = "s3cret-shop-token";
+  private static final String TOKEN = "s3cret-shop-token-0123456789";
 
   @TempDir static Path dir;
   private static ScheduledExecutorService scheduler;
 
   @LocalServerPort int port;
+
+  /** Probes and metrics are on the management port. */
+  @LocalManagementPort int managementPort;
+
   @Autowired CaLifecycle ca;
 
   @BeforeAll
@@ -121,6 +126,7 @@ class CaApplicationTest {
         new SpringApplicationBuilder(WeftApplication.class)
             .run(
                 "--server.port=0",
+                "--management.server.port=0",
                 "--weft.mode=standalone",
                 "--weft.xds.port=0",
                 "--weft.ca.port=0",
@@ -139,6 +145,7 @@ class CaApplicationTest {
         new SpringApplicationBuilder(WeftApplication.class)
             .run(
                 "--server.port=0",
+                "--management.server.port=0",
                 "--weft.mode=standalone",
                 "--weft.xds.port=0",
                 "--weft.xds.mtls=strict",
@@ -159,7 +166,13 @@ class CaApplicationTest {
     HttpResponse<String> response =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).GET().build(),
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://localhost:"
+                                + (path.startsWith("/actuator") ? managementPort : port)
+                                + path))
+                    .GET()
+                    .build(),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
     return response.body();

@@ -7,6 +7,7 @@ import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
@@ -16,6 +17,8 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,6 +26,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Queue;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -40,7 +44,9 @@ import tools.jackson.databind.json.JsonMapper;
       "weft.mode=kubernetes",
       "weft.kubernetes.namespaces=payments",
       // The CA keeps its root in the mock API server's Secret weft-system/weft-ca.
-      "weft.ca.port=0"
+      "weft.ca.port=0",
+      // The token the debug API is read with below belongs to this ServiceAccount.
+      "weft.http.debug-service-accounts=weft-system/debugger"
     })
 class KubernetesModeApplicationTest {
 
@@ -48,14 +54,32 @@ class KubernetesModeApplicationTest {
   static class MockApiServer {
     @Bean(destroyMethod = "destroy")
     KubernetesMockServer kubernetesMockServer() {
+      // One map of expectations, shared by the server (which records them) and the dispatcher.
+      Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
       KubernetesMockServer server =
           new KubernetesMockServer(
               new Context(),
               new MockWebServer(),
-              new HashMap<>(),
-              new KubernetesMixedDispatcher(new HashMap<>()),
+              expectations,
+              new KubernetesMixedDispatcher(expectations),
               false);
       server.init();
+      // The API server's answer for the token the test reads the debug API with.
+      server
+          .expect()
+          .post()
+          .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
+          .andReturn(
+              201,
+              new TokenReviewBuilder()
+                  .withNewStatus()
+                  .withAuthenticated(true)
+                  .withNewUser()
+                  .withUsername("system:serviceaccount:weft-system:debugger")
+                  .endUser()
+                  .endStatus()
+                  .build())
+          .always();
       return server;
     }
 
@@ -260,6 +284,7 @@ class KubernetesModeApplicationTest {
         HttpClient.newHttpClient()
             .send(
                 HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/debug/registry"))
+                    .header("Authorization", "Bearer debugger-token")
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
     return JsonMapper.builder().build().readTree(response.body());

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -43,6 +44,9 @@ class StandaloneApplicationTest {
   private final ObjectMapper json = JsonMapper.builder().build();
 
   @LocalServerPort int port;
+
+  /** Probes and metrics are on the management port. */
+  @LocalManagementPort int managementPort;
 
   @BeforeAll
   static void copyDemoConfig() throws IOException {
@@ -141,7 +145,13 @@ class StandaloneApplicationTest {
 
   private HttpResponse<String> send(String path) throws IOException, InterruptedException {
     HttpRequest request =
-        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).GET().build();
+        HttpRequest.newBuilder(
+                URI.create(
+                    "http://localhost:"
+                        + (path.startsWith("/actuator") ? managementPort : port)
+                        + path))
+            .GET()
+            .build();
     return http.send(request, HttpResponse.BodyHandlers.ofString());
   }
 

@@ -65,11 +65,12 @@ class StartupFailureTest {
   }
 
   private static void run(String... args) {
-    String[] all = new String[args.length + 3];
+    String[] all = new String[args.length + 4];
     all[0] = "--server.port=0";
-    all[1] = "--weft.mode=standalone";
-    all[2] = "--weft.ca.port=0";
-    System.arraycopy(args, 0, all, 3, args.length);
+    all[1] = "--management.server.port=0";
+    all[2] = "--weft.mode=standalone";
+    all[3] = "--weft.ca.port=0";
+    System.arraycopy(args, 0, all, 4, args.length);
     new SpringApplicationBuilder(WeftApplication.class).run(all).close();
   }
 }

@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -34,8 +33,11 @@ class UnreachableApiServerTest {
   @Test
   void aReplicaStartedWithoutItsApiServerWaitsUnreadySaysWhyAndRecovers() throws Exception {
     int apiPort;
-    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      apiPort = probe.getLocalPort();
+    int port;
+    try (ServerSocket api = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        ServerSocket management = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      apiPort = api.getLocalPort();
+      port = management.getLocalPort();
     }
     String url = "http://127.0.0.1:" + apiPort;
     // Weft builds its own client, as in a cluster; Fabric8 takes the API server from here.
@@ -53,10 +55,10 @@ class UnreachableApiServerTest {
         new SpringApplicationBuilder(WeftApplication.class)
             .run(
                 "--server.port=0",
+                "--management.server.port=" + port,
                 "--weft.mode=kubernetes",
                 "--weft.xds.port=0",
                 "--weft.ca.port=0")) {
-      int port = ((WebServerApplicationContext) app).getWebServer().getPort();
 
       assertThat(status(port, "/actuator/health/liveness")).isEqualTo(200);
       await()

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -52,6 +53,9 @@ class XdsApplicationTest {
   private static Server v2;
 
   @LocalServerPort int port;
+
+  /** Probes and metrics are on the management port. */
+  @LocalManagementPort int managementPort;
 
   @BeforeAll
   static void startBackends() throws IOException {
@@ -180,7 +184,13 @@ class XdsApplicationTest {
   private HttpResponse<String> get(String path) throws IOException, InterruptedException {
     return HttpClient.newHttpClient()
         .send(
-            HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).GET().build(),
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://localhost:"
+                            + (path.startsWith("/actuator") ? managementPort : port)
+                            + path))
+                .GET()
+                .build(),
             HttpResponse.BodyHandlers.ofString());
   }
 }

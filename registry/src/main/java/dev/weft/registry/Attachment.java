@@ -44,9 +44,15 @@ final class Attachment {
     return services;
   }
 
-  /** A policy attaches to the Services its {@code targetRefs} name, in its own namespace. */
+  /**
+   * A policy attaches to the Services its {@code targetRefs} name, in its own namespace; one that
+   * covers its whole namespace, to {@link ServiceKey#namespaceWide}.
+   */
   private static Set<ServiceKey> targetsOf(MeshPolicy policy) {
     String namespace = policy.getMetadata().getNamespace();
+    if (policy.namespaceWide()) {
+      return Set.of(ServiceKey.namespaceWide(namespace));
+    }
     Set<ServiceKey> services = new LinkedHashSet<>();
     for (PolicyTargetReference target : policy.targetRefs()) {
       if ("Service".equals(target.getKind())) {

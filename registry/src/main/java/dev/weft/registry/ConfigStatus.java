@@ -85,7 +85,7 @@ public final class ConfigStatus {
     Set<ServiceKey> targets = Attachment.servicesOf(policy);
     List<String> missing =
         targets.stream()
-            .filter(service -> state.service(service).isEmpty())
+            .filter(service -> !service.isNamespaceWide() && state.service(service).isEmpty())
             .map(ServiceKey::toString)
             .toList();
     if (!missing.isEmpty()) {

@@ -2,6 +2,7 @@ package dev.weft.registry;
 
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -93,6 +94,8 @@ public final class KubernetesSource implements AutoCloseable {
             AuthorizationPolicy.class,
             c -> c.resources(AuthorizationPolicy.class),
             Requirement.OPTIONAL));
+    synced.add(
+        watch(MeshTLSPolicy.class, c -> c.resources(MeshTLSPolicy.class), Requirement.OPTIONAL));
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(

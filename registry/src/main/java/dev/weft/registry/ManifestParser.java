@@ -2,6 +2,7 @@ package dev.weft.registry;
 
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -155,6 +156,7 @@ final class ManifestParser {
       case TRAFFIC_POLICY -> TrafficPolicy.class;
       case FAULT_POLICY -> FaultPolicy.class;
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
+      case MESH_TLS_POLICY -> MeshTLSPolicy.class;
     };
   }
 

@@ -98,6 +98,11 @@ public final class MeshState {
     return attachments.getOrDefault(service, ServiceAttachments.NONE);
   }
 
+  /** What attaches to every Service of {@code namespace}, such as a namespace's MeshTLSPolicy. */
+  public ServiceAttachments namespaceAttachments(String namespace) {
+    return attachments(ServiceKey.namespaceWide(namespace));
+  }
+
   /** Input that was rejected, with the reasons; the last good version of each object stays. */
   public Collection<Rejection> rejections() {
     return rejections.values();

@@ -4,6 +4,7 @@ import com.google.common.net.InetAddresses;
 import dev.weft.api.gateway.GatewayRouteValidator;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.PolicyValidator;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldErrors;
@@ -91,6 +92,8 @@ final class ResourceDecoder {
       return ResourceKind.FAULT_POLICY;
     } else if (object instanceof AuthorizationPolicy) {
       return ResourceKind.AUTHORIZATION_POLICY;
+    } else if (object instanceof MeshTLSPolicy) {
+      return ResourceKind.MESH_TLS_POLICY;
     }
     return null;
   }
@@ -139,6 +142,11 @@ final class ResourceDecoder {
       }
       case AUTHORIZATION_POLICY -> {
         AuthorizationPolicy policy = (AuthorizationPolicy) object;
+        yield PolicyValidator.validate(policy)
+            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+      }
+      case MESH_TLS_POLICY -> {
+        MeshTLSPolicy policy = (MeshTLSPolicy) object;
         yield PolicyValidator.validate(policy)
             .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
       }

@@ -12,7 +12,8 @@ public enum ResourceKind {
   GRPC_ROUTE("gateway.networking.k8s.io/v1", "GRPCRoute"),
   TRAFFIC_POLICY("mesh.weft.dev/v1alpha1", "TrafficPolicy"),
   FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy"),
-  AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy");
+  AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy"),
+  MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy");
 
   private final String apiVersion;
   private final String kind;

@@ -14,6 +14,18 @@ public record ServiceKey(String namespace, String name) implements Comparable<Se
     Objects.requireNonNull(name, "name");
   }
 
+  /**
+   * The key that stands for every Service of {@code namespace}, under which the registry keeps what
+   * attaches to a whole namespace (no Service has an empty name).
+   */
+  public static ServiceKey namespaceWide(String namespace) {
+    return new ServiceKey(namespace, "");
+  }
+
+  public boolean isNamespaceWide() {
+    return name.isEmpty();
+  }
+
   @Override
   public int compareTo(ServiceKey other) {
     return ORDER.compare(this, other);

@@ -118,7 +118,7 @@ final class StateWriter {
         attachments =
             attachments.plus(
                 service, attachments.getOrDefault(service, ServiceAttachments.NONE).with(config));
-        changes.service(service);
+        attachmentChanged(service);
       }
     }
   }
@@ -146,6 +146,21 @@ final class StateWriter {
   }
 
   /**
+   * What is attached to {@code service} changed: the Service counts as changed, or, for what is
+   * attached to a whole namespace, every Service of it does.
+   */
+  private void attachmentChanged(ServiceKey service) {
+    changes.service(service);
+    if (service.isNamespaceWide()) {
+      for (ServiceKey each : services.keySet()) {
+        if (each.namespace().equals(service.namespace())) {
+          changes.service(each);
+        }
+      }
+    }
+  }
+
+  /**
    * Removes a config from the Services it was attached to. Each of them counts as changed: what
    * proxies receive for a Service depends on what is attached to it.
    */
@@ -155,7 +170,7 @@ final class StateWriter {
       if (current != null) {
         ServiceAttachments next = current.without(config.key());
         attachments = next.isEmpty() ? attachments.minus(service) : attachments.plus(service, next);
-        changes.service(service);
+        attachmentChanged(service);
       }
     }
   }
@@ -283,7 +298,12 @@ final class StateWriter {
           podChanged(key);
         }
       }
-      case HTTP_ROUTE, GRPC_ROUTE, TRAFFIC_POLICY, FAULT_POLICY, AUTHORIZATION_POLICY -> {
+      case HTTP_ROUTE,
+          GRPC_ROUTE,
+          TRAFFIC_POLICY,
+          FAULT_POLICY,
+          AUTHORIZATION_POLICY,
+          MESH_TLS_POLICY -> {
         MeshConfig old = configs.get(key);
         if (old != null) {
           configs = configs.minus(key);

@@ -5,7 +5,7 @@ import java.util.List;
 
 /** A Weft policy resource: something that attaches to Services through {@code targetRefs}. */
 public sealed interface MeshPolicy extends HasMetadata
-    permits TrafficPolicy, FaultPolicy, AuthorizationPolicy {
+    permits TrafficPolicy, FaultPolicy, AuthorizationPolicy, MeshTLSPolicy {
 
   /** The policy's {@code spec.targetRefs}; empty when the spec or the list is missing. */
   List<PolicyTargetReference> targetRefs();
@@ -17,5 +17,13 @@ public sealed interface MeshPolicy extends HasMetadata
    */
   default boolean exclusive() {
     return true;
+  }
+
+  /**
+   * Whether the policy covers every Service of its namespace rather than the ones it targets: a
+   * MeshTLSPolicy without {@code targetRefs} does.
+   */
+  default boolean namespaceWide() {
+    return false;
   }
 }

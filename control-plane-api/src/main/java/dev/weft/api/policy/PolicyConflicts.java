@@ -119,6 +119,9 @@ public final class PolicyConflicts {
 
   private static List<PolicyTarget> targetsOf(MeshPolicy policy) {
     String namespace = PolicyFields.namespaceOf(policy);
+    if (policy.namespaceWide()) {
+      return List.of(PolicyTarget.wholeNamespace(namespace));
+    }
     List<PolicyTarget> targets = new ArrayList<>();
     for (PolicyTargetReference ref : policy.targetRefs()) {
       if (ref != null

@@ -18,8 +18,20 @@ public record PolicyTarget(String namespace, String service, Optional<String> se
     Objects.requireNonNull(sectionName, "sectionName");
   }
 
+  /** Every Service of {@code namespace}, for a policy that covers its whole namespace. */
+  public static PolicyTarget wholeNamespace(String namespace) {
+    return new PolicyTarget(namespace, "", Optional.empty());
+  }
+
+  public boolean isWholeNamespace() {
+    return service.isEmpty();
+  }
+
   @Override
   public String toString() {
+    if (isWholeNamespace()) {
+      return "every Service of namespace " + namespace;
+    }
     return "Service "
         + namespace
         + "/"

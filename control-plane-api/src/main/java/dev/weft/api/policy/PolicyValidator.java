@@ -66,6 +66,31 @@ public final class PolicyValidator {
     return errors.toResult(() -> new AuthorizationRules(targets, action, rules));
   }
 
+  public static Validated<MeshTlsValues> validate(MeshTLSPolicy policy) {
+    MeshTLSPolicySpec spec = policy.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    List<PolicyTarget> targets =
+        spec.getTargetRefs() == null || spec.getTargetRefs().isEmpty()
+            ? List.of()
+            : PolicyFields.targets(policy, spec.getTargetRefs(), errors);
+    List<PolicyTargetReference> refs =
+        spec.getTargetRefs() == null ? List.of() : spec.getTargetRefs();
+    for (int i = 0; i < refs.size(); i++) {
+      if (refs.get(i) != null && refs.get(i).getSectionName() != null) {
+        errors.add(
+            FieldErrors.indexed("spec.targetRefs", i) + ".sectionName",
+            "a MeshTLSPolicy applies to a whole Service: its servers and their callers");
+      }
+    }
+    if (spec.getMode() == null) {
+      errors.add("spec.mode", "required: STRICT, PERMISSIVE or DISABLE");
+    }
+    return errors.toResult(() -> new MeshTlsValues(targets, spec.getMode()));
+  }
+
   public static Validated<FaultInjection> validate(FaultPolicy policy) {
     FaultPolicySpec spec = policy.getSpec();
     if (spec == null) {

@@ -29,6 +29,7 @@ class CrdYamlDriftTest {
         .containsExactlyInAnyOrder(
             "authorizationpolicies.mesh.weft.dev-v1.yml",
             "faultpolicies.mesh.weft.dev-v1.yml",
+            "meshtlspolicies.mesh.weft.dev-v1.yml",
             "trafficpolicies.mesh.weft.dev-v1.yml");
 
     for (String file : generated) {

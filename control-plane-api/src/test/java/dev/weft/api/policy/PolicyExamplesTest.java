@@ -94,6 +94,28 @@ class PolicyExamplesTest {
   }
 
   @Test
+  void authorizationPolicyExample() throws IOException {
+    List<?> documents =
+        (List<?>)
+            Policies.SERIALIZATION.unmarshal(
+                Files.readString(EXAMPLES.resolve("authorization-policy.yaml")));
+
+    AuthorizationRules allow =
+        valid(PolicyValidator.validate((AuthorizationPolicy) documents.get(0)));
+    AuthorizationRules deny =
+        valid(PolicyValidator.validate((AuthorizationPolicy) documents.get(1)));
+    assertThat(allow.action()).isEqualTo(AuthorizationPolicySpec.Action.ALLOW);
+    assertThat(allow.rules().get(0).from()).hasSize(2);
+    assertThat(allow.rules().get(0).to().get(0).paths())
+        .containsExactly(
+            new Wildcard(Wildcard.Kind.PREFIX, "/shop.Reviews/Get"),
+            new Wildcard(Wildcard.Kind.PREFIX, "/shop.Reviews/List"));
+    assertThat(deny.action()).isEqualTo(AuthorizationPolicySpec.Action.DENY);
+    assertThat(deny.rules().get(0).from().get(0).namespaces())
+        .containsExactly(new Wildcard(Wildcard.Kind.SUFFIX, "-test"));
+  }
+
+  @Test
   void aPolicySurvivesARoundTripThroughYaml() throws IOException {
     TrafficPolicy policy = read("traffic-policy.yaml", TrafficPolicy.class);
 

@@ -1,0 +1,33 @@
+package dev.weft.controller;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The HTTP API's doors. In a cluster, {@code /debug/*} (every Pod address, ServiceAccount and label
+ * of the mesh) needs a Kubernetes token that {@link DebugAccess} allows; probes and metrics are on
+ * the management port, open, as the kubelet and Prometheus expect. Standalone, both ports listen on
+ * loopback only ({@link LoopbackDefaults}).
+ */
+@Configuration(proxyBeanMethods = false)
+class HttpConfiguration {
+
+  @Bean
+  @Conditional(KubernetesMode.class)
+  FilterRegistrationBean<DebugAccessFilter> debugAccess(
+      WeftProperties properties, RegistryConfiguration.KubernetesClientHolder clients) {
+    DebugAccess access =
+        new DebugAccess(
+            clients.client(),
+            properties.http().debugServiceAccounts(),
+            properties.http().debugGroups(),
+            Ticker.systemTicker());
+    FilterRegistrationBean<DebugAccessFilter> registration =
+        new FilterRegistrationBean<>(new DebugAccessFilter(access));
+    registration.addUrlPatterns("/debug/*");
+    return registration;
+  }
+}

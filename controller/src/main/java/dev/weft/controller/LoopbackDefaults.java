@@ -1,0 +1,47 @@
+package dev.weft.controller;
+
+import java.util.Map;
+import org.springframework.boot.EnvironmentPostProcessor;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.context.config.ConfigDataEnvironmentPostProcessor;
+import org.springframework.core.Ordered;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.MapPropertySource;
+
+/**
+ * Standalone, Weft listens on loopback only: its HTTP ports (the debug API lists every address and
+ * identity of the mesh) and its plaintext xDS port, unless a setting says otherwise. A laptop's
+ * mesh is nobody else's. In a cluster, every port listens on the Pod's addresses, and the debug API
+ * asks for a token instead.
+ *
+ * <p>The defaults go last, so any setting (command line, environment, application.yaml) wins. Runs
+ * after the config files are read, since they may set {@code weft.mode}.
+ */
+final class LoopbackDefaults implements EnvironmentPostProcessor, Ordered {
+
+  static final String SOURCE = "weft-standalone-loopback";
+
+  private static final String LOOPBACK = "127.0.0.1";
+
+  @Override
+  public void postProcessEnvironment(
+      ConfigurableEnvironment environment, SpringApplication application) {
+    if (KubernetesMode.active(environment)) {
+      return;
+    }
+    environment
+        .getPropertySources()
+        .addLast(
+            new MapPropertySource(
+                SOURCE,
+                Map.of(
+                    "server.address", LOOPBACK,
+                    "management.server.address", LOOPBACK,
+                    "weft.xds.address", LOOPBACK)));
+  }
+
+  @Override
+  public int getOrder() {
+    return ConfigDataEnvironmentPostProcessor.ORDER + 1;
+  }
+}
