@@ -85,10 +85,18 @@ The Service's in-cluster DNS name, without the cluster domain.
 {{- end }}
 
 {{/*
-host:port bootstraps point workloads at: xds.advertisedAddress, else the Service.
+host:port bootstraps point workloads at: xds.advertisedAddress; else, with a plaintext xDS port, the
+Service; else the workload agent's xDS proxy in the Pod, which carries the workload's streams to the
+Service's mutual TLS port.
 */}}
 {{- define "weft.advertisedAddress" -}}
-{{- .Values.xds.advertisedAddress | default (printf "%s:%s" (include "weft.serviceHost" .) (include "weft.xdsPort" .)) }}
+{{- if .Values.xds.advertisedAddress }}
+{{- .Values.xds.advertisedAddress }}
+{{- else if .Values.xds.plaintext }}
+{{- printf "%s:%s" (include "weft.serviceHost" .) (include "weft.xdsPort" .) }}
+{{- else -}}
+127.0.0.1:15010
+{{- end }}
 {{- end }}
 
 {{/*
@@ -113,5 +121,8 @@ Checks the schema cannot express: fails the render with the values' names.
 {{- $drain := include "weft.durationSeconds" .Values.xds.drainPeriod | atoi }}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add $drain 5) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be at least xds.drainPeriod (%s) plus 5 seconds, or replicas are killed before they hand their proxies over" (int .Values.terminationGracePeriodSeconds) .Values.xds.drainPeriod) }}
+{{- end }}
+{{- if and (not .Values.ca.enabled) (not .Values.xds.plaintext) }}
+{{- fail "ca.enabled=false leaves no xDS port: xDS over mutual TLS is served beside the CA; set xds.plaintext=true, or keep the CA" }}
 {{- end }}
 {{- end }}

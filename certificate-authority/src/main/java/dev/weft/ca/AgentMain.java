@@ -46,7 +46,7 @@ public final class AgentMain {
             "missing --"
                 + required
                 + "; usage: --ca=HOST:PORT --ca-bundle=ROOTS.pem --out=DIR [--token-file=FILE]"
-                + " [--validity-seconds=N] [--ca-spiffe-id=ID] [--once]");
+                + " [--validity-seconds=N] [--ca-spiffe-id=ID] [--xds-proxy-port=N] [--once]");
         return 2;
       }
     }
@@ -73,6 +73,11 @@ public final class AgentMain {
         return 0;
       }
       agent.start();
+      if (options.containsKey("xds-proxy-port")) {
+        // The workload's bootstrap points at this port; the agent carries its streams to Weft.
+        XdsProxy proxy = agent.startXdsProxy(Integer.parseInt(options.get("xds-proxy-port")));
+        err.println("xDS proxy on 127.0.0.1:" + proxy.port() + " to " + options.get("ca"));
+      }
       new CountDownLatch(1).await();
       return 0;
     } finally {

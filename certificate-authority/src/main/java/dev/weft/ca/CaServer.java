@@ -2,14 +2,17 @@ package dev.weft.ca;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.weft.api.ca.v1.CertificateServiceGrpc;
-import io.grpc.Grpc;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -106,7 +109,49 @@ public final class CaServer implements AutoCloseable {
   }
 
   /** Settings of a {@link CaServer}. */
+  /**
+   * Bounds on each connection to the port, which carries proxies' xDS streams beside CSRs.
+   *
+   * @param maxAge how long a connection lasts before its client is asked to reconnect (gRPC jitters
+   *     it ±10 %), so that proxies spread over replicas
+   * @param maxAgeGrace how long its calls then get before it is closed
+   * @param maxMessageSize the largest message a client may send, in bytes; a larger one ends its
+   *     call with RESOURCE_EXHAUSTED
+   * @param maxStreamsPerConnection calls one connection may carry at once; a client's further calls
+   *     wait (HTTP/2's concurrent stream limit)
+   */
+  public record ConnectionLimits(
+      Duration maxAge, Duration maxAgeGrace, int maxMessageSize, int maxStreamsPerConnection) {
+
+    /**
+     * 30 minutes (and 10 s), 4 MiB, and 8 calls: a workload agent carries all of its pod's xDS
+     * streams on one connection, two per xDS client.
+     */
+    public static final ConnectionLimits DEFAULTS =
+        new ConnectionLimits(Duration.ofMinutes(30), Duration.ofSeconds(10), 4 << 20, 8);
+
+    public ConnectionLimits {
+      if (maxAge.isNegative() || maxAge.isZero()) {
+        throw new IllegalArgumentException("a connection's age must be positive: " + maxAge);
+      }
+      if (maxAgeGrace.isNegative()) {
+        throw new IllegalArgumentException(
+            "a connection's grace must not be negative: " + maxAgeGrace);
+      }
+      if (maxMessageSize < 1024) {
+        throw new IllegalArgumentException(
+            "the message size must be at least 1 KiB: " + maxMessageSize);
+      }
+      if (maxStreamsPerConnection < 2) {
+        throw new IllegalArgumentException(
+            "streams per connection must be at least 2 (a proxy needs an ADS and an LRS stream): "
+                + maxStreamsPerConnection);
+      }
+    }
+  }
+
   public static final class Builder {
+    private final List<ServerServiceDefinition> services = new ArrayList<>();
     private final CertificateAuthority ca;
     private int port = DEFAULT_PORT;
     private Authenticator authenticator;
@@ -117,6 +162,7 @@ public final class CaServer implements AutoCloseable {
     private double unauthenticatedPerSecond = DEFAULT_UNAUTHENTICATED_PER_SECOND;
     private int unauthenticatedBurst = DEFAULT_UNAUTHENTICATED_BURST;
     private Ticker ticker = Ticker.systemTicker();
+    private ConnectionLimits connectionLimits = ConnectionLimits.DEFAULTS;
 
     private Builder(CertificateAuthority ca) {
       this.ca = Objects.requireNonNull(ca);
@@ -180,9 +226,26 @@ public final class CaServer implements AutoCloseable {
       return this;
     }
 
+    /** Bounds on each connection; {@link ConnectionLimits#DEFAULTS} by default. */
+    public Builder connectionLimits(ConnectionLimits value) {
+      connectionLimits = Objects.requireNonNull(value);
+      return this;
+    }
+
     /** What times the rate limit's buckets: for tests, which move it by hand. */
     Builder ticker(Ticker value) {
       ticker = Objects.requireNonNull(value);
+      return this;
+    }
+
+    /**
+     * Another service to serve on this port beside the CSR service, such as xDS over mutual TLS. It
+     * sees the caller's certificate, when it presented one, in the call's TLS session: client
+     * certificates are optional on this port (a workload's first CSR has none), so a service that
+     * needs one checks it.
+     */
+    public Builder service(ServerServiceDefinition value) {
+      services.add(Objects.requireNonNull(value));
       return this;
     }
 
@@ -200,8 +263,16 @@ public final class CaServer implements AutoCloseable {
               .trustManager(clients)
               .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
               .build();
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(new InetSocketAddress(port), credentials)
+              .maxConnectionAge(connectionLimits.maxAge().toMillis(), TimeUnit.MILLISECONDS)
+              .maxConnectionAgeGrace(
+                  connectionLimits.maxAgeGrace().toMillis(), TimeUnit.MILLISECONDS)
+              .maxInboundMessageSize(connectionLimits.maxMessageSize())
+              .maxConcurrentCallsPerConnection(connectionLimits.maxStreamsPerConnection());
+      services.forEach(builder::addService);
       caServer.server =
-          Grpc.newServerBuilderForPort(port, credentials)
+          builder
               .addService(
                   ServerInterceptors.intercept(
                       CertificateServiceGrpc.bindService(

@@ -160,7 +160,7 @@ final class CertificateService implements CertificateServiceGrpc.AsyncService {
   static byte[] fromPem(String pem) {
     int begin = pem.indexOf(PEM_BEGIN);
     int end = pem.indexOf(PEM_END);
-    if (begin < 0 || end < begin) {
+    if (begin < 0 || end < begin + PEM_BEGIN.length()) {
       return pem.getBytes(StandardCharsets.US_ASCII);
     }
     try {

@@ -64,16 +64,23 @@ public final class WorkloadAgent implements AutoCloseable {
   private WorkloadAgent(Builder settings) {
     this.settings = settings;
     this.current = CredentialFiles.read(settings.outputDirectory).orElse(null);
-    this.channel =
-        Grpc.newChannelBuilder(
-                settings.target,
-                TlsChannelCredentials.newBuilder()
-                    .keyManager(new SvidKeyManager(this::validCurrent))
-                    .trustManager(
-                        new SpiffeTrust(
-                            this::trustBundle, settings.clock, settings.serverSpiffeId::equals))
-                    .build())
-            .build();
+    this.channel = newChannel();
+  }
+
+  /**
+   * A channel to the CA's address that presents the current certificate, if any, at each handshake,
+   * and trusts only the CA's SPIFFE ID under the current bundle.
+   */
+  private ManagedChannel newChannel() {
+    return Grpc.newChannelBuilder(
+            settings.target,
+            TlsChannelCredentials.newBuilder()
+                .keyManager(new SvidKeyManager(this::validCurrent))
+                .trustManager(
+                    new SpiffeTrust(
+                        this::trustBundle, settings.clock, settings.serverSpiffeId::equals))
+                .build())
+        .build();
   }
 
   public static Builder builder() {
@@ -124,6 +131,18 @@ public final class WorkloadAgent implements AutoCloseable {
     CredentialFiles.write(settings.outputDirectory, issued, settings.clock.instant());
     current = issued;
     return issued.svid();
+  }
+
+  /**
+   * Starts the local xDS proxy on {@code 127.0.0.1:port} (0 picks a free port): the workload's
+   * proxyless gRPC clients and servers bootstrap to it in plaintext, and it carries their streams
+   * to the CA's address, Weft's mutual TLS port, over this agent's connection and certificate. The
+   * caller closes it.
+   */
+  public XdsProxy startXdsProxy(int port) {
+    // A channel of its own: the CSR channel's connection may have been made before this agent had
+    // a certificate, and a connection keeps the certificate of its handshake.
+    return XdsProxy.start(port, newChannel(), () -> validCurrent() != null);
   }
 
   /** Renews now if there is no valid certificate, else at its half-life; then keeps renewing. */

@@ -6,10 +6,16 @@ import dev.weft.api.validation.FieldError;
 import dev.weft.api.validation.Validated;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.RSAKeyGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +90,49 @@ class CsrRefusalTest {
 
     assertThat(error.path()).isEqualTo("csr.publicKey");
     assertThat(error.reason()).contains("1024 bits").contains("2048");
+  }
+
+  @Test
+  void rsaAbove4096Bits() throws Exception {
+    FieldError error =
+        refusal(TestCsrs.plain(TestCsrs.rsa(4608)), null, RefusalReason.UNSUPPORTED_KEY);
+
+    assertThat(error.reason()).contains("4608 bits").contains("at most 4096");
+  }
+
+  @Test
+  void rsaWithAnExponentOtherThan65537() throws Exception {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(new RSAKeyGenParameterSpec(2048, RSAKeyGenParameterSpec.F0));
+
+    FieldError error =
+        refusal(TestCsrs.plain(generator.generateKeyPair()), null, RefusalReason.UNSUPPORTED_KEY);
+
+    assertThat(error.path()).isEqualTo("csr.publicKey");
+    assertThat(error.reason()).contains("exponent must be 65537");
+  }
+
+  @Test
+  void rsaPssSignatureIsVerifiedWithItsParameters() throws Exception {
+    KeyPair keys = TestCsrs.rsa(2048);
+    byte[] csr =
+        new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=workload"), keys.getPublic())
+            .build(
+                new JcaContentSignerBuilder("SHA256withRSAandMGF1")
+                    .setProvider(Crypto.PROVIDER)
+                    .build(keys.getPrivate()))
+            .getEncoded();
+
+    assertThat(ca.issue(ALICE, csr, null).isValid()).isTrue();
+  }
+
+  @Test
+  void pemWhoseMarkersOverlap() {
+    byte[] der =
+        CertificateService.fromPem(
+            "-----BEGIN CERTIFICATE REQUEST-----END CERTIFICATE REQUEST-----");
+
+    assertThat(refusal(der, null, RefusalReason.MALFORMED_CSR).path()).isEqualTo("csr");
   }
 
   @Test

@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The Helm chart as a platform engineer installs it: it lints, renders with its defaults and each
@@ -220,25 +221,45 @@ class HelmChartTest {
     assertThat(chart.containerPort("http")).contains(setting(APPLICATION, "server.port"));
     assertThat(chart.containerPort("http-monitoring"))
         .contains(setting(APPLICATION, "management.server.port"));
-    assertThat(chart.containerPort("grpc-xds")).contains(setting(APPLICATION, "weft.xds.port"));
     assertThat(chart.containerPort("grpc-ca")).contains(setting(APPLICATION, "weft.ca.port"));
-    assertThat(chart.containerPort("grpc-xds")).contains(setting(settings, "weft.xds.port"));
     assertThat(chart.containerPort("grpc-ca")).contains(setting(settings, "weft.ca.port"));
+    // No plaintext xDS by default: proxies come in over mutual TLS, on the CA's port.
+    assertThat(chart.containerPort("grpc-xds")).isEmpty();
+    assertThat(setting(settings, "weft.xds.port")).isEqualTo(-1);
     // The ConfigMap may not move the HTTP ports away from the ones the probes and Service use.
     assertThat(at(settings, "server.port")).isEmpty();
     assertThat(at(settings, "management.server.port")).isEmpty();
   }
 
   @Test
-  void serviceTargetsTheContainersPortsByName() {
-    RenderedChart chart = defaults();
+  void plaintextXdsIsAPortOfItsOwn() {
+    RenderedChart chart = RenderedChart.template().set("xds.plaintext", "true").render();
+
+    assertThat(chart.containerPort("grpc-xds"))
+        .contains(setting(chart.settings(), "weft.xds.port"));
+    assertThat(setting(chart.settings(), "weft.xds.port")).isEqualTo(15010);
+    assertThat(chart.service().getSpec().getPorts())
+        .extracting(ServicePort::getName)
+        .containsExactly("grpc-xds", "grpc-ca", "http", "http-monitoring");
+    assertThat(at(chart.settings(), "weft.xds.advertised-address"))
+        .contains("weft.weft-system.svc:" + servicePort(chart, "grpc-xds"));
+  }
+
+  @ParameterizedTest(name = "xds.plaintext={0}")
+  @ValueSource(booleans = {false, true})
+  void serviceTargetsTheContainersPortsByName(boolean plaintext) {
+    RenderedChart chart =
+        RenderedChart.template().set("xds.plaintext", String.valueOf(plaintext)).render();
 
     assertThat(chart.service().getSpec().getType()).isEqualTo("ClusterIP");
     assertThat(chart.service().getSpec().getSelector())
         .isEqualTo(chart.deployment().getSpec().getSelector().getMatchLabels());
     assertThat(chart.service().getSpec().getPorts())
         .extracting(ServicePort::getName)
-        .containsExactly("grpc-xds", "grpc-ca", "http", "http-monitoring");
+        .containsExactlyElementsOf(
+            plaintext
+                ? List.of("grpc-xds", "grpc-ca", "http", "http-monitoring")
+                : List.of("grpc-ca", "http", "http-monitoring"));
     for (ServicePort port : chart.service().getSpec().getPorts()) {
       String target = port.getTargetPort().getStrVal();
       assertThat(target).as("%s targets a port by name", port.getName()).isNotNull();
@@ -252,15 +273,14 @@ class HelmChartTest {
   }
 
   @Test
-  void workloadsAreSentToTheService() {
+  void workloadsAreSentToTheirAgentsXdsProxy() {
     RenderedChart chart = defaults();
     Map<String, Object> settings = chart.settings();
     String service = chart.service().getMetadata().getName() + "." + NAMESPACE + ".svc";
 
     assertThat(at(settings, "weft.mode")).contains("kubernetes");
-    assertThat(at(settings, "weft.xds.advertised-address"))
-        .contains(service + ":" + servicePort(chart, "grpc-xds"))
-        .contains("weft.weft-system.svc:15010");
+    // The agent in the workload's pod listens there and carries the streams over mutual TLS.
+    assertThat(at(settings, "weft.xds.advertised-address")).contains("127.0.0.1:15010");
     assertThat(at(settings, "weft.ca.dns-names"))
         .contains(List.of(service, service + ".cluster.local"));
   }
@@ -472,6 +492,8 @@ class HelmChartTest {
     "podDisruptionBudget.minAvailable, 2, /podDisruptionBudget/maxUnavailable",
     // Killed before its proxies are handed over: a check of the chart's own, not the schema.
     "terminationGracePeriodSeconds, 12, terminationGracePeriodSeconds (12)",
+    // xDS over mutual TLS is served beside the CA: without either, proxies have no way in.
+    "ca.enabled, false, set xds.plaintext=true",
   })
   void aWrongValueFailsWithItsName(String key, String value, String message) {
     assertThatThrownBy(() -> RenderedChart.template().set(key, value).yaml())
@@ -486,6 +508,7 @@ class HelmChartTest {
             .release("mesh")
             .namespace("mesh-control")
             .set("fullnameOverride", "weft-cp")
+            .set("xds.plaintext", "true")
             .render();
     Map<String, Object> settings = chart.settings();
     RbacRules rbac = RbacRules.of(chart);
@@ -508,8 +531,9 @@ class HelmChartTest {
   }
 
   @Test
-  void withoutTheCaNoCaPortAndNoAccessToSecretsOrTokens() {
-    RenderedChart chart = RenderedChart.template().set("ca.enabled", "false").render();
+  void withoutTheCaNoCaPortAndNoAccessToSecretsOrConfigMaps() {
+    RenderedChart chart =
+        RenderedChart.template().set("ca.enabled", "false").set("xds.plaintext", "true").render();
     RbacRules rbac = RbacRules.of(chart);
 
     assertThat(at(chart.settings(), "weft.ca.enabled")).contains(false);
@@ -521,12 +545,16 @@ class HelmChartTest {
         List.of(
             new String[] {"GET", "/api/v1/namespaces/weft-system/secrets/weft-ca"},
             new String[] {"POST", "/api/v1/namespaces/weft-system/secrets"},
-            new String[] {"POST", "/apis/authentication.k8s.io/v1/tokenreviews"},
             new String[] {"POST", "/api/v1/namespaces/shop/configmaps"})) {
       assertThat(rbac.allows(ApiRequest.of(request[0], request[1]), NAMESPACE))
           .as("%s %s", request[0], request[1])
           .isFalse();
     }
+    // The debug API still authenticates its readers.
+    assertThat(
+            rbac.allows(
+                ApiRequest.of("POST", "/apis/authentication.k8s.io/v1/tokenreviews"), NAMESPACE))
+        .isTrue();
   }
 
   private static int servicePort(RenderedChart chart, String name) {

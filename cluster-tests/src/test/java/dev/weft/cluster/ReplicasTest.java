@@ -115,6 +115,8 @@ class ReplicasTest {
             .set("xds.maxStreamAge", MAX_STREAM_AGE)
             .set("xds.maxStreamAgeGrace", "2s")
             .set("xds.drainPeriod", "4s")
+            // The test's clients have no SVIDs: they reach the replicas' plaintext port directly.
+            .set("xds.plaintext", "true")
             .set("http.debugServiceAccounts[0]", NAMESPACE + "/weft-tests")
             .render();
     pod = PodTemplate.of(chart);

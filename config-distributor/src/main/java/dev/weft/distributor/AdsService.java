@@ -40,6 +40,19 @@ final class AdsService {
    * resource names undecoded until a stream needs them.
    */
   ServerServiceDefinition definition() {
+    return ServerInterceptors.intercept(service(), new PeerInterceptor());
+  }
+
+  /**
+   * The service for the mutual TLS port: only callers with a certificate of the mesh get in, and
+   * each stream holds its proxy to the identity the certificate names.
+   */
+  ServerServiceDefinition authenticatedDefinition(String trustDomain) {
+    return ServerInterceptors.intercept(
+        service(), new AuthenticatedPeers(trustDomain), new PeerInterceptor());
+  }
+
+  private ServerServiceDefinition service() {
     MethodDescriptor<SotwRequest, DiscoveryResponse> sotw =
         AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().toBuilder(
                 new SotwRequest.Marshaller(),
@@ -52,7 +65,7 @@ final class AdsService {
                 AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod(),
                 ServerCalls.asyncBidiStreamingCall(this::deltaAggregatedResources))
             .build();
-    return ServerInterceptors.intercept(service, new PeerInterceptor());
+    return service;
   }
 
   /**
@@ -65,7 +78,7 @@ final class AdsService {
     ServerCallStreamObserver<DiscoveryResponse> out =
         (ServerCallStreamObserver<DiscoveryResponse>) responses;
     out.disableAutoRequest();
-    SotwStream stream = new SotwStream(context, out, peer());
+    SotwStream stream = new SotwStream(context, out, peer(), AuthenticatedPeers.IDENTITY.get());
     stream.start();
     return stream;
   }
@@ -75,7 +88,7 @@ final class AdsService {
     ServerCallStreamObserver<DeltaDiscoveryResponse> out =
         (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses;
     out.disableAutoRequest();
-    DeltaStream stream = new DeltaStream(context, out, peer());
+    DeltaStream stream = new DeltaStream(context, out, peer(), AuthenticatedPeers.IDENTITY.get());
     stream.start();
     return stream;
   }

@@ -69,6 +69,7 @@ abstract class AdsStream implements ConfigWatcher {
   private final ServerCallStreamObserver<?> responses;
   private final String id;
   private final String peer;
+  private final AuthenticatedPeers.Identity authenticated;
   private final Instant connectedSince;
 
   /** The Services watched: an array, because a proxy may watch thousands. */
@@ -89,8 +90,17 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String serviceAccount = "";
   private volatile String pod = "";
 
-  AdsStream(AdsContext context, ServerCallStreamObserver<?> responses, String peer) {
+  /**
+   * @param authenticated who the proxy's certificate says it is, on the mutual TLS port; null on
+   *     the plaintext port, where its node's claims are all there is
+   */
+  AdsStream(
+      AdsContext context,
+      ServerCallStreamObserver<?> responses,
+      String peer,
+      AuthenticatedPeers.Identity authenticated) {
     this.context = context;
+    this.authenticated = authenticated;
     this.responses = responses;
     Executor sequential = MoreExecutors.newSequentialExecutor(context.pushPool());
     this.executor =
@@ -391,17 +401,47 @@ abstract class AdsStream implements ConfigWatcher {
     return new Inbound.Workload(namespace, pod);
   }
 
-  /** Reads the proxy's identity from the first request's node. */
-  protected final void identify(Node node) {
+  /**
+   * Reads the proxy's identity from the first request's node. On the mutual TLS port the
+   * certificate's namespace and service account are authoritative: a node that claims others is
+   * refused (its stream ends with PERMISSION_DENIED), one that claims none gets the certificate's.
+   * Returns whether the stream goes on.
+   */
+  protected final boolean identify(Node node) {
     if (!nodeId.isEmpty() || node == null || node.getId().isEmpty()) {
-      return;
+      return true;
     }
     Struct metadata = node.getMetadata();
-    namespace = text(metadata, "NAMESPACE");
-    serviceAccount = text(metadata, "SERVICE_ACCOUNT");
+    String claimedNamespace = text(metadata, "NAMESPACE");
+    String claimedAccount = text(metadata, "SERVICE_ACCOUNT");
+    if (authenticated != null) {
+      if ((!claimedNamespace.isEmpty() && !claimedNamespace.equals(authenticated.namespace()))
+          || (!claimedAccount.isEmpty()
+              && !claimedAccount.equals(authenticated.serviceAccount()))) {
+        refuse(
+            XdsMetrics.Refusal.IDENTITY_MISMATCH,
+            Status.PERMISSION_DENIED.withDescription(
+                "node "
+                    + node.getId()
+                    + " claims namespace \""
+                    + claimedNamespace
+                    + "\" and service account \""
+                    + claimedAccount
+                    + "\", but its certificate is of "
+                    + authenticated.namespace()
+                    + "/"
+                    + authenticated.serviceAccount()));
+        return false;
+      }
+      claimedNamespace = authenticated.namespace();
+      claimedAccount = authenticated.serviceAccount();
+    }
+    namespace = claimedNamespace;
+    serviceAccount = claimedAccount;
     pod = text(metadata, "POD_NAME");
     nodeId = node.getId();
     log.debug("stream {} from {} is proxy {}", id, peer, nodeId);
+    return true;
   }
 
   private static String text(Struct metadata, String key) {

@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -67,10 +68,12 @@ public final class ConfigDistributor implements AutoCloseable {
   private final AdsService service;
   private final ResourceNames names;
   private final LoadReportService loadReports;
+  private final String trustDomain;
   private final XdsMetrics metrics;
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
+    this.trustDomain = builder.mutualTls.trustDomain();
     this.pipelineThread =
         Executors.newSingleThreadScheduledExecutor(named("weft-xds-pipeline", new AtomicInteger()));
     this.pushPool =
@@ -114,6 +117,18 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The ADS service (state of the world and delta), to add to a gRPC server. */
   public ServerServiceDefinition service() {
     return service.definition();
+  }
+
+  /**
+   * ADS and LRS for the mutual TLS port (beside the CA's CSR service): only proxies with a
+   * certificate of the mesh's trust domain get in, and each is held to the identity its certificate
+   * names.
+   */
+  public List<ServerServiceDefinition> authenticatedServices() {
+    AuthenticatedPeers peers = new AuthenticatedPeers(trustDomain);
+    return List.of(
+        service.authenticatedDefinition(trustDomain),
+        ServerInterceptors.intercept(loadReports.bindService(), peers));
   }
 
   /** The Load Reporting Service (LRS) proxies report request counts to, to add beside ADS. */

@@ -79,8 +79,11 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   }
 
   DeltaStream(
-      AdsContext context, ServerCallStreamObserver<DeltaDiscoveryResponse> responses, String peer) {
-    super(context, responses, peer);
+      AdsContext context,
+      ServerCallStreamObserver<DeltaDiscoveryResponse> responses,
+      String peer,
+      AuthenticatedPeers.Identity authenticated) {
+    super(context, responses, peer, authenticated);
   }
 
   @Override
@@ -107,7 +110,9 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     if (closed) {
       return;
     }
-    identify(request.getNode());
+    if (!identify(request.getNode())) {
+      return;
+    }
     int names =
         request.getResourceNamesSubscribeCount()
             + request.getResourceNamesUnsubscribeCount()

@@ -148,7 +148,9 @@ public final class ResourceNames {
       return -1;
     }
     for (int i = 0; i < text.length(); i++) {
-      if (!Character.isDigit(text.charAt(i))) {
+      // ASCII only: Character.isDigit (and parseInt) take any script's digits, "٥٠٠٥١" too.
+      char c = text.charAt(i);
+      if (c < '0' || c > '9') {
         return -1;
       }
     }

@@ -1,9 +1,11 @@
 package dev.weft.distributor;
 
+import com.google.common.base.Utf8;
 import com.google.common.hash.HashCode;
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -85,13 +87,27 @@ final class SotwRequest {
     for (int fieldStart = in.getTotalBytesRead(), tag = in.readTag();
         tag != 0;
         fieldStart = in.getTotalBytesRead(), tag = in.readTag()) {
-      switch (WireFormat.getTagFieldNumber(tag)) {
+      int field = WireFormat.getTagFieldNumber(tag);
+      if (field >= VERSION_INFO
+          && field <= ERROR_DETAIL
+          && WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+        // Every field read here is length-delimited; read as one anyway, a field of another type
+        // would be skipped differently by the walks that come later (the names, their hash).
+        throw new InvalidProtocolBufferException(
+            "field " + field + " has wire type " + WireFormat.getTagWireType(tag));
+      }
+      switch (field) {
         case NODE -> node = Node.parseFrom(in.readBytes());
         case VERSION_INFO -> versionInfo = in.readStringRequireUtf8();
         case RESOURCE_NAMES -> {
           int length = in.readRawVarint32();
           longestName = Math.max(longestName, length);
+          int start = in.getTotalBytesRead();
           in.skipRawBytes(length);
+          // Checked now, so that decoding the names later cannot fail.
+          if (!Utf8.isWellFormed(raw, start, length)) {
+            throw new InvalidProtocolBufferException("resource_names: a name is not UTF-8");
+          }
           if (runStart < 0) {
             runStart = fieldStart;
           } else if (fieldStart != runEnd) {

@@ -112,8 +112,11 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   }
 
   SotwStream(
-      AdsContext context, ServerCallStreamObserver<DiscoveryResponse> responses, String peer) {
-    super(context, responses, peer);
+      AdsContext context,
+      ServerCallStreamObserver<DiscoveryResponse> responses,
+      String peer,
+      AuthenticatedPeers.Identity authenticated) {
+    super(context, responses, peer, authenticated);
   }
 
   @Override
@@ -140,8 +143,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     if (closed) {
       return;
     }
-    if (request.node() != null) {
-      identify(request.node());
+    if (request.node() != null && !identify(request.node())) {
+      return;
     }
     if (!withinLimits(request.nameCount(), request.longestName())) {
       return;

@@ -29,7 +29,8 @@ final class XdsMetrics {
     NAMES_PER_STREAM,
     NAME_LENGTH,
     MESSAGE_SIZE,
-    LOAD_REPORT_CLUSTERS;
+    LOAD_REPORT_CLUSTERS,
+    IDENTITY_MISMATCH;
 
     String tag() {
       return name().toLowerCase(Locale.ROOT);

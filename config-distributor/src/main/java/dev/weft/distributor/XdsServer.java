@@ -130,7 +130,7 @@ public final class XdsServer implements AutoCloseable {
      * open hundreds (gRPC's default is unlimited). A client over the limit is not refused: HTTP/2
      * makes its further streams wait until one ends.
      */
-    private int maxStreamsPerConnection = 4;
+    private int maxStreamsPerConnection = 8;
 
     private Builder(ConfigDistributor distributor) {
       this.distributor = Objects.requireNonNull(distributor, "distributor");
@@ -188,7 +188,7 @@ public final class XdsServer implements AutoCloseable {
     }
 
     /**
-     * How many streams one connection may carry at once: 4 by default. At least 2: a proxy needs an
+     * How many streams one connection may carry at once: 8 by default. At least 2: a proxy needs an
      * ADS stream and an LRS stream.
      */
     public Builder maxStreamsPerConnection(int streams) {

@@ -1,14 +1,19 @@
 package dev.weft.distributor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.grpc.StatusRuntimeException;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class SotwRequestTest {
 
@@ -95,5 +100,22 @@ class SotwRequestTest {
             .addAllResourceNames(List.of(names))
             .build()
             .toByteArray());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+    // resource_names (3) holding 0xff, which no UTF-8 string starts with
+    "a name that is not UTF-8, 1a01ff, not UTF-8",
+    // version_info (1) as a fixed64, then a name: the later walks would skip it differently
+    "a known field of another wire type, 0901612301311a0162, field 1 has wire type 1",
+  })
+  void aRequestWhoseNamesCouldNotBeDecodedLaterIsRefusedNow(
+      String what, String hex, String message) {
+    byte[] raw = HexFormat.of().parseHex(hex);
+
+    assertThatThrownBy(() -> new SotwRequest.Marshaller().parse(new ByteArrayInputStream(raw)))
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessageContaining("INTERNAL: malformed DiscoveryRequest")
+        .hasMessageContaining(message);
   }
 }

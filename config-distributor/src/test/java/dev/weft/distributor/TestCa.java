@@ -6,6 +6,7 @@ import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.CredentialFiles;
 import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.WorkloadAgent;
+import io.grpc.ServerServiceDefinition;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +34,15 @@ final class TestCa implements AutoCloseable {
    *     each gets a bootstrap token of its own
    */
   TestCa(Path dir, String... serviceAccounts) throws IOException {
+    this(dir, List.of(), serviceAccounts);
+  }
+
+  /**
+   * A CA whose port also serves {@code services}, as Weft serves xDS over mutual TLS beside its CSR
+   * service.
+   */
+  TestCa(Path dir, List<ServerServiceDefinition> services, String... serviceAccounts)
+      throws IOException {
     this.dir = dir;
     this.ca =
         CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
@@ -43,8 +53,10 @@ final class TestCa implements AutoCloseable {
       tokens.append(account.substring(slash + 1)).append('\n');
     }
     Files.writeString(dir.resolve("tokens"), tokens);
+    CaServer.Builder builder = CaServer.builder(ca);
+    services.forEach(builder::service);
     this.server =
-        CaServer.builder(ca)
+        builder
             .port(0)
             .dnsNames(List.of("localhost"))
             .authenticator(
@@ -57,6 +69,11 @@ final class TestCa implements AutoCloseable {
 
   CertificateAuthority authority() {
     return ca;
+  }
+
+  /** The CA's port: its CSR service, and whatever else it serves. */
+  int port() {
+    return server.port();
   }
 
   /**

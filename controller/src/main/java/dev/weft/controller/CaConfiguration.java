@@ -7,6 +7,7 @@ import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.TrustDomain;
 import dev.weft.ca.WorkloadIdentity;
+import dev.weft.distributor.ConfigDistributor;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -50,11 +51,23 @@ class CaConfiguration {
       Environment environment,
       RegistryConfiguration.KubernetesClientHolder clients,
       MicrometerCaMetrics metrics,
+      ConfigDistributor distributor,
       Clock caClock) {
     WeftProperties.Ca settings = properties.ca();
     boolean kubernetes = KubernetesMode.active(environment);
     TrustDomain trustDomain = trustDomain(settings);
     checkRateLimit(settings);
+    // Proxies' xDS streams come in on this port too: the same bounds as the plaintext port's.
+    WeftProperties.Xds xds = properties.xds();
+    CaServer.ConnectionLimits connections =
+        XdsConfiguration.limit(
+            "weft.xds",
+            () ->
+                new CaServer.ConnectionLimits(
+                    xds.maxStreamAge(),
+                    xds.maxStreamAgeGrace(),
+                    (int) Math.min(xds.limits().maxMessageSize().toBytes(), Integer.MAX_VALUE),
+                    xds.limits().maxStreamsPerConnection()));
     CaLifecycle.Loader loader =
         () ->
             CertificateAuthority.builder()
@@ -101,8 +114,12 @@ class CaConfiguration {
           if (firstCredential != null) {
             chain.add(firstCredential);
           }
-          return CaServer.builder(ca)
+          CaServer.Builder server = CaServer.builder(ca);
+          // xDS over mutual TLS on the same port, as istiod serves it beside its CA.
+          distributor.authenticatedServices().forEach(server::service);
+          return server
               .port(settings.port())
+              .connectionLimits(connections)
               .authenticator(Authenticator.firstOf(chain))
               .identity(self)
               .dnsNames(settings.dnsNames())

@@ -148,7 +148,7 @@ final class CaLifecycle implements SmartLifecycle {
 
   @Override
   public int getPhase() {
-    return Phases.SERVERS;
+    return Phases.CA;
   }
 
   /**

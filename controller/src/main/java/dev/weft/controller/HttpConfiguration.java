@@ -10,7 +10,7 @@ import org.springframework.context.annotation.Configuration;
  * The HTTP API's doors. In a cluster, {@code /debug/*} (every Pod address, ServiceAccount and label
  * of the mesh) needs a Kubernetes token that {@link DebugAccess} allows; probes and metrics are on
  * the management port, open, as the kubelet and Prometheus expect. Standalone, both ports listen on
- * loopback only ({@link LoopbackDefaults}).
+ * loopback only ({@link ModeDefaults}).
  */
 @Configuration(proxyBeanMethods = false)
 class HttpConfiguration {

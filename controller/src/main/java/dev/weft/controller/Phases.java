@@ -10,8 +10,14 @@ import org.springframework.context.SmartLifecycle;
  */
 final class Phases {
 
-  /** The xDS and CA servers, and the leader election: the first to stop. */
+  /** The xDS server (which drains every stream) and the leader election: the first to stop. */
   static final int SERVERS = SmartLifecycle.DEFAULT_PHASE;
+
+  /**
+   * The CA's port, which also serves xDS over mutual TLS: it stops once the streams have drained,
+   * and takes CSRs until then.
+   */
+  static final int CA = SmartLifecycle.DEFAULT_PHASE - 50;
 
   /** The registry's source: stops once nothing is served from it any more. */
   static final int SOURCES = SmartLifecycle.DEFAULT_PHASE - 100;

@@ -137,7 +137,7 @@ public record WeftProperties(
         @DefaultValue("40000") int maxNamesPerStream,
         @DefaultValue("512") int maxNameLength,
         @DefaultValue("4MB") org.springframework.util.unit.DataSize maxMessageSize,
-        @DefaultValue("4") int maxStreamsPerConnection) {}
+        @DefaultValue("8") int maxStreamsPerConnection) {}
   }
 
   /**

@@ -9,6 +9,12 @@ import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -17,6 +23,8 @@ import org.springframework.core.env.Environment;
 /** Wires the config distributor to the registry and serves it over ADS. */
 @Configuration(proxyBeanMethods = false)
 class XdsConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(XdsConfiguration.class);
 
   @Bean(destroyMethod = "close")
   ConfigDistributor configDistributor(
@@ -62,7 +70,7 @@ class XdsConfiguration {
    * Applies a limit, reporting a value the distributor or the server rejects as the property's
    * problem rather than with a stack trace.
    */
-  private static <T> T limit(String property, java.util.function.Supplier<T> apply) {
+  static <T> T limit(String property, java.util.function.Supplier<T> apply) {
     try {
       return apply.get();
     } catch (IllegalArgumentException e) {
@@ -88,18 +96,24 @@ class XdsConfiguration {
   }
 
   /**
-   * Serves ADS while the application runs. On shutdown it drains: it takes no new streams and ends
-   * the open ones spread over {@code weft.xds.drain-period}, so that proxies move to other replicas
-   * a few at a time, while the registry's source (a later phase) still feeds them. The drain runs
-   * on a thread of its own, so the CA server and the leader election stop meanwhile. The server
-   * stops before the distributor closes (beans are destroyed after lifecycles stop), so streams end
-   * before the threads that serve them.
+   * Serves plaintext ADS while the application runs, unless {@code weft.xds.port} is -1 (the
+   * default in a cluster, where proxies use the mutual TLS port the CA shares). On shutdown it
+   * drains every stream, on either port: it takes no new streams and ends the open ones spread over
+   * {@code weft.xds.drain-period}, so that proxies move to other replicas a few at a time, while
+   * the registry's source (a later phase) still feeds them and the CA's port (a later phase too)
+   * still takes reconnecting streams' certificates. The drain runs on a thread of its own, so the
+   * leader election stops meanwhile. The server stops before the distributor closes (beans are
+   * destroyed after lifecycles stop), so streams end before the threads that serve them.
    */
   static final class XdsServerLifecycle implements SmartLifecycle {
+    /** The port of the workload agent's xDS proxy, which bootstraps name in a cluster. */
+    static final String AGENT_PROXY = "127.0.0.1:15010";
+
     private final ConfigDistributor distributor;
     private final WeftProperties.Xds settings;
     private final Duration drainPeriod;
     private volatile XdsServer server;
+    private volatile boolean running;
 
     XdsServerLifecycle(
         ConfigDistributor distributor, WeftProperties.Xds settings, Duration drainPeriod) {
@@ -110,6 +124,11 @@ class XdsConfiguration {
 
     @Override
     public void start() {
+      running = true;
+      if (settings.port() < 0) {
+        log.info("no plaintext xDS port (weft.xds.port=-1): proxies use the mutual TLS port");
+        return;
+      }
       XdsServer.Builder builder = limits(XdsServer.builder(distributor), settings.limits());
       try {
         builder.address(settings.address());
@@ -154,17 +173,11 @@ class XdsConfiguration {
 
     @Override
     public void stop(Runnable callback) {
-      XdsServer running = server;
-      server = null;
-      if (running == null) {
-        callback.run();
-        return;
-      }
       Thread drain =
           new Thread(
               () -> {
                 try {
-                  running.drain(drainPeriod);
+                  stop();
                 } finally {
                   callback.run();
                 }
@@ -175,32 +188,45 @@ class XdsConfiguration {
 
     @Override
     public void stop() {
-      XdsServer running = server;
+      running = false;
+      XdsServer plaintext = server;
       server = null;
-      if (running != null) {
-        running.drain(drainPeriod);
+      if (plaintext != null) {
+        plaintext.drain(drainPeriod);
+        return;
+      }
+      try {
+        distributor
+            .endStreams(drainPeriod)
+            .get(drainPeriod.toMillis() + 2_000, TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        log.warn("draining xDS did not finish in {}: {}", drainPeriod, e.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
 
     @Override
     public boolean isRunning() {
-      return server != null;
+      return running;
     }
 
-    /** The port ADS is served on. */
-    int port() {
-      XdsServer running = server;
-      if (running == null) {
-        throw new IllegalStateException("the xDS server is not running");
-      }
-      return running.port();
+    /** The plaintext port ADS is served on, if there is one. */
+    OptionalInt port() {
+      XdsServer plaintext = server;
+      return plaintext == null ? OptionalInt.empty() : OptionalInt.of(plaintext.port());
     }
 
-    /** What bootstraps tell workloads: the configured address, or localhost and the port. */
+    /**
+     * What bootstraps tell workloads: the configured address; else this process's plaintext port on
+     * localhost; else, in a cluster without one, the workload agent's xDS proxy in the Pod.
+     */
     String advertisedAddress() {
-      return settings.advertisedAddress().isEmpty()
-          ? "localhost:" + port()
-          : settings.advertisedAddress();
+      if (!settings.advertisedAddress().isEmpty()) {
+        return settings.advertisedAddress();
+      }
+      OptionalInt port = port();
+      return port.isPresent() ? "localhost:" + port.getAsInt() : AGENT_PROXY;
     }
   }
 }

@@ -9,17 +9,18 @@ import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
 
 /**
- * Standalone, Weft listens on loopback only: its HTTP ports (the debug API lists every address and
- * identity of the mesh) and its plaintext xDS port, unless a setting says otherwise. A laptop's
- * mesh is nobody else's. In a cluster, every port listens on the Pod's addresses, and the debug API
- * asks for a token instead.
+ * Defaults that depend on where Weft runs. Standalone, it listens on loopback only: its HTTP ports
+ * (the debug API lists every address and identity of the mesh) and its plaintext xDS port; a
+ * laptop's mesh is nobody else's. In a cluster, every port listens on the Pod's addresses, the
+ * debug API asks for a token instead, and there is no plaintext xDS port: proxies use the mutual
+ * TLS port, where a proxy is who its certificate says (proxyless gRPC through its workload agent).
  *
- * <p>The defaults go last, so any setting (command line, environment, application.yaml) wins. Runs
- * after the config files are read, since they may set {@code weft.mode}.
+ * <p>The defaults go last, so any setting (command line, environment, application.yaml, the chart's
+ * ConfigMap) wins. Runs after the config files are read, since they may set {@code weft.mode}.
  */
-final class LoopbackDefaults implements EnvironmentPostProcessor, Ordered {
+final class ModeDefaults implements EnvironmentPostProcessor, Ordered {
 
-  static final String SOURCE = "weft-standalone-loopback";
+  static final String SOURCE = "weft-mode-defaults";
 
   private static final String LOOPBACK = "127.0.0.1";
 
@@ -27,6 +28,9 @@ final class LoopbackDefaults implements EnvironmentPostProcessor, Ordered {
   public void postProcessEnvironment(
       ConfigurableEnvironment environment, SpringApplication application) {
     if (KubernetesMode.active(environment)) {
+      environment
+          .getPropertySources()
+          .addLast(new MapPropertySource(SOURCE, Map.of("weft.xds.port", -1)));
       return;
     }
     environment
