@@ -1,0 +1,261 @@
+package dev.weft.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.StringValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import dev.weft.ca.CredentialFiles;
+import dev.weft.ca.Pem;
+import dev.weft.ca.WorkloadAgent;
+import dev.weft.ca.XdsProxy;
+import dev.weft.demo.Greeter;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.CallOptions;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.NameResolverRegistry;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.internal.JsonParser;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.grpc.xds.XdsNameResolverProvider;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The control plane as a cluster runs it: no plaintext xDS port, proxies authenticated by their
+ * SVIDs on the CA's port. A proxyless gRPC client gets its config through its workload agent's
+ * local xDS proxy, with the bootstrap the control plane hands out; a proxy that claims another
+ * namespace than its certificate's is refused.
+ */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {"weft.mode=standalone", "weft.xds.port=-1", "weft.ca.port=0"})
+class XdsOverMutualTlsApplicationTest {
+
+  private static final String TOKEN = "0123456789abcdef0123456789abcdef";
+  private static final String TARGET = "greeter.demo.svc.cluster.local:50051";
+
+  @TempDir static Path dir;
+  private static Server backend;
+  private static ScheduledExecutorService scheduler;
+
+  @LocalServerPort int port;
+  @Autowired CaLifecycle ca;
+  @Autowired XdsConfiguration.XdsServerLifecycle plaintext;
+
+  @BeforeAll
+  static void start() throws IOException {
+    backend =
+        Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+            .addService(Greeter.service("v1"))
+            .build()
+            .start();
+    Files.createDirectories(dir.resolve("config"));
+    Files.writeString(
+        dir.resolve("config/greeter.yaml"),
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: greeter, namespace: demo}
+        spec:
+          ports: [{name: grpc, port: 50051, appProtocol: grpc}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: greeter-v1
+          namespace: demo
+          labels: {kubernetes.io/service-name: greeter}
+        addressType: IPv4
+        ports: [{name: grpc, port: %d}]
+        endpoints: [{addresses: ["127.0.0.1"]}]
+        """
+            .formatted(backend.getPort()));
+    Files.writeString(dir.resolve("tokens"), TOKEN + " demo shop\n");
+    Files.writeString(dir.resolve("token"), TOKEN);
+    scheduler = Executors.newSingleThreadScheduledExecutor();
+  }
+
+  @AfterAll
+  static void stop() throws InterruptedException {
+    scheduler.shutdownNow();
+    backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry properties) {
+    properties.add("weft.config-dir", () -> dir.resolve("config").toString());
+    properties.add("weft.ca.data-dir", () -> dir.resolve("ca").toString());
+    properties.add("weft.ca.bootstrap-tokens", () -> dir.resolve("tokens").toString());
+  }
+
+  @BeforeEach
+  void awaitTheCa() {
+    await().atMost(Duration.ofSeconds(10)).until(() -> ca.server().isPresent());
+  }
+
+  @Test
+  void aWorkloadGetsItsConfigThroughItsAgentAndNoPlaintextPortListens() throws Exception {
+    assertThat(plaintext.port()).isEmpty();
+    String bootstrap = get("/bootstrap?namespace=demo&serviceAccount=shop&pod=shop-0");
+    // Without a plaintext port, bootstraps send workloads to their agent's proxy in the Pod.
+    assertThat(bootstrap).containsPattern("\"server_uri\":\\s*\"127.0.0.1:15010\"");
+
+    try (WorkloadAgent agent = agent("shop");
+        XdsProxy proxy = agent.startXdsProxy(0)) {
+      XdsNameResolverProvider resolver =
+          XdsNameResolverProvider.createForTest(
+              "xds-mtls", parse(bootstrap.replace("127.0.0.1:15010", "127.0.0.1:" + proxy.port())));
+      NameResolverRegistry.getDefaultRegistry().register(resolver);
+      ManagedChannel channel =
+          Grpc.newChannelBuilder("xds-mtls:///" + TARGET, InsecureChannelCredentials.create())
+              .build();
+      try {
+        String answer =
+            Greeter.backendOf(
+                ClientCalls.blockingUnaryCall(
+                    channel,
+                    Greeter.SAY_HELLO,
+                    CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS),
+                    StringValue.of("test")));
+
+        assertThat(answer).isEqualTo("v1");
+        JsonNode proxies = JsonMapper.builder().build().readTree(get("/debug/proxies"));
+        assertThat(proxies).hasSize(1);
+        assertThat(proxies.get(0).get("namespace").asString()).isEqualTo("demo");
+        assertThat(proxies.get(0).get("serviceAccount").asString()).isEqualTo("shop");
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        NameResolverRegistry.getDefaultRegistry().deregister(resolver);
+      }
+    }
+  }
+
+  @Test
+  void aProxyClaimingAnotherNamespaceThanItsCertificatesIsRefused() throws Exception {
+    agent("claims").close();
+    Path credentials = dir.resolve("svid-claims");
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(
+                "localhost:" + ca.server().orElseThrow().port(),
+                TlsChannelCredentials.newBuilder()
+                    .keyManager(
+                        credentials.resolve(CredentialFiles.CERTIFICATE_FILE).toFile(),
+                        credentials.resolve(CredentialFiles.PRIVATE_KEY_FILE).toFile())
+                    .trustManager(credentials.resolve(CredentialFiles.CA_CERTIFICATE_FILE).toFile())
+                    .build())
+            .build();
+    try {
+      Status refused = firstAnswer(channel, "payments").get(10, TimeUnit.SECONDS);
+
+      assertThat(refused.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(refused.getDescription()).contains("claims namespace \"payments\"");
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** An agent for demo/shop that holds its first certificate, written under svid-{name}. */
+  private WorkloadAgent agent(String name) throws Exception {
+    JsonNode info = JsonMapper.builder().build().readTree(get("/debug/ca"));
+    WorkloadAgent agent =
+        WorkloadAgent.builder()
+            .target("localhost:" + info.get("port").asInt())
+            .serverSpiffeId(info.get("spiffeId").asString())
+            .bootstrapTrustBundle(Pem.parseCertificates(info.get("trustBundlePem").asString()))
+            .tokenFile(dir.resolve("token"))
+            .outputDirectory(dir.resolve("svid-" + name))
+            .scheduler(scheduler)
+            .build();
+    agent.renewNow();
+    return agent;
+  }
+
+  /** Asks for the greeter's Listener as demo/shop claiming {@code namespace}: how it ends. */
+  private static CompletableFuture<Status> firstAnswer(ManagedChannel channel, String namespace) {
+    CompletableFuture<Status> outcome = new CompletableFuture<>();
+    StreamObserver<DiscoveryRequest> requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse response) {
+                    outcome.complete(Status.OK);
+                  }
+
+                  @Override
+                  public void onError(Throwable error) {
+                    outcome.complete(Status.fromThrowable(error));
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    outcome.complete(Status.OK);
+                  }
+                });
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(
+                Node.newBuilder()
+                    .setId("shop-0." + namespace)
+                    .setMetadata(
+                        Struct.newBuilder()
+                            .putFields(
+                                "NAMESPACE", Value.newBuilder().setStringValue(namespace).build())
+                            .putFields(
+                                "SERVICE_ACCOUNT",
+                                Value.newBuilder().setStringValue("shop").build())))
+            .setTypeUrl("type.googleapis.com/envoy.config.listener.v3.Listener")
+            .addResourceNames(TARGET)
+            .build());
+    return outcome;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, ?> parse(String json) throws IOException {
+    return (Map<String, ?>) JsonParser.parse(json);
+  }
+
+  private String get(String path) throws IOException, InterruptedException {
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(path).isEqualTo(200);
+    return response.body();
+  }
+}
