@@ -33,10 +33,11 @@ import org.slf4j.LoggerFactory;
  * follows changes to it: the standalone mode, where files play the part of the API server.
  *
  * <p>Each file is applied as one batch, so a file's objects change together. A file that is not
- * valid YAML is reported and changes nothing. An object that fails validation is reported and its
- * last good version keeps serving. An object removed from a file is deleted, unless the file has a
- * document that cannot be identified (it might be that object, mangled). An object defined in two
- * files is taken from the first, in path order, and reported in the second.
+ * valid YAML, or that Weft fails to apply (a bug), is reported and changes nothing. An object that
+ * fails validation is reported and its last good version keeps serving. An object removed from a
+ * file is deleted, unless the file has a document that cannot be identified (it might be that
+ * object, mangled). An object defined in two files is taken from the first, in path order, and
+ * reported in the second.
  *
  * <p>Files are compared by content digest, so a rescan reapplies only the files that changed, and a
  * Kubernetes ConfigMap mount (whose files are swapped through {@code ..data} symlinks) works.
@@ -181,59 +182,69 @@ public final class DirectorySource implements AutoCloseable {
     String origin = file.toString();
     LoadedFile previous = files.get(file);
     Set<ObjectKey> previousKeys = previous == null ? Set.of() : previous.keys();
-    List<Mutation> batch = new ArrayList<>();
-    batch.add(new Mutation.ClearOrigin(origin));
     filesWithConflicts.remove(file);
 
-    List<ManifestParser.Document> documents;
-    try {
-      documents = parser.parse(content);
-    } catch (ManifestParser.SyntaxError e) {
-      batch.add(
-          new Mutation.Reject(
-              new Rejection(origin, "file", List.of(new FieldError("", e.getMessage())))));
-      sink.submit(batch);
-      files.put(file, new LoadedFile(digest, previousKeys));
-      return Set.of();
-    }
-
+    // Owners and conflicts are recorded once the whole file is decoded, so that a file that fails
+    // half-way changes nothing.
+    List<Mutation> batch = new ArrayList<>();
+    batch.add(new Mutation.ClearOrigin(origin));
     Set<ObjectKey> keys = new HashSet<>();
     boolean unidentified = false;
-    for (ManifestParser.Document document : documents) {
-      if (document instanceof ManifestParser.Unreadable unreadable) {
-        unidentified |= !unreadable.identified();
-        batch.add(
-            new Mutation.Reject(new Rejection(origin, unreadable.position(), unreadable.errors())));
-        continue;
+    boolean conflicted = false;
+    try {
+      for (ManifestParser.Document document : parser.parse(content)) {
+        if (document instanceof ManifestParser.Unreadable unreadable) {
+          unidentified |= !unreadable.identified();
+          batch.add(
+              new Mutation.Reject(
+                  new Rejection(origin, unreadable.position(), unreadable.errors())));
+          continue;
+        }
+        ObjectKey key =
+            document instanceof ManifestParser.Parsed parsed
+                ? parsed.key()
+                : ((ManifestParser.Malformed) document).key();
+        Path owner = owners.get(key);
+        if ((owner != null && !owner.equals(file)) || keys.contains(key)) {
+          String where = owner != null && !owner.equals(file) ? owner.toString() : "this file";
+          batch.add(
+              new Mutation.Reject(
+                  new Rejection(
+                      origin,
+                      key.toString(),
+                      List.of(new FieldError("metadata.name", "already defined in " + where)))));
+          conflicted = true;
+          continue;
+        }
+        keys.add(key);
+        if (document instanceof ManifestParser.Parsed parsed) {
+          sink.addUpsert(batch, origin, key, parsed.object());
+        } else {
+          batch.add(
+              new Mutation.Reject(
+                  new Rejection(
+                      origin, key.toString(), ((ManifestParser.Malformed) document).errors())));
+        }
       }
-      ObjectKey key =
-          document instanceof ManifestParser.Parsed parsed
-              ? parsed.key()
-              : ((ManifestParser.Malformed) document).key();
-      Path owner = owners.get(key);
-      if ((owner != null && !owner.equals(file)) || keys.contains(key)) {
-        String where = owner != null && !owner.equals(file) ? owner.toString() : "this file";
-        batch.add(
-            new Mutation.Reject(
-                new Rejection(
-                    origin,
-                    key.toString(),
-                    List.of(new FieldError("metadata.name", "already defined in " + where)))));
-        filesWithConflicts.add(file);
-        continue;
-      }
-      keys.add(key);
-      owners.put(key, file);
-      if (document instanceof ManifestParser.Parsed parsed) {
-        sink.addUpsert(batch, origin, key, parsed.object());
-      } else {
-        batch.add(
-            new Mutation.Reject(
-                new Rejection(
-                    origin, key.toString(), ((ManifestParser.Malformed) document).errors())));
-      }
+    } catch (ManifestParser.SyntaxError e) {
+      return rejectFile(file, digest, previousKeys, e.getMessage());
+    } catch (RuntimeException e) {
+      // Decoding reports bad input as rejections; an exception is a bug in Weft. It must cost
+      // this file only, not the watcher thread (and with it every later change) or the start.
+      log.error("failed to apply {}; its objects keep their last good versions", file, e);
+      return rejectFile(
+          file,
+          digest,
+          previousKeys,
+          "Weft failed to apply this file (" + e + "); this is a bug, please report it");
     }
 
+    for (ObjectKey key : keys) {
+      owners.put(key, file);
+    }
+    if (conflicted) {
+      filesWithConflicts.add(file);
+    }
     Set<ObjectKey> released = new HashSet<>();
     if (unidentified) {
       keys.addAll(previousKeys);
@@ -250,6 +261,22 @@ public final class DirectorySource implements AutoCloseable {
     files.put(file, new LoadedFile(digest, keys));
     log.debug("applied {}: {} objects", file, keys.size());
     return released;
+  }
+
+  /**
+   * Reports a file that cannot be applied as a whole; every object it held keeps its last good
+   * version. Returns the keys it no longer holds: none.
+   */
+  private Set<ObjectKey> rejectFile(
+      Path file, HashCode digest, Set<ObjectKey> previousKeys, String reason) {
+    String origin = file.toString();
+    sink.submit(
+        List.of(
+            new Mutation.ClearOrigin(origin),
+            new Mutation.Reject(
+                new Rejection(origin, "file", List.of(new FieldError("", reason))))));
+    files.put(file, new LoadedFile(digest, previousKeys));
+    return Set.of();
   }
 
   /** Removes everything a deleted file held; returns its keys. */

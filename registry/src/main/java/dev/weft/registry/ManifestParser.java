@@ -16,12 +16,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import tools.jackson.core.JacksonException;
-import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.util.TokenBuffer;
 import tools.jackson.dataformat.yaml.YAMLMapper;
+import tools.jackson.dataformat.yaml.YAMLParser;
 
 /**
  * Parses multi-document Kubernetes YAML into typed objects, reporting every problem with the
@@ -30,6 +31,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * <p>Thread-safe: the mappers are immutable once built.
  */
 final class ManifestParser {
+
+  private static final String MERGE_KEY = "<<";
 
   // Documents are read one at a time from one parser: the next document is not a trailing token.
   private final YAMLMapper yaml =
@@ -59,19 +62,29 @@ final class ManifestParser {
   record Unreadable(String position, boolean identified, List<FieldError> errors)
       implements Document {}
 
-  /** A file that is not YAML at all; nothing in it can be trusted. */
+  /**
+   * A file that is not YAML at all, or uses YAML that Weft refuses (anchors, aliases, merge keys);
+   * nothing in it can be trusted.
+   */
   static final class SyntaxError extends Exception {
     private static final long serialVersionUID = 1L;
 
     SyntaxError(String message, Throwable cause) {
       super(message, cause);
     }
+
+    SyntaxError(String message) {
+      super(message);
+    }
   }
 
-  /** Parses every document in {@code content}, or fails on a syntax error anywhere in it. */
+  /**
+   * Parses every document in {@code content}, or fails on a syntax error, an anchor, an alias or a
+   * merge key anywhere in it.
+   */
   List<Document> parse(String content) throws SyntaxError {
     List<Document> documents = new ArrayList<>();
-    try (JsonParser parser = yaml.createParser(content)) {
+    try (YAMLParser parser = (YAMLParser) yaml.createParser(content)) {
       int index = 0;
       JsonToken token;
       while ((token = parser.nextToken()) != null) {
@@ -81,8 +94,7 @@ final class ManifestParser {
         if (token == JsonToken.VALUE_NULL) {
           continue; // an empty document, such as a trailing "---"
         }
-        JsonNode node = yaml.readTree(parser);
-        documents.add(toDocument(position, node));
+        documents.add(toDocument(position, readDocument(parser)));
       }
     } catch (JacksonException e) {
       TokenStreamLocation at = e.getLocation();
@@ -92,6 +104,57 @@ final class ManifestParser {
       throw new SyntaxError("YAML syntax error" + where + ": " + message, e);
     }
     return documents;
+  }
+
+  /**
+   * Reads the document that starts at the parser's current token, refusing anchors, aliases and
+   * merge keys on the way.
+   *
+   * <p>Jackson's streaming YAML parser does not resolve them: it reads an alias as a string, the
+   * anchor's name, and {@code <<} as an ordinary key. kubectl resolves them, so a manifest that
+   * uses them would mean one thing to Kubernetes and another to Weft ({@code serviceAccountName:
+   * *sa} would be the account "sa", a wrong workload identity). Kubernetes manifests rarely use
+   * them; refusing them with their position is better than misreading them. The parser does not
+   * report an anchor on a single value ({@code namespace: &ns shop}), which is harmless: only an
+   * alias could use it, and aliases are refused.
+   */
+  private JsonNode readDocument(YAMLParser parser) throws SyntaxError {
+    // Each token is checked, then buffered for readTree: the YAML is still parsed once.
+    try (TokenBuffer document = TokenBuffer.forBuffering(parser, parser.objectReadContext())) {
+      int depth = 0;
+      do {
+        refuseReference(parser);
+        document.copyCurrentEvent(parser);
+        JsonToken token = parser.currentToken();
+        depth += token.isStructStart() ? 1 : token.isStructEnd() ? -1 : 0;
+      } while (depth > 0 && parser.nextToken() != null);
+      return yaml.readTree(document);
+    }
+  }
+
+  private static void refuseReference(YAMLParser parser) throws SyntaxError {
+    String reference;
+    if (parser.isCurrentAlias()) {
+      reference = "alias *" + parser.getString();
+    } else if (parser.getObjectId() != null) {
+      reference = "anchor &" + parser.getObjectId();
+    } else if (parser.currentToken() == JsonToken.PROPERTY_NAME
+        && MERGE_KEY.equals(parser.currentName())) {
+      // A quoted "<<" is refused too: the parser does not tell it apart, and no field is so named.
+      reference = "merge key " + MERGE_KEY;
+    } else {
+      return;
+    }
+    TokenStreamLocation at = parser.currentTokenLocation();
+    throw new SyntaxError(
+        "YAML "
+            + reference
+            + " at line "
+            + at.getLineNr()
+            + ", column "
+            + at.getColumnNr()
+            + ": anchors (&), aliases (*) and merge keys (<<) are not supported; write the values"
+            + " out in full");
   }
 
   private Document toDocument(String position, JsonNode node) {

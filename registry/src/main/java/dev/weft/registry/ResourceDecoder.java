@@ -1,6 +1,7 @@
 package dev.weft.registry;
 
 import com.google.common.net.InetAddresses;
+import com.google.common.primitives.Ints;
 import dev.weft.api.gateway.GatewayRouteValidator;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
@@ -111,7 +112,7 @@ final class ResourceDecoder {
     return switch (key.kind()) {
       case SERVICE -> decodeService(key, (Service) object);
       case ENDPOINT_SLICE -> decodeSlice(key, (EndpointSlice) object);
-      case POD -> Validated.valid(decodePod(key, (Pod) object));
+      case POD -> decodePod(key, (Pod) object);
       case HTTP_ROUTE -> {
         HTTPRoute route = (HTTPRoute) object;
         if (route.getSpec() != null
@@ -156,6 +157,7 @@ final class ResourceDecoder {
   private Validated<Mutation> decodeService(ObjectKey key, Service service) {
     FieldErrors errors = new FieldErrors();
     checkDnsLabel("metadata.name", key.name(), DNS_1035_LABEL, errors);
+    Map<String, String> labels = labels(service.getMetadata(), errors);
     ServiceSpec spec = service.getSpec();
     if (spec == null) {
       return Validated.invalid("spec", "required");
@@ -166,6 +168,9 @@ final class ResourceDecoder {
     for (int i = 0; i < specPorts.size(); i++) {
       io.fabric8.kubernetes.api.model.ServicePort port = specPorts.get(i);
       String path = FieldErrors.indexed("spec.ports", i);
+      if (!errors.checkPresent(path, port)) {
+        continue;
+      }
       String name = orEmpty(port.getName());
       if (name.isEmpty() && specPorts.size() > 1) {
         errors.add(path + ".name", "required when a Service has more than one port");
@@ -224,7 +229,7 @@ final class ResourceDecoder {
                     new ServiceKey(key.namespace(), key.name()),
                     ports,
                     clusterIps,
-                    labels(service.getMetadata()),
+                    labels,
                     isHeadless)));
   }
 
@@ -255,6 +260,9 @@ final class ResourceDecoder {
     for (int i = 0; i < specPorts.size(); i++) {
       EndpointPort port = specPorts.get(i);
       String path = FieldErrors.indexed("ports", i);
+      if (!errors.checkPresent(path, port)) {
+        continue;
+      }
       String name = orEmpty(port.getName());
       Integer earlier = seenNames.putIfAbsent(name, i);
       if (earlier != null) {
@@ -274,20 +282,25 @@ final class ResourceDecoder {
     String lastZone = null;
     String lastNode = null;
     for (int j = 0; j < specEndpoints.size(); j++) {
+      String path = FieldErrors.indexed("endpoints", j);
       var endpoint = specEndpoints.get(j);
+      if (!errors.checkPresent(path, endpoint)) {
+        continue;
+      }
       List<String> addresses = orEmpty(endpoint.getAddresses());
       if (addresses.isEmpty()) {
-        errors.add(
-            FieldErrors.indexed("endpoints", j) + ".addresses", "at least one address is required");
+        errors.add(path + ".addresses", "at least one address is required");
         continue;
       }
       String first = null;
       for (int k = 0; k < addresses.size(); k++) {
+        String at = FieldErrors.indexed(path + ".addresses", k);
+        if (!errors.checkPresent(at, addresses.get(k))) {
+          continue;
+        }
         String canonical = canonicalIp(addresses.get(k), family);
         if (canonical == null) {
-          errors.add(
-              FieldErrors.indexed(FieldErrors.indexed("endpoints", j) + ".addresses", k),
-              ipProblem(addresses.get(k), family));
+          errors.add(at, ipProblem(addresses.get(k), family));
         } else if (k == 0) {
           first = canonical;
         }
@@ -322,7 +335,9 @@ final class ResourceDecoder {
                     List.copyOf(endpoints))));
   }
 
-  private Mutation decodePod(ObjectKey key, Pod pod) {
+  private Validated<Mutation> decodePod(ObjectKey key, Pod pod) {
+    FieldErrors errors = new FieldErrors();
+    Map<String, String> labels = labels(pod.getMetadata(), errors);
     String account = null;
     if (pod.getSpec() != null) {
       account = pod.getSpec().getServiceAccountName();
@@ -330,9 +345,8 @@ final class ResourceDecoder {
         account = pod.getSpec().getServiceAccount();
       }
     }
-    return new Mutation.PutPod(
-        new PodInfo(
-            key, strings.intern(account == null ? "default" : account), labels(pod.getMetadata())));
+    String serviceAccount = strings.intern(account == null ? "default" : account);
+    return errors.toResult(() -> new Mutation.PutPod(new PodInfo(key, serviceAccount, labels)));
   }
 
   private static String podName(ObjectReference targetRef) {
@@ -345,9 +359,35 @@ final class ResourceDecoder {
         : targetRef.getNamespace();
   }
 
-  private Map<String, String> labels(ObjectMeta meta) {
+  /** Returns the object's labels, interned; a label without a value is an error. */
+  private Map<String, String> labels(ObjectMeta meta, FieldErrors errors) {
     Map<String, String> labels = meta == null ? null : meta.getLabels();
-    return labels == null || labels.isEmpty() ? Map.of() : labelMaps.intern(Map.copyOf(labels));
+    if (labels == null || labels.isEmpty()) {
+      return Map.of();
+    }
+    boolean complete = true;
+    for (Map.Entry<String, String> label : labels.entrySet()) {
+      if (label.getValue() == null) {
+        complete = false;
+        errors.add("metadata.labels[" + label.getKey() + "]", nullLabelProblem(label.getKey()));
+      }
+    }
+    return complete ? labelMaps.intern(Map.copyOf(labels)) : Map.of();
+  }
+
+  /**
+   * Says why a label has no value. In YAML, {@code {version:v1}} is the key {@code version:v1}
+   * without a value: the colon needs a space after it.
+   */
+  private static String nullLabelProblem(String key) {
+    int colon = key.indexOf(':');
+    return colon < 0
+        ? "must be a string, not null (\"\" for an empty value)"
+        : "must be a string, not null; did you mean \""
+            + key.substring(0, colon)
+            + ": "
+            + key.substring(colon + 1)
+            + "\"? In YAML a colon needs a space after it";
   }
 
   private static String targetPort(String path, IntOrString target, FieldErrors errors) {
@@ -361,8 +401,12 @@ final class ResourceDecoder {
     if (name == null || name.isEmpty()) {
       return null;
     }
-    if (name.chars().allMatch(Character::isDigit)) {
-      int number = Integer.parseInt(name);
+    if (isAsciiNumber(name)) {
+      Integer number = Ints.tryParse(name); // null when too large for an int
+      if (number == null) {
+        errors.add(path, notAPort(name));
+        return null;
+      }
       return checkPort(path, number, errors) ? name : null;
     }
     checkPortName(path, name, errors);
@@ -375,10 +419,23 @@ final class ResourceDecoder {
       return false;
     }
     if (port < 1 || port > 65535) {
-      errors.add(path, port + " is not a port number (1..65535)");
+      errors.add(path, notAPort(port));
       return false;
     }
     return true;
+  }
+
+  private static String notAPort(Object port) {
+    return port + " is not a port number (1..65535)";
+  }
+
+  /**
+   * Whether {@code text} is written with the digits 0 to 9 only. Not {@link Character#isDigit},
+   * which takes the digits of every script: {@link Integer#parseInt} would then read "٨٠٨٠" as port
+   * 8080, a targetPort Kubernetes refuses.
+   */
+  private static boolean isAsciiNumber(String text) {
+    return text.chars().allMatch(c -> c >= '0' && c <= '9');
   }
 
   private static void checkPortName(String path, String name, FieldErrors errors) {

@@ -210,6 +210,107 @@ class DirectorySourceTest {
   }
 
   @Test
+  void anObjectThatUsedToThrowAtStartIsReportedAndTheRestApplies() throws IOException {
+    // Each of these threw out of decoding, and so out of start().
+    write(
+        "bad.yaml",
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          ports:
+            -
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: labelled, namespace: shop, labels: {app: b, version:v1}}
+        spec:
+          ports: [{name: http, port: 80, targetPort: "99999999999"}]
+        """);
+    write("ratings.yaml", service("ratings", 9080));
+
+    start();
+
+    assertThat(errorsOf("Service shop/reviews")).containsExactly("spec.ports[0]: required");
+    assertThat(errorsOf("Service shop/labelled"))
+        .containsExactly(
+            "metadata.labels[version:v1]: must be a string, not null; did you mean \"version:"
+                + " v1\"? In YAML a colon needs a space after it",
+            "spec.ports[0].targetPort: 99999999999 is not a port number (1..65535)");
+    assertThat(registry.current().services()).containsOnlyKeys(new ServiceKey("shop", "ratings"));
+  }
+
+  @Test
+  void anObjectThatUsedToThrowWhileWatchingIsReportedAndLaterFilesStillApply() throws IOException {
+    write("reviews.yaml", reviewsService(9080));
+    start();
+
+    // An empty list item threw out of decoding, which ended the watcher thread.
+    write("reviews.yaml", reviewsService(9090) + "    -\n");
+
+    assertThat(errorsOf("Service shop/reviews")).containsExactly("spec.ports[1]: required");
+    assertThat(registry.current().service(REVIEWS).orElseThrow().ports())
+        .extracting(ServicePort::port)
+        .containsExactly(9080);
+
+    write("ratings.yaml", service("ratings", 9080));
+    await()
+        .atMost(WAIT)
+        .until(() -> registry.current().service(new ServiceKey("shop", "ratings")).isPresent());
+  }
+
+  @Test
+  void anExceptionWhileApplyingAFileIsReportedAsThatFilesProblem() throws IOException {
+    write("reviews.yaml", reviewsService(9080));
+    // A source without a decoder throws on every object: a stand-in for a bug in decoding.
+    RegistrySource sink = registry.registerSource("directory");
+    source = new DirectorySource(dir, new RegistrySource(sink.name(), registry, null));
+
+    source.start();
+
+    await().atMost(WAIT).until(registry::isSynced);
+    Rejection rejection = awaitRejection("file");
+    assertThat(rejection.origin()).endsWith("reviews.yaml");
+    assertThat(rejection.errors().get(0).reason())
+        .startsWith("Weft failed to apply this file (java.lang.NullPointerException")
+        .endsWith("); this is a bug, please report it");
+
+    // The watcher goes on reading the directory.
+    write(
+        "deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews, namespace: shop}\n");
+    awaitRejection("document 1 (line 1)");
+  }
+
+  @Test
+  void aFileWithYamlAnchorsIsRefusedWithThePositionAndTheLastGoodObjectsKeepServing()
+      throws IOException {
+    write("reviews.yaml", reviewsService(9080));
+    start();
+
+    write(
+        "reviews.yaml",
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: shop, labels: &labels {app: reviews}}
+        spec:
+          selector: *labels
+          ports:
+            - {name: http, port: 9090}
+        """);
+
+    assertThat(errorsOf("file"))
+        .containsExactly(
+            "YAML anchor &labels at line 3, column 52: anchors (&), aliases (*) and merge keys (<<)"
+                + " are not supported; write the values out in full");
+    assertThat(registry.current().service(REVIEWS).orElseThrow().ports())
+        .extracting(ServicePort::port)
+        .containsExactly(9080);
+  }
+
+  @Test
   void missingDirectoryFailsWithItsName() {
     Path missing = dir.resolve("nope");
     DirectorySource absent = new DirectorySource(missing, registry.registerSource("directory"));

@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteTimeouts;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -64,19 +65,31 @@ public final class GatewayRouteValidator {
     for (int i = 0; i < rules.size(); i++) {
       String path = FieldErrors.indexed("spec.rules", i);
       HTTPRouteRule rule = rules.get(i);
+      if (!errors.checkPresent(path, rule)) {
+        continue;
+      }
       List<HTTPRouteMatch> matches = nullToEmpty(rule.getMatches());
       checkMax(path + ".matches", matches.size(), MAX_MATCHES, errors);
       for (int m = 0; m < matches.size(); m++) {
-        validateHttpMatch(FieldErrors.indexed(path + ".matches", m), matches.get(m), errors);
+        String at = FieldErrors.indexed(path + ".matches", m);
+        if (errors.checkPresent(at, matches.get(m))) {
+          validateHttpMatch(at, matches.get(m), errors);
+        }
       }
       List<HTTPBackendRef> backends = nullToEmpty(rule.getBackendRefs());
       checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
       checkSomeWeight(
-          path + ".backendRefs", backends.stream().map(HTTPBackendRef::getWeight).toList(), errors);
+          path + ".backendRefs",
+          backends.stream().filter(Objects::nonNull).map(HTTPBackendRef::getWeight).toList(),
+          errors);
       for (int b = 0; b < backends.size(); b++) {
+        String at = FieldErrors.indexed(path + ".backendRefs", b);
         HTTPBackendRef ref = backends.get(b);
+        if (!errors.checkPresent(at, ref)) {
+          continue;
+        }
         validateBackend(
-            FieldErrors.indexed(path + ".backendRefs", b),
+            at,
             new BackendRef(ref.getGroup(), ref.getKind(), ref.getName(), ref.getPort()),
             ref.getWeight(),
             errors);
@@ -98,19 +111,31 @@ public final class GatewayRouteValidator {
     for (int i = 0; i < rules.size(); i++) {
       String path = FieldErrors.indexed("spec.rules", i);
       GRPCRouteRule rule = rules.get(i);
+      if (!errors.checkPresent(path, rule)) {
+        continue;
+      }
       List<GRPCRouteMatch> matches = nullToEmpty(rule.getMatches());
       checkMax(path + ".matches", matches.size(), MAX_MATCHES, errors);
       for (int m = 0; m < matches.size(); m++) {
-        validateGrpcMatch(FieldErrors.indexed(path + ".matches", m), matches.get(m), errors);
+        String at = FieldErrors.indexed(path + ".matches", m);
+        if (errors.checkPresent(at, matches.get(m))) {
+          validateGrpcMatch(at, matches.get(m), errors);
+        }
       }
       List<GRPCBackendRef> backends = nullToEmpty(rule.getBackendRefs());
       checkMax(path + ".backendRefs", backends.size(), MAX_BACKEND_REFS, errors);
       checkSomeWeight(
-          path + ".backendRefs", backends.stream().map(GRPCBackendRef::getWeight).toList(), errors);
+          path + ".backendRefs",
+          backends.stream().filter(Objects::nonNull).map(GRPCBackendRef::getWeight).toList(),
+          errors);
       for (int b = 0; b < backends.size(); b++) {
+        String at = FieldErrors.indexed(path + ".backendRefs", b);
         GRPCBackendRef ref = backends.get(b);
+        if (!errors.checkPresent(at, ref)) {
+          continue;
+        }
         validateBackend(
-            FieldErrors.indexed(path + ".backendRefs", b),
+            at,
             new BackendRef(ref.getGroup(), ref.getKind(), ref.getName(), ref.getPort()),
             ref.getWeight(),
             errors);
@@ -127,6 +152,9 @@ public final class GatewayRouteValidator {
     for (int i = 0; i < parents.size(); i++) {
       ParentReference parent = parents.get(i);
       String path = FieldErrors.indexed("spec.parentRefs", i);
+      if (!errors.checkPresent(path, parent)) {
+        continue;
+      }
       requireName(path + ".name", parent.getName(), errors);
       checkPort(path + ".port", parent.getPort(), false, errors);
     }
@@ -152,23 +180,21 @@ public final class GatewayRouteValidator {
     }
     List<HTTPHeaderMatch> headers = nullToEmpty(match.getHeaders());
     for (int h = 0; h < headers.size(); h++) {
+      String at = FieldErrors.indexed(path + ".headers", h);
       HTTPHeaderMatch header = headers.get(h);
-      validateNameValueMatch(
-          FieldErrors.indexed(path + ".headers", h),
-          header.getName(),
-          header.getType(),
-          header.getValue(),
-          errors);
+      if (!errors.checkPresent(at, header)) {
+        continue;
+      }
+      validateNameValueMatch(at, header.getName(), header.getType(), header.getValue(), errors);
     }
     List<HTTPQueryParamMatch> params = nullToEmpty(match.getQueryParams());
     for (int q = 0; q < params.size(); q++) {
+      String at = FieldErrors.indexed(path + ".queryParams", q);
       HTTPQueryParamMatch param = params.get(q);
-      validateNameValueMatch(
-          FieldErrors.indexed(path + ".queryParams", q),
-          param.getName(),
-          param.getType(),
-          param.getValue(),
-          errors);
+      if (!errors.checkPresent(at, param)) {
+        continue;
+      }
+      validateNameValueMatch(at, param.getName(), param.getType(), param.getValue(), errors);
     }
     if (match.getMethod() != null && !HTTP_METHODS.contains(match.getMethod())) {
       errors.add(path + ".method", "\"" + match.getMethod() + "\" is not an HTTP method");
@@ -206,13 +232,12 @@ public final class GatewayRouteValidator {
     }
     List<GRPCHeaderMatch> headers = nullToEmpty(match.getHeaders());
     for (int h = 0; h < headers.size(); h++) {
+      String at = FieldErrors.indexed(path + ".headers", h);
       GRPCHeaderMatch header = headers.get(h);
-      validateNameValueMatch(
-          FieldErrors.indexed(path + ".headers", h),
-          header.getName(),
-          header.getType(),
-          header.getValue(),
-          errors);
+      if (!errors.checkPresent(at, header)) {
+        continue;
+      }
+      validateNameValueMatch(at, header.getName(), header.getType(), header.getValue(), errors);
     }
   }
 
@@ -292,9 +317,10 @@ public final class GatewayRouteValidator {
     durationOrNull(path + ".backoff", retry.getBackoff(), errors);
     List<Integer> codes = nullToEmpty(retry.getCodes());
     for (int c = 0; c < codes.size(); c++) {
+      String at = FieldErrors.indexed(path + ".codes", c);
       Integer code = codes.get(c);
-      if (code == null || code < 400 || code > 599) {
-        errors.add(FieldErrors.indexed(path + ".codes", c), code + " is not a status in 400..599");
+      if (errors.checkPresent(at, code) && (code < 400 || code > 599)) {
+        errors.add(at, code + " is not a status in 400..599");
       }
     }
   }
@@ -309,7 +335,7 @@ public final class GatewayRouteValidator {
   }
 
   private static boolean isService(ParentReference parent) {
-    return isCoreGroup(parent.getGroup()) && "Service".equals(parent.getKind());
+    return parent != null && isCoreGroup(parent.getGroup()) && "Service".equals(parent.getKind());
   }
 
   private static boolean isCoreGroup(String group) {

@@ -160,9 +160,13 @@ final class AuthorizationPolicyChecks {
   private static List<Integer> ports(String path, List<Integer> ports, FieldErrors errors) {
     List<Integer> parsed = new ArrayList<>();
     for (int i = 0; i < orEmpty(ports).size(); i++) {
+      String at = FieldErrors.indexed(path, i);
       Integer port = ports.get(i);
-      if (port == null || port < 1 || port > 65535) {
-        errors.add(FieldErrors.indexed(path, i), port + " is not a port (1 to 65535)");
+      if (!errors.checkPresent(at, port)) {
+        continue;
+      }
+      if (port < 1 || port > 65535) {
+        errors.add(at, port + " is not a port (1 to 65535)");
       } else {
         parsed.add(port);
       }
@@ -173,11 +177,13 @@ final class AuthorizationPolicyChecks {
   private static List<String> methods(String path, List<String> methods, FieldErrors errors) {
     List<String> parsed = new ArrayList<>();
     for (int i = 0; i < orEmpty(methods).size(); i++) {
+      String at = FieldErrors.indexed(path, i);
       String method = methods.get(i);
-      if (method == null || !METHOD.matcher(method).matches()) {
-        errors.add(
-            FieldErrors.indexed(path, i),
-            "\"" + method + "\" is not an HTTP method in capitals, such as GET or POST");
+      if (!errors.checkPresent(at, method)) {
+        continue;
+      }
+      if (!METHOD.matcher(method).matches()) {
+        errors.add(at, "\"" + method + "\" is not an HTTP method in capitals, such as GET or POST");
       } else {
         parsed.add(method);
       }

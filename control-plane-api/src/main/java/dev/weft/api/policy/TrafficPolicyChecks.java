@@ -218,9 +218,13 @@ final class TrafficPolicyChecks {
     List<Integer> codes = new ArrayList<>();
     List<Integer> given = spec.getCodes() == null ? List.of() : spec.getCodes();
     for (int c = 0; c < given.size(); c++) {
+      String at = FieldErrors.indexed(path + ".codes", c);
       Integer code = given.get(c);
-      if (code == null || code < 400 || code > 599) {
-        errors.add(FieldErrors.indexed(path + ".codes", c), code + " is not a status in 400..599");
+      if (!errors.checkPresent(at, code)) {
+        continue;
+      }
+      if (code < 400 || code > 599) {
+        errors.add(at, code + " is not a status in 400..599");
       } else {
         codes.add(code);
       }
@@ -228,8 +232,11 @@ final class TrafficPolicyChecks {
     List<String> statuses = new ArrayList<>();
     List<String> names = spec.getGrpcStatuses() == null ? List.of() : spec.getGrpcStatuses();
     for (int s = 0; s < names.size(); s++) {
-      PolicyFields.grpcStatus(FieldErrors.indexed(path + ".grpcStatuses", s), names.get(s), errors)
-          .ifPresent(code -> statuses.add(PolicyFields.grpcStatusName(code)));
+      String at = FieldErrors.indexed(path + ".grpcStatuses", s);
+      if (errors.checkPresent(at, names.get(s))) {
+        PolicyFields.grpcStatus(at, names.get(s), errors)
+            .ifPresent(code -> statuses.add(PolicyFields.grpcStatusName(code)));
+      }
     }
     if (given.isEmpty() && names.isEmpty()) {
       codes.addAll(RetryDefaults.DEFAULT_HTTP_CODES);

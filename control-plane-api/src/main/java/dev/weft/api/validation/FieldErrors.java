@@ -20,6 +20,19 @@ public final class FieldErrors {
     errors.addAll(more);
   }
 
+  /**
+   * Records {@code path: required} when {@code value} is null, which is how an empty list item
+   * reads ({@code -} with nothing after it in YAML, or {@code [null]}); returns whether there is a
+   * value to check further.
+   */
+  public boolean checkPresent(String path, Object value) {
+    if (value == null) {
+      add(path, "required");
+      return false;
+    }
+    return true;
+  }
+
   public boolean isEmpty() {
     return errors.isEmpty();
   }

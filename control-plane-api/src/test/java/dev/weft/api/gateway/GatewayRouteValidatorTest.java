@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -54,6 +55,93 @@ class GatewayRouteValidatorTest {
               assertThat(error.path()).isEqualTo(path);
               assertThat(error.reason()).contains(reason == null ? "" : reason);
             });
+  }
+
+  /**
+   * An empty list item ({@code -} with nothing after it, or {@code null}) is an error at its own
+   * path; it used to throw a NullPointerException out of validation.
+   */
+  @Test
+  void emptyListItemsOfAnHttpRouteAreRequired() {
+    HTTPRoute route =
+        Serialization.unmarshal(
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r, namespace: demo}
+            spec:
+              parentRefs:
+              -
+              - {group: "", kind: Service, name: reviews}
+              rules:
+              -
+              - matches:
+                -
+                - headers: [null]
+                  queryParams: [null]
+                backendRefs: [null, {name: reviews-v2, port: 80}]
+                retry: {codes: [null]}
+            """,
+            HTTPRoute.class);
+
+    assertThat(GatewayRouteValidator.isMeshRoute(route.getSpec().getParentRefs())).isTrue();
+    assertThat(GatewayRouteValidator.validate(route).errors())
+        .extracting(FieldError::toString)
+        .containsExactly(
+            "spec.parentRefs[0]: required",
+            "spec.rules[0]: required",
+            "spec.rules[1].matches[0]: required",
+            "spec.rules[1].matches[1].headers[0]: required",
+            "spec.rules[1].matches[1].queryParams[0]: required",
+            "spec.rules[1].backendRefs[0]: required",
+            "spec.rules[1].retry.codes[0]: required");
+  }
+
+  @Test
+  void emptyListItemsOfAGrpcRouteAreRequired() {
+    GRPCRoute route =
+        Serialization.unmarshal(
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: GRPCRoute
+            metadata: {name: r, namespace: demo}
+            spec:
+              parentRefs: [null, {group: "", kind: Service, name: greeter}]
+              rules:
+              -
+              - matches: [null, {headers: [null]}]
+                backendRefs: [null]
+            """,
+            GRPCRoute.class);
+
+    assertThat(GatewayRouteValidator.validate(route).errors())
+        .extracting(FieldError::toString)
+        .containsExactly(
+            "spec.parentRefs[0]: required",
+            "spec.rules[0]: required",
+            "spec.rules[1].matches[0]: required",
+            "spec.rules[1].matches[1].headers[0]: required",
+            "spec.rules[1].backendRefs[0]: required");
+  }
+
+  @Test
+  void aRouteWhoseOnlyParentIsAnEmptyItemIsNotAMeshRoute() {
+    HTTPRoute route =
+        Serialization.unmarshal(
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: r, namespace: demo}
+            spec:
+              parentRefs: [null]
+            """,
+            HTTPRoute.class);
+
+    assertThat(GatewayRouteValidator.isMeshRoute(route.getSpec().getParentRefs())).isFalse();
+    assertThat(GatewayRouteValidator.validate(route).errors())
+        .extracting(FieldError::toString)
+        .containsExactly(
+            "spec.parentRefs: must name at least one Service (kind: Service, group: \"\")");
   }
 
   @ParameterizedTest(name = "{0}")

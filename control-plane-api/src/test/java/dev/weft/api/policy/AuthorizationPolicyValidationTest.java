@@ -102,6 +102,22 @@ class AuthorizationPolicyValidationTest {
             "rules: [{when: [{header: \"x tenant\", values: [a]}]}]",
             "spec.rules[0].when[0].header",
             "\"x tenant\" is not a header name"),
+        // Empty list items ("-" with nothing after it) are reported where they are.
+        Arguments.of("rules: [null]", "spec.rules[0]", "required; {} matches every call"),
+        Arguments.of(
+            "rules: [{from: [null]}]",
+            "spec.rules[0].from[0]",
+            "names no principals, notPrincipals, namespaces or notNamespaces; to match any caller,"
+                + " leave from out"),
+        Arguments.of(
+            "rules: [{from: [{principals: [null]}]}]",
+            "spec.rules[0].from[0].principals[0]",
+            "must not be empty"),
+        Arguments.of(
+            "rules: [{to: [{ports: [null]}]}]", "spec.rules[0].to[0].ports[0]", "required"),
+        Arguments.of(
+            "rules: [{to: [{methods: [null]}]}]", "spec.rules[0].to[0].methods[0]", "required"),
+        Arguments.of("rules: [{when: [null]}]", "spec.rules[0].when[0]", "required"),
         Arguments.of("action: AUDIT", "spec.action", null));
   }
 

@@ -48,6 +48,12 @@ class MeshTlsPolicyValidationTest {
   }
 
   @Test
+  void anEmptyTargetItemIsRequired() {
+    assertThat(PolicyValidator.validate(policy("a", "mode: STRICT\ntargetRefs: [null]\n")).errors())
+        .containsExactly(new FieldError("spec.targetRefs[0]", "required"));
+  }
+
+  @Test
   void twoPoliciesForTheSameNamespaceConflictAndTheOldestWins() {
     MeshTLSPolicy older = policy("older", "mode: STRICT\n");
     older.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");

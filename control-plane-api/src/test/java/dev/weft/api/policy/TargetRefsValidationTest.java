@@ -32,6 +32,7 @@ class TargetRefsValidationTest {
                 + " (group \"\")"),
         Arguments.of(
             "targetRefs: [{group: \"\", kind: Service}]", "spec.targetRefs[0].name", "required"),
+        Arguments.of("targetRefs: [null]", "spec.targetRefs[0]", "required"),
         Arguments.of(
             "targetRefs: [{group: \"\", kind: Service, name: Reviews}]",
             "spec.targetRefs[0].name",

@@ -117,6 +117,8 @@ class TrafficPolicyValidationTest {
         rejects("retry: {backoff: 0s}", "spec.retry.backoff", "must be longer than 0s"),
         rejects(
             "retry: {codes: [503, 200]}", "spec.retry.codes[1]", "200 is not a status in 400..599"),
+        rejects("retry: {codes: [503, null]}", "spec.retry.codes[1]", "required"),
+        rejects("retry: {grpcStatuses: [null]}", "spec.retry.grpcStatuses[0]", "required"),
         rejects(
             "retry: {grpcStatuses: [UNAVAILABLE, NOT_A_STATUS]}",
             "spec.retry.grpcStatuses[1]",
