@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       RegistryBenchmark.class,
       CaBenchmark.class,
+      HostileClients.class,
       LoadHarness.class,
       ControlPlaneCommand.class
     },

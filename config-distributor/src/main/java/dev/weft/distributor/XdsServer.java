@@ -1,6 +1,7 @@
 package dev.weft.distributor;
 
 import com.google.common.net.InetAddresses;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerStreamTracer;
@@ -9,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
@@ -254,13 +256,24 @@ public final class XdsServer implements AutoCloseable {
     @Override
     public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
       return new ServerStreamTracer() {
+        private volatile SocketAddress peer;
+
+        @Override
+        public void serverCallStarted(ServerCallInfo<?, ?> callInfo) {
+          peer = callInfo.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        }
+
         @Override
         public void streamClosed(Status status) {
           if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
               && status.getDescription() != null
               && status.getDescription().contains("exceeds maximum size")) {
             metrics.refused(XdsMetrics.Refusal.MESSAGE_SIZE);
-            log.warn("refused a {} stream: {}", fullMethodName, status.getDescription());
+            log.warn(
+                "refused a {} stream from {}: {}",
+                fullMethodName,
+                peer == null ? "an unknown address" : peer,
+                status.getDescription());
           }
         }
       };
