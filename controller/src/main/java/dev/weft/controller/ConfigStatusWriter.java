@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reconciling is idempotent: it computes every route's conditions from the newest snapshot and
  * writes only those that differ from what it last wrote; a failed write (a conflict, the API server
- * away) is retried at the next pass. Until a route is programmed, passes repeat.
+ * away) is retried at the next pass. Until every valid route is programmed, passes repeat every 200
+ * ms: a status write is not a change the registry reports, so nothing else would wake the writer.
  *
  * <p>Thread-safety: everything runs on {@code executor}, a single thread, which owns the fields.
  * The writer owns that executor and shuts it down on {@link #close()}.
@@ -120,6 +121,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
   }
 
   private void reconcile() {
+    pass = null; // this pass is running: a pending route must be able to schedule the next one
     MeshState state = registry.current();
     boolean pending = false;
     Map<ObjectKey, List<ConfigCondition>> next = new HashMap<>();
@@ -133,7 +135,8 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
       ConfigCondition programmed = ConfigStatus.programmed(state, distributor.published(), key);
       conditions.add(programmed);
-      pending |= !programmed.status();
+      // An invalid config waits for an edit, which the registry reports; only Pending polls.
+      pending |= programmed.reason().equals("Pending");
       next.put(key, conditions);
       if (!conditions.equals(written.get(key))) {
         if (write(key, conditions)) {

@@ -46,7 +46,11 @@ import tools.jackson.databind.json.JsonMapper;
       // The CA keeps its root in the mock API server's Secret weft-system/weft-ca.
       "weft.ca.port=0",
       // The token the debug API is read with below belongs to this ServiceAccount.
-      "weft.http.debug-service-accounts=weft-system/debugger"
+      "weft.http.debug-service-accounts=weft-system/debugger",
+      // Publishing slower than the status writer's first pass (200 ms after a change): a route
+      // must still become Programmed, from the writer's own retries, with no further event.
+      "weft.xds.quiet-period=500ms",
+      "weft.xds.max-delay=500ms"
     })
 class KubernetesModeApplicationTest {
 
