@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
       CaBenchmark.class,
       HostileClients.class,
       LoadHarness.class,
+      AuthorizationBenchmark.class,
       ControlPlaneCommand.class
     },
     description = "Measures Weft and prints the figures (and writes them as JSON with --json).")

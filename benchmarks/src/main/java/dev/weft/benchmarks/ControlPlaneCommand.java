@@ -1,23 +1,32 @@
 package dev.weft.benchmarks;
 
-import com.sun.management.OperatingSystemMXBean;
+import dev.weft.ca.Authenticator;
+import dev.weft.ca.CaServer;
+import dev.weft.ca.CertificateAuthority;
+import dev.weft.ca.KeyMaterialStore;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.XdsServer;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.RegistrySource;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * A control plane under test, in a process of its own so that its CPU time and heap are measured
- * apart from the simulated proxies: Weft, or the reference peer. The harness drives it with one
- * command per line on standard input and reads one answer per line on standard output:
+ * apart from the simulated proxies: Weft over plaintext, Weft over mutual TLS on its CA's port, or
+ * the reference peer. The harness drives it with one command per line on standard input and reads
+ * one answer per line on standard output:
  *
  * <ul>
  *   <li>{@code load SERVICES ENDPOINTS}: loads the mesh; answers {@code ready PORT};
@@ -36,6 +45,11 @@ final class ControlPlaneCommand implements Callable<Integer> {
   /** Which control plane to run. */
   enum Peer {
     WEFT,
+    /**
+     * Weft's xDS over mutual TLS: the authenticated ADS and LRS services on the port of a CA
+     * server, as Weft serves them beside its CSR service.
+     */
+    WEFT_MTLS,
     REFERENCE
   }
 
@@ -45,7 +59,14 @@ final class ControlPlaneCommand implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "0")
   int port;
 
-  /** What the two control planes offer the command loop. */
+  /**
+   * The CA's key material, for {@link Peer#WEFT_MTLS}: the harness made it, and issues the proxies'
+   * certificates from its own copy.
+   */
+  @Option(names = "--ca-dir")
+  Path caDirectory;
+
+  /** What each control plane offers the command loop. */
   interface Served extends AutoCloseable {
     int port();
 
@@ -86,9 +107,16 @@ final class ControlPlaneCommand implements Callable<Integer> {
           case "stats" -> {
             long heap = HeapMeter.usedAfterGc();
             out.println(
-                "stats " + heap + " " + cpuNanos() + " " + (served == null ? 0 : served.streams()));
+                "stats "
+                    + heap
+                    + " "
+                    + Machine.cpuNanos()
+                    + " "
+                    + (served == null ? 0 : served.streams())
+                    + " "
+                    + residentBytes());
           }
-          case "cpu" -> out.println("cpu " + cpuNanos());
+          case "cpu" -> out.println("cpu " + Machine.cpuNanos());
           case "jit" ->
               out.println(
                   "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
@@ -107,16 +135,32 @@ final class ControlPlaneCommand implements Callable<Integer> {
     }
   }
 
-  private static long cpuNanos() {
-    return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-        .getProcessCpuTime();
+  /**
+   * The resident set size, Linux's VmRSS: what the heap reading leaves out, such as the TLS
+   * engines' native state (BoringSSL's, when Netty's tcnative is in use). It includes the heap's
+   * pages once touched, so only a pre-touched heap makes its changes the native memory's.
+   */
+  private static long residentBytes() throws IOException {
+    Path status = Path.of("/proc/self/status");
+    if (!Files.isReadable(status)) {
+      return 0;
+    }
+    for (String line : Files.readAllLines(status)) {
+      if (line.startsWith("VmRSS:")) {
+        return 1024 * Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    return 0;
   }
 
-  private Served serve(MeshRegistry registry) {
+  private Served serve(MeshRegistry registry) throws IOException {
     if (peer == Peer.REFERENCE) {
       return ReferenceControlPlane.start(registry, port);
     }
     ConfigDistributor distributor = ConfigDistributor.builder(registry).build();
+    if (peer == Peer.WEFT_MTLS) {
+      return serveMutualTls(distributor);
+    }
     XdsServer server = XdsServer.start(distributor, port);
     return new Served() {
       @Override
@@ -133,6 +177,45 @@ final class ControlPlaneCommand implements Callable<Integer> {
       public void close() {
         server.close();
         distributor.close();
+      }
+    };
+  }
+
+  /**
+   * The distributor's authenticated services on a CA server, as Weft serves xDS over mutual TLS.
+   * Its certificate names {@code localhost}, the authority the proxies connect to. The proxies
+   * bring certificates and send no CSR, so the only authenticator is the one for renewals.
+   */
+  private Served serveMutualTls(ConfigDistributor distributor) throws IOException {
+    CertificateAuthority ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(caDirectory)).build();
+    CaServer.Builder builder =
+        CaServer.builder(ca)
+            .port(port)
+            .dnsNames(List.of("localhost"))
+            .authenticator(Authenticator.currentSvid(ca, Clock.systemUTC()));
+    distributor.authenticatedServices().forEach(builder::service);
+    CaServer server = builder.start();
+    return new Served() {
+      @Override
+      public int port() {
+        return server.port();
+      }
+
+      @Override
+      public int streams() {
+        return distributor.connectedProxies();
+      }
+
+      @Override
+      public void close() {
+        try {
+          server.close();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          distributor.close();
+        }
       }
     };
   }

@@ -22,8 +22,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class ControlPlaneProcess implements AutoCloseable {
 
-  /** A reading of the child: heap after full GC, CPU time so far, open ADS streams. */
-  record Stats(long heapAfterGc, long cpuNanos, int streams) {}
+  /**
+   * A reading of the child: heap after full GC, CPU time so far, open ADS streams, resident set (0
+   * where unknown).
+   */
+  record Stats(long heapAfterGc, long cpuNanos, int streams, long residentBytes) {}
 
   private final Process process;
   private final Writer commands;
@@ -36,9 +39,12 @@ final class ControlPlaneProcess implements AutoCloseable {
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
   }
 
-  /** Starts {@code peer} in a JVM of its own, with the same class path as this one. */
+  /**
+   * Starts {@code peer} in a JVM of its own, with the same class path as this one, and {@code
+   * peerOptions} (see {@link ControlPlaneCommand}).
+   */
   static ControlPlaneProcess start(
-      ControlPlaneCommand.Peer peer, Path log, List<String> jvmOptions) {
+      ControlPlaneCommand.Peer peer, List<String> peerOptions, Path log, List<String> jvmOptions) {
     String javaBinary = ProcessHandle.current().info().command().orElse("java");
     String classPath = System.getProperty("java.class.path");
     List<String> command = new ArrayList<>();
@@ -50,6 +56,7 @@ final class ControlPlaneProcess implements AutoCloseable {
       command.addAll(List.of("-cp", classPath, Benchmarks.class.getName()));
     }
     command.addAll(List.of("control-plane", "--peer", peer.name()));
+    command.addAll(peerOptions);
     try {
       Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
       return new ControlPlaneProcess(process);
@@ -77,7 +84,10 @@ final class ControlPlaneProcess implements AutoCloseable {
     send("stats");
     String[] answer = answer("stats");
     return new Stats(
-        Long.parseLong(answer[1]), Long.parseLong(answer[2]), Integer.parseInt(answer[3]));
+        Long.parseLong(answer[1]),
+        Long.parseLong(answer[2]),
+        Integer.parseInt(answer[3]),
+        Long.parseLong(answer[4]));
   }
 
   /** The child's CPU time so far, read without a collection. */

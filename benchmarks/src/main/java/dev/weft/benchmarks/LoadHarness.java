@@ -1,6 +1,13 @@
 package dev.weft.benchmarks;
 
+import dev.weft.ca.CertificateAuthority;
+import dev.weft.ca.KeyMaterialStore;
+import dev.weft.ca.Pem;
+import dev.weft.ca.SvidWithKey;
+import dev.weft.ca.WorkloadIdentity;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -11,13 +18,19 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.OpenSsl;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -52,7 +65,14 @@ import tools.jackson.databind.json.JsonMapper;
  * </ol>
  *
  * <p>Heap per proxy is the control plane's heap after full GCs with the proxies connected, minus
- * the same before they connected, over N. Bytes and pushes are counted by the proxies.
+ * the same before they connected, over N; resident memory per proxy likewise, for what the heap
+ * leaves out (native TLS state). The resident set also grows by the heap the JVM touches for the
+ * first time, so its figure means something only with a pre-touched heap ({@code --child-jvm
+ * "-Xms4g -Xmx4g -XX:+AlwaysPreTouch"}). Bytes and pushes are counted by the proxies.
+ *
+ * <p>With {@code --mtls}, the same scenarios run against Weft over plaintext and against Weft's xDS
+ * over mutual TLS on its CA's port, each proxy presenting a certificate of that CA for the service
+ * account its node claims, and the differences are printed: what mutual TLS costs.
  */
 @Command(
     name = "xds-load",
@@ -88,8 +108,19 @@ final class LoadHarness implements Callable<Integer> {
       names = "--peers",
       split = ",",
       defaultValue = "WEFT,REFERENCE",
-      description = "Control planes to measure (default ${DEFAULT-VALUE}).")
+      description =
+          "Control planes to measure, of ${COMPLETION-CANDIDATES}; WEFT_MTLS is Weft's xDS over"
+              + " mutual TLS, see --mtls (default ${DEFAULT-VALUE}).")
   List<ControlPlaneCommand.Peer> peers;
+
+  @Option(
+      names = "--mtls",
+      description =
+          "Measure Weft's xDS over mutual TLS (on its CA's port, each proxy presenting an X.509-SVID"
+              + " of Weft's CA for the service account its node claims) against Weft over"
+              + " plaintext, and print the difference: the same as --peers WEFT,WEFT_MTLS, so the"
+              + " java-control-plane reference is skipped.")
+  boolean mtls;
 
   @Option(
       names = "--churn-rate",
@@ -148,13 +179,22 @@ final class LoadHarness implements Callable<Integer> {
   @Option(names = "--json", description = "Also write the figures to this file as JSON.")
   Path json;
 
-  /** One scenario's figures for one peer. */
+  /**
+   * One scenario's figures for one peer.
+   *
+   * @param cpuCores the control plane's CPU time over the scenario's span, in cores
+   * @param cpuSeconds the same, in seconds
+   * @param harnessCpuSeconds the harness's (the proxies') CPU time over the same span: it shares
+   *     the machine's cores with the control plane
+   */
   record Scenario(
       String name,
       double seconds,
       boolean complete,
       Percentiles.Summary convergenceMicros,
       double cpuCores,
+      double cpuSeconds,
+      double harnessCpuSeconds,
       long bytes,
       long pushes,
       double pushesPerChange,
@@ -167,10 +207,19 @@ final class LoadHarness implements Callable<Integer> {
       long heapBytesBefore,
       long heapBytesWithProxies,
       double heapBytesPerProxy,
+      long residentBytesBefore,
+      long residentBytesWithProxies,
+      double residentBytesPerProxy,
       long streamErrors,
       Map<String, Scenario> scenarios) {}
 
-  /** The whole run. */
+  /**
+   * The whole run.
+   *
+   * @param tls the TLS implementation of both ends, when a peer is {@code WEFT_MTLS}, else null:
+   *     gRPC takes BoringSSL (Netty's tcnative) wherever it loads, and both JVMs share a class path
+   * @param mtlsMinusPlaintext Weft over mutual TLS minus Weft over plaintext, when both ran
+   */
   record Result(
       String machine,
       int proxies,
@@ -178,18 +227,41 @@ final class LoadHarness implements Callable<Integer> {
       int endpoints,
       int subscriptionsPerProxy,
       String protocol,
+      String tls,
       List<PeerResult> peers,
-      Map<String, Double> referenceOverWeft) {}
+      Map<String, Double> referenceOverWeft,
+      Map<String, Double> mtlsMinusPlaintext) {}
+
+  /**
+   * The service accounts the proxies claim: those of the first Services' Pods, a few for the whole
+   * fleet, so that over mutual TLS a handful of certificates, issued before any clock starts, serve
+   * every proxy.
+   */
+  private static final int SERVICE_ACCOUNTS = 8;
 
   @Override
   public Integer call() throws Exception {
+    List<ControlPlaneCommand.Peer> measured =
+        mtls ? List.of(ControlPlaneCommand.Peer.WEFT, ControlPlaneCommand.Peer.WEFT_MTLS) : peers;
+    boolean tls = measured.contains(ControlPlaneCommand.Peer.WEFT_MTLS);
+    // The CA's key material, made here: the child serves with it, the harness issues from it.
+    Path caDirectory = tls ? Files.createTempDirectory("weft-bench-ca") : null;
     List<PeerResult> results = new ArrayList<>();
     try {
-      for (ControlPlaneCommand.Peer peer : peers) {
-        results.add(run(peer));
+      CertificateAuthority ca =
+          tls
+              ? CertificateAuthority.builder()
+                  .store(KeyMaterialStore.directory(caDirectory))
+                  .build()
+              : null;
+      for (ControlPlaneCommand.Peer peer : measured) {
+        results.add(run(peer, ca, caDirectory));
       }
     } finally {
       proxyThreads.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(10_000);
+      if (caDirectory != null) {
+        deleteDirectory(caDirectory);
+      }
     }
     Result result =
         new Result(
@@ -199,8 +271,10 @@ final class LoadHarness implements Callable<Integer> {
             endpoints,
             subscriptions == 0 ? services : subscriptions,
             protocol.name(),
+            tls ? (OpenSsl.isAvailable() ? OpenSsl.versionString() : "JDK") : null,
             results,
-            ratios(results));
+            ratios(results),
+            mtlsMinusPlaintext(results));
     print(result);
     if (json != null) {
       Files.writeString(
@@ -227,11 +301,38 @@ final class LoadHarness implements Callable<Integer> {
   private final Class<? extends SocketChannel> proxyChannelType =
       Epoll.isAvailable() ? EpollSocketChannel.class : NioSocketChannel.class;
 
-  private PeerResult run(ControlPlaneCommand.Peer peer) throws Exception {
+  /**
+   * Where the proxies connect, and how: in plaintext, or over mutual TLS with the credentials of
+   * each one's service account.
+   */
+  private record Target(int port, Map<String, ChannelCredentials> credentials) {
+
+    /**
+     * A channel for {@code proxy}, not yet connected. gRPC makes a TLS context per builder from
+     * credentials, so no two channels share a session cache: each connection makes a full
+     * handshake, as distinct proxies do.
+     */
+    NettyChannelBuilder channelFor(SimulatedProxy proxy) {
+      InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+      if (credentials.isEmpty()) {
+        return NettyChannelBuilder.forAddress(address).usePlaintext();
+      }
+      // The control plane's certificate names localhost (see ControlPlaneCommand), not the address.
+      return NettyChannelBuilder.forAddress(address, credentials.get(proxy.serviceAccount()))
+          .overrideAuthority("localhost");
+    }
+  }
+
+  private PeerResult run(ControlPlaneCommand.Peer peer, CertificateAuthority ca, Path caDirectory)
+      throws Exception {
     Path log = Files.createTempFile("weft-" + peer.name().toLowerCase(Locale.ROOT), ".log");
     System.err.printf("%s: control plane log in %s%n", peer, log);
-    try (ControlPlaneProcess controlPlane = ControlPlaneProcess.start(peer, log, childJvm)) {
-      int port = controlPlane.load(services, endpoints);
+    boolean tls = peer == ControlPlaneCommand.Peer.WEFT_MTLS;
+    List<String> peerOptions = tls ? List.of("--ca-dir", caDirectory.toString()) : List.of();
+    try (ControlPlaneProcess controlPlane =
+        ControlPlaneProcess.start(peer, peerOptions, log, childJvm)) {
+      Target target =
+          new Target(controlPlane.load(services, endpoints), tls ? credentials(ca) : Map.of());
       ControlPlaneProcess.Stats before = controlPlane.stats();
 
       ConvergenceTracker endpointTracker = new ConvergenceTracker(churnRate * churnSeconds);
@@ -246,16 +347,16 @@ final class LoadHarness implements Callable<Integer> {
         for (int service : chosen) {
           subscribers[service]++;
         }
-        fleet.add(new SimulatedProxy(i, chosen, protocol, counters));
+        fleet.add(new SimulatedProxy(i, chosen, protocol, counters, serviceAccountOf(i)));
       }
 
       List<ManagedChannel> channels = new ArrayList<>();
-      warmUp(controlPlane, port, channels);
+      warmUp(controlPlane, target, channels);
       Map<String, Scenario> scenarios = new LinkedHashMap<>();
       timed(
           scenarios,
           "coldStart",
-          () -> connectAll("coldStart", controlPlane, port, fleet, channels, counters));
+          () -> connectAll("coldStart", controlPlane, target, fleet, channels, counters));
       ControlPlaneProcess.Stats connected = controlPlane.stats();
       timed(
           scenarios,
@@ -272,7 +373,7 @@ final class LoadHarness implements Callable<Integer> {
       timed(
           scenarios,
           "reconnectStorm",
-          () -> connectAll("reconnectStorm", controlPlane, port, fleet, channels, counters));
+          () -> connectAll("reconnectStorm", controlPlane, target, fleet, channels, counters));
       for (SimulatedProxy proxy : fleet) {
         proxy.disconnect();
       }
@@ -283,9 +384,56 @@ final class LoadHarness implements Callable<Integer> {
           before.heapAfterGc(),
           connected.heapAfterGc(),
           (double) (connected.heapAfterGc() - before.heapAfterGc()) / proxies,
+          before.residentBytes(),
+          connected.residentBytes(),
+          (double) (connected.residentBytes() - before.residentBytes()) / proxies,
           counters.errors().sum(),
           scenarios);
     }
+  }
+
+  /**
+   * The service account proxy {@code id} claims, the same over plaintext and over mutual TLS so
+   * that the two runs differ in transport only. Warm-up proxies have negative ids.
+   */
+  private static String serviceAccountOf(int id) {
+    return BenchMesh.serviceName(Math.floorMod(id, SERVICE_ACCOUNTS));
+  }
+
+  /**
+   * TLS credentials for each service account the proxies claim: a certificate issued by {@code ca}
+   * (the harness's copy of the control plane's CA) with its key, and the CA's trust bundle.
+   */
+  private static Map<String, ChannelCredentials> credentials(CertificateAuthority ca)
+      throws IOException {
+    Map<String, ChannelCredentials> credentials = new HashMap<>();
+    for (int i = 0; i < SERVICE_ACCOUNTS; i++) {
+      String account = serviceAccountOf(i);
+      SvidWithKey issued =
+          ca.issueOwn(new WorkloadIdentity(BenchMesh.NAMESPACE, account), List.of());
+      credentials.put(
+          account,
+          TlsChannelCredentials.newBuilder()
+              .keyManager(
+                  pem(Pem.certificates(issued.svid().chain())),
+                  pem(Pem.privateKey(issued.privateKey())))
+              .trustManager(pem(Pem.certificates(issued.svid().trustBundle())))
+              .build());
+    }
+    return credentials;
+  }
+
+  private static InputStream pem(String text) {
+    return new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static void deleteDirectory(Path directory) throws IOException {
+    try (var files = Files.list(directory)) {
+      for (Path file : files.toList()) {
+        Files.delete(file);
+      }
+    }
+    Files.delete(directory);
   }
 
   /**
@@ -308,7 +456,8 @@ final class LoadHarness implements Callable<Integer> {
    * successor, which no measured change uses; its route changes leave svc-0's canary at the weight
    * of an even change, so the first measured change flips it.
    */
-  private void warmUp(ControlPlaneProcess controlPlane, int port, List<ManagedChannel> channels)
+  private void warmUp(
+      ControlPlaneProcess controlPlane, Target target, List<ManagedChannel> channels)
       throws InterruptedException {
     if (warmupProxies == 0) {
       return;
@@ -319,18 +468,20 @@ final class LoadHarness implements Callable<Integer> {
             ignored, ignored, new LongAdder(), new LongAdder(), new LongAdder());
     List<SimulatedProxy> fleet = new ArrayList<>();
     for (int i = 0; i < warmupProxies; i++) {
-      fleet.add(new SimulatedProxy(-1 - i, subscriptionsOf(proxies + i), protocol, counters));
+      fleet.add(
+          new SimulatedProxy(
+              -1 - i, subscriptionsOf(proxies + i), protocol, counters, serviceAccountOf(-1 - i)));
     }
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
     for (int round = 1; round == 1 || System.nanoTime() < end; round++) {
       long compiling = controlPlane.compilationMillis() + compilationMillis();
       long start = System.nanoTime();
-      connectAll("warmUp", controlPlane, port, fleet, channels, counters);
+      connectAll("warmUp", controlPlane, target, fleet, channels, counters);
       for (int service = 0; service < services; service++) {
         controlPlane.moveEndpoint(service, 0, BenchMesh.WARMUP_CHANGES + round);
       }
-      long target = counters.responses().sum() + warmupProxies;
-      await(() -> counters.responses().sum() >= target);
+      long moved = counters.responses().sum() + warmupProxies;
+      await(() -> counters.responses().sum() >= moved);
       for (int change = 1; change <= 2; change++) {
         long routed = counters.responses().sum() + warmupProxies;
         controlPlane.changeRoute(change);
@@ -374,7 +525,7 @@ final class LoadHarness implements Callable<Integer> {
   private Scenario connectAll(
       String name,
       ControlPlaneProcess controlPlane,
-      int port,
+      Target target,
       List<SimulatedProxy> fleet,
       List<ManagedChannel> channels,
       SimulatedProxy.Counters counters) {
@@ -386,11 +537,10 @@ final class LoadHarness implements Callable<Integer> {
     proxyThreads.forEach(loop -> loops.add((EventLoop) loop));
     for (int i = 0; i < fleet.size(); i++) {
       channels.add(
-          NettyChannelBuilder.forAddress(
-                  new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
+          target
+              .channelFor(fleet.get(i))
               .eventLoopGroup(loops.get(i % loops.size()))
               .channelType(proxyChannelType)
-              .usePlaintext()
               // A simulated proxy's callback parses and ACKs without blocking: run it on the
               // transport thread, as a real proxy's single-threaded event loop would.
               .directExecutor()
@@ -400,19 +550,22 @@ final class LoadHarness implements Callable<Integer> {
     long bytes = counters.bytes().sum();
     long pushes = counters.responses().sum();
     long cpu = controlPlane.cpuNanos();
+    long harnessCpu = Machine.cpuNanos();
     long start = System.nanoTime();
     for (int i = 0; i < fleet.size(); i++) {
       fleet.get(i).connect(channels.get(i));
     }
     boolean complete = await(() -> fleet.stream().allMatch(SimulatedProxy::configured));
     double seconds = (System.nanoTime() - start) / 1e9;
-    double cores = (controlPlane.cpuNanos() - cpu) / 1e9 / seconds;
+    double cpuSeconds = (controlPlane.cpuNanos() - cpu) / 1e9;
     return new Scenario(
         name,
         round(seconds),
         complete,
         null,
-        round(cores),
+        round(cpuSeconds / seconds),
+        round(cpuSeconds),
+        round((Machine.cpuNanos() - harnessCpu) / 1e9),
         counters.bytes().sum() - bytes,
         counters.responses().sum() - pushes,
         0,
@@ -441,6 +594,7 @@ final class LoadHarness implements Callable<Integer> {
     long bytes = counters.bytes().sum();
     long pushes = counters.responses().sum();
     long cpu = controlPlane.cpuNanos();
+    long harnessCpu = Machine.cpuNanos();
     long start = System.nanoTime();
     for (int change = 0; change < changes; change++) {
       long wait = start + change * interval - System.nanoTime();
@@ -453,6 +607,7 @@ final class LoadHarness implements Callable<Integer> {
     }
     double issuedSeconds = (System.nanoTime() - start) / 1e9;
     long cpuIssued = controlPlane.cpuNanos() - cpu;
+    long harnessCpuIssued = Machine.cpuNanos() - harnessCpu;
     boolean complete =
         await(
             () -> {
@@ -487,6 +642,8 @@ final class LoadHarness implements Callable<Integer> {
         complete,
         convergence.summarize(),
         round(cpuIssued / 1e9 / issuedSeconds),
+        round(cpuIssued / 1e9),
+        round(harnessCpuIssued / 1e9),
         sentBytes,
         sentPushes,
         round((double) sentPushes / changes),
@@ -505,6 +662,7 @@ final class LoadHarness implements Callable<Integer> {
     long bytes = counters.bytes().sum();
     long pushes = counters.responses().sum();
     long cpu = controlPlane.cpuNanos();
+    long harnessCpu = Machine.cpuNanos();
     long start = System.nanoTime();
     Percentiles convergence = new Percentiles(routeChanges);
     boolean complete = true;
@@ -518,6 +676,8 @@ final class LoadHarness implements Callable<Integer> {
       }
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    double cpuSeconds = (controlPlane.cpuNanos() - cpu) / 1e9;
+    double harnessCpuSeconds = (Machine.cpuNanos() - harnessCpu) / 1e9;
     long sentBytes = counters.bytes().sum() - bytes;
     long sentPushes = counters.responses().sum() - pushes;
     return new Scenario(
@@ -525,7 +685,9 @@ final class LoadHarness implements Callable<Integer> {
         round(seconds),
         complete,
         convergence.summarize(),
-        round((controlPlane.cpuNanos() - cpu) / 1e9 / seconds),
+        round(cpuSeconds / seconds),
+        round(cpuSeconds),
+        round(harnessCpuSeconds),
         sentBytes,
         sentPushes,
         round((double) sentPushes / routeChanges),
@@ -581,6 +743,43 @@ final class LoadHarness implements Callable<Integer> {
     return ratios;
   }
 
+  /**
+   * Weft over mutual TLS minus Weft over plaintext, when both ran: in cold start and the reconnect
+   * storm, one handshake per proxy and the encryption of what it receives; in churn, encryption
+   * alone. CPU per proxy is the scenario's CPU time over N.
+   */
+  private static Map<String, Double> mtlsMinusPlaintext(List<PeerResult> results) {
+    Map<String, Double> differences = new LinkedHashMap<>();
+    PeerResult plaintext = find(results, ControlPlaneCommand.Peer.WEFT);
+    PeerResult tls = find(results, ControlPlaneCommand.Peer.WEFT_MTLS);
+    if (plaintext == null || tls == null) {
+      return differences;
+    }
+    differences.put(
+        "heapBytesPerProxy", round(tls.heapBytesPerProxy() - plaintext.heapBytesPerProxy()));
+    differences.put(
+        "residentBytesPerProxy",
+        round(tls.residentBytesPerProxy() - plaintext.residentBytesPerProxy()));
+    for (String name : List.of("coldStart", "reconnectStorm")) {
+      Scenario withTls = tls.scenarios().get(name);
+      Scenario without = plaintext.scenarios().get(name);
+      differences.put(name + "Seconds", round(withTls.seconds() - without.seconds()));
+      differences.put(
+          name + "CpuMillisPerProxy",
+          round((withTls.cpuSeconds() - without.cpuSeconds()) * 1000 / tls.proxies()));
+      differences.put(
+          name + "HarnessCpuMillisPerProxy",
+          round(
+              (withTls.harnessCpuSeconds() - without.harnessCpuSeconds()) * 1000 / tls.proxies()));
+    }
+    differences.put(
+        "endpointChurnCpuCores",
+        round(
+            tls.scenarios().get("endpointChurn").cpuCores()
+                - plaintext.scenarios().get("endpointChurn").cpuCores()));
+    return differences;
+  }
+
   private static PeerResult find(List<PeerResult> results, ControlPlaneCommand.Peer peer) {
     return results.stream().filter(r -> r.peer().equals(peer.name())).findFirst().orElse(null);
   }
@@ -598,15 +797,19 @@ final class LoadHarness implements Callable<Integer> {
         result.services(),
         result.endpoints(),
         result.subscriptionsPerProxy());
+    if (result.tls() != null) {
+      System.out.println("  mutual TLS by " + result.tls() + " (both ends)");
+    }
     for (PeerResult peer : result.peers()) {
       System.out.printf(
           Locale.ROOT,
-          "%n%s: heap %.1f KiB per proxy (%.0f MiB before proxies, %.0f MiB with), stream errors"
-              + " %d%n",
+          "%n%s: heap %.1f KiB per proxy (%.0f MiB before proxies, %.0f MiB with), resident %.1f"
+              + " KiB per proxy, stream errors %d%n",
           peer.peer(),
           peer.heapBytesPerProxy() / 1024,
           peer.heapBytesBefore() / 1048576.0,
           peer.heapBytesWithProxies() / 1048576.0,
+          peer.residentBytesPerProxy() / 1024,
           peer.streamErrors());
       for (Scenario s : peer.scenarios().values()) {
         String convergence =
@@ -620,11 +823,13 @@ final class LoadHarness implements Callable<Integer> {
                     s.convergenceMicros().maxMicros() / 1000);
         System.out.printf(
             Locale.ROOT,
-            "  %-15s %7.2f s%s; CPU %.2f cores; %,d pushes, %.1f MiB%s%s%n",
+            "  %-15s %7.2f s%s; CPU %.2f cores (%.2f s; harness %.2f s); %,d pushes, %.1f MiB%s%s%n",
             s.name(),
             s.seconds(),
             s.complete() ? "" : " (INCOMPLETE)",
             s.cpuCores(),
+            s.cpuSeconds(),
+            s.harnessCpuSeconds(),
             s.pushes(),
             s.bytes() / 1048576.0,
             s.pushesPerChange() > 0
@@ -635,6 +840,9 @@ final class LoadHarness implements Callable<Integer> {
     }
     if (!result.referenceOverWeft().isEmpty()) {
       System.out.println("\nreference / weft: " + result.referenceOverWeft());
+    }
+    if (!result.mtlsMinusPlaintext().isEmpty()) {
+      System.out.println("\nmutual TLS - plaintext: " + result.mtlsMinusPlaintext());
     }
   }
 }

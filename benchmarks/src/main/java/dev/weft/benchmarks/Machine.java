@@ -1,6 +1,9 @@
 package dev.weft.benchmarks;
 
-/** One line describing where a benchmark ran, printed with its figures. */
+import com.sun.management.OperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
+
+/** Where a benchmark runs: one line describing it, printed with its figures, and its CPU time. */
 final class Machine {
 
   private Machine() {}
@@ -16,5 +19,11 @@ final class Machine {
         runtime.maxMemory() / (1024 * 1024),
         System.getProperty("java.version"),
         System.getProperty("java.vm.name"));
+  }
+
+  /** The CPU time this process has used so far, all threads. */
+  static long cpuNanos() {
+    return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 }

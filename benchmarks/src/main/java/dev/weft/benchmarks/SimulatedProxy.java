@@ -68,6 +68,7 @@ final class SimulatedProxy {
 
   private final Protocol protocol;
   private final Counters counters;
+  private final String serviceAccount;
   private final Node node;
   private final Map<String, Integer> slotByName = new HashMap<>();
 
@@ -77,12 +78,18 @@ final class SimulatedProxy {
   private volatile boolean configured;
   private volatile ClientCallStreamObserver<?> stream;
 
-  SimulatedProxy(int id, int[] services, Protocol protocol, Counters counters) {
+  /**
+   * @param serviceAccount the service account its node claims, in namespace {@link
+   *     BenchMesh#NAMESPACE}, as a sidecar's does; over mutual TLS, the one its certificate names
+   */
+  SimulatedProxy(
+      int id, int[] services, Protocol protocol, Counters counters, String serviceAccount) {
     this.services = services.clone();
     this.names = Arrays.stream(services).mapToObj(BenchMesh::resourceName).toList();
     this.encodedNames = names.stream().map(ByteString::copyFromUtf8).toList();
     this.protocol = protocol;
     this.counters = counters;
+    this.serviceAccount = serviceAccount;
     this.credited = new int[services.length];
     Arrays.fill(credited, -1);
     for (int i = 0; i < services.length; i++) {
@@ -93,8 +100,16 @@ final class SimulatedProxy {
             .setId("proxy-" + id + ".bench")
             .setMetadata(
                 Struct.newBuilder()
-                    .putFields("NAMESPACE", Value.newBuilder().setStringValue("bench").build()))
+                    .putFields(
+                        "NAMESPACE", Value.newBuilder().setStringValue(BenchMesh.NAMESPACE).build())
+                    .putFields(
+                        "SERVICE_ACCOUNT",
+                        Value.newBuilder().setStringValue(serviceAccount).build()))
             .build();
+  }
+
+  String serviceAccount() {
+    return serviceAccount;
   }
 
   boolean configured() {

@@ -10,9 +10,9 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Runs the xDS load harness at a tiny size against both peers, as CI does: every scenario must
- * complete with every proxy configured and no stream errors. The figures are judged on the full
- * run, never here.
+ * Runs the xDS load harness at a tiny size against both peers, and against Weft over plaintext and
+ * mutual TLS, as CI does: every scenario must complete with every proxy configured and no stream
+ * errors. The figures are judged on the full run, never here.
  */
 class LoadHarnessTest {
 
@@ -44,16 +44,62 @@ class LoadHarnessTest {
     JsonNode result = JsonMapper.builder().build().readTree(json.toFile());
     assertThat(result.get("peers")).hasSize(2);
     for (JsonNode peer : result.get("peers")) {
-      assertThat(peer.get("streamErrors").asInt()).as(peer.get("peer").asText()).isZero();
-      for (String scenario :
-          new String[] {"coldStart", "endpointChurn", "routeChange", "reconnectStorm"}) {
-        assertThat(peer.at("/scenarios/" + scenario + "/complete").asBoolean())
-            .as(peer.get("peer").asText() + " " + scenario)
-            .isTrue();
-      }
-      assertThat(peer.at("/scenarios/endpointChurn/convergenceMicros/samples").asInt())
-          .isPositive();
-      assertThat(peer.at("/scenarios/routeChange/convergenceMicros/samples").asInt()).isEqualTo(2);
+      assertCompletedEveryScenario(peer);
     }
+  }
+
+  /**
+   * Over mutual TLS every proxy presents its service account's certificate, which its node's claims
+   * must match: a refused or failed handshake would show as an incomplete scenario or a stream
+   * error.
+   */
+  @Test
+  @Timeout(60)
+  void comparesMutualTlsWithPlaintextAtATinySize() throws Exception {
+    Path json = dir.resolve("xds-load-mtls.json");
+
+    int exit =
+        Benchmarks.commandLine()
+            .execute(
+                "xds-load",
+                "--mtls",
+                "--proxies=10",
+                "--services=10",
+                "--endpoints=2",
+                "--subscriptions=3",
+                "--churn-rate=20",
+                "--churn-seconds=1",
+                "--route-changes=2",
+                "--warmup-proxies=2",
+                "--warmup-seconds=0",
+                "--churn-settle-seconds=0",
+                "--child-jvm=-Xmx256m",
+                "--json=" + json);
+
+    assertThat(exit).isZero();
+    JsonNode result = JsonMapper.builder().build().readTree(json.toFile());
+    assertThat(result.get("peers").findValuesAsString("peer")).containsExactly("WEFT", "WEFT_MTLS");
+    for (JsonNode peer : result.get("peers")) {
+      assertCompletedEveryScenario(peer);
+    }
+    assertThat(result.get("tls").isString()).isTrue();
+    assertThat(result.get("mtlsMinusPlaintext").has("coldStartCpuMillisPerProxy")).isTrue();
+  }
+
+  private static void assertCompletedEveryScenario(JsonNode peer) {
+    String name = peer.get("peer").stringValue();
+    assertThat(peer.get("streamErrors").asInt()).as(name).isZero();
+    for (String scenario :
+        new String[] {"coldStart", "endpointChurn", "routeChange", "reconnectStorm"}) {
+      assertThat(peer.at("/scenarios/" + scenario + "/complete").asBoolean())
+          .as(name + " " + scenario)
+          .isTrue();
+    }
+    assertThat(peer.at("/scenarios/endpointChurn/convergenceMicros/samples").asInt())
+        .as(name)
+        .isPositive();
+    assertThat(peer.at("/scenarios/routeChange/convergenceMicros/samples").asInt())
+        .as(name)
+        .isEqualTo(2);
   }
 }
