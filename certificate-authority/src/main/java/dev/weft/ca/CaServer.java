@@ -2,7 +2,10 @@ package dev.weft.ca;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.weft.api.ca.v1.CertificateServiceGrpc;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
@@ -13,8 +16,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -242,7 +248,9 @@ public final class CaServer implements AutoCloseable {
      * Another service to serve on this port beside the CSR service, such as xDS over mutual TLS. It
      * sees the caller's certificate, when it presented one, in the call's TLS session: client
      * certificates are optional on this port (a workload's first CSR has none), so a service that
-     * needs one checks it.
+     * needs one checks it. Its handlers run on the transport threads, to save a thread hop per
+     * message, so they must never block; the CSR service, which signs and may ask the API server,
+     * runs on gRPC's executor.
      */
     public Builder service(ServerServiceDefinition value) {
       services.add(Objects.requireNonNull(value));
@@ -271,6 +279,20 @@ public final class CaServer implements AutoCloseable {
               .maxInboundMessageSize(connectionLimits.maxMessageSize())
               .maxConcurrentCallsPerConnection(connectionLimits.maxStreamsPerConnection());
       services.forEach(builder::addService);
+      Executor direct = Runnable::run;
+      Set<String> nonBlocking = new HashSet<>();
+      services.forEach(service -> nonBlocking.add(service.getServiceDescriptor().getName()));
+      builder.callExecutor(
+          new ServerCallExecutorSupplier() {
+            @Override
+            public <ReqT, RespT> Executor getExecutor(
+                ServerCall<ReqT, RespT> call, Metadata headers) {
+              // null: gRPC's own executor
+              return nonBlocking.contains(call.getMethodDescriptor().getServiceName())
+                  ? direct
+                  : null;
+            }
+          });
       caServer.server =
           builder
               .addService(
