@@ -1,11 +1,15 @@
 package dev.weft.controller;
 
+import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.ca.CredentialFiles;
 import dev.weft.distributor.Bootstrap;
+import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -19,7 +23,9 @@ import picocli.CommandLine.Option;
 @Command(
     name = "bootstrap",
     mixinStandardHelpOptions = true,
-    description = "Prints the gRPC xDS bootstrap JSON for a workload.")
+    description =
+        "Prints the xDS bootstrap JSON for a workload: gRPC's, or with --proxy envoy an Envoy"
+            + " sidecar's or gateway's.")
 final class BootstrapCommand implements Callable<Integer> {
 
   @Option(names = "--namespace", required = true, description = "The workload's namespace.")
@@ -51,6 +57,51 @@ final class BootstrapCommand implements Callable<Integer> {
               + " certificate provider that mutual TLS reads (default: none).")
   String certificateDir;
 
+  @Option(
+      names = "--proxy",
+      defaultValue = "grpc",
+      description = "grpc (proxyless gRPC) or envoy (default ${DEFAULT-VALUE}).")
+  String proxy;
+
+  @Option(
+      names = "--type",
+      defaultValue = "sidecar",
+      description = "Envoy only: sidecar or gateway (default ${DEFAULT-VALUE}).")
+  String type;
+
+  @Option(
+      names = "--pod-ip",
+      defaultValue = "",
+      description = "Envoy only: the Pod's IP address, for its inbound listener.")
+  String podIp;
+
+  @Option(
+      names = "--label",
+      description = "Envoy only: a label of the Pod, key=value; repeat for each.")
+  List<String> labels;
+
+  @Option(
+      names = "--control-plane-id",
+      defaultValue = "",
+      description =
+          "Envoy only: reach the control plane over mutual TLS (at --xds-address, its CA's port)"
+              + " and accept only this SPIFFE ID, e.g."
+              + " spiffe://cluster.local/ns/weft-system/sa/weft; default: plaintext.")
+  String controlPlaneId;
+
+  @Option(
+      names = "--sds-socket",
+      defaultValue = "/var/run/weft/sds/socket",
+      description =
+          "Envoy only, with --control-plane-id: the workload agent's SDS socket (default"
+              + " ${DEFAULT-VALUE}).")
+  Path sdsSocket;
+
+  @Option(
+      names = "--state-of-the-world",
+      description = "Envoy only: state-of-the-world ADS instead of delta.")
+  boolean stateOfTheWorld;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /**
@@ -72,21 +123,64 @@ final class BootstrapCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    FieldErrors errors = new FieldErrors();
     Validated<Bootstrap.Workload> workload =
         Bootstrap.workload(namespace, serviceAccount, pod, zone);
-    if (workload instanceof Validated.Valid<Bootstrap.Workload> valid) {
-      spec.commandLine()
-          .getOut()
-          .println(Bootstrap.json(xdsAddress, valid.value(), certificateFiles(certificateDir)));
-      return 0;
+    workload.errors().forEach(e -> errors.add(e.path(), e.reason()));
+    boolean envoy = proxy.equals("envoy");
+    if (!envoy && !proxy.equals("grpc")) {
+      errors.add("proxy", "\"" + proxy + "\" is neither grpc nor envoy");
     }
-    PrintWriter err = spec.commandLine().getErr();
-    workload.errors().forEach(e -> err.println("--" + option(e.path()) + ": " + e.reason()));
-    return 2;
+    Optional<EnvoyBootstrap.ProxyType> proxyType = EnvoyBootstraps.proxyType(type);
+    if (proxyType.isEmpty()) {
+      errors.add("type", "\"" + type + "\" is neither sidecar nor gateway");
+    }
+    Map<String, String> podLabels = EnvoyBootstraps.labels(labels, errors);
+    if (!podIp.isEmpty() && !EnvoyBootstraps.isIpAddress(podIp)) {
+      errors.add("pod-ip", "\"" + podIp + "\" is not an IP address");
+    }
+    int colon = xdsAddress.lastIndexOf(':');
+    int port = colon < 0 ? -1 : parsePort(xdsAddress.substring(colon + 1));
+    if (port < 1) {
+      errors.add("xds-address", "\"" + xdsAddress + "\" is not host:port");
+    }
+    if (!controlPlaneId.isEmpty() && !controlPlaneId.startsWith("spiffe://")) {
+      errors.add("control-plane-id", "\"" + controlPlaneId + "\" is not a spiffe:// ID");
+    }
+    if (!errors.isEmpty() || !(workload instanceof Validated.Valid<Bootstrap.Workload> valid)) {
+      PrintWriter err = spec.commandLine().getErr();
+      errors.toList().forEach(e -> err.println("--" + option(e.path()) + ": " + e.reason()));
+      return 2;
+    }
+    String json;
+    if (envoy) {
+      Optional<EnvoyBootstrap.ControlPlaneTls> tls =
+          controlPlaneId.isEmpty()
+              ? Optional.empty()
+              : Optional.of(new EnvoyBootstrap.ControlPlaneTls(controlPlaneId, sdsSocket));
+      json =
+          EnvoyBootstrap.json(
+              new EnvoyBootstrap.Proxy(proxyType.get(), valid.value(), podIp, podLabels),
+              new EnvoyBootstrap.ControlPlane(
+                  xdsAddress.substring(0, colon), port, tls, !stateOfTheWorld));
+    } else {
+      json = Bootstrap.json(xdsAddress, valid.value(), certificateFiles(certificateDir));
+    }
+    spec.commandLine().getOut().println(json);
+    return 0;
+  }
+
+  private static int parsePort(String text) {
+    try {
+      int port = Integer.parseInt(text);
+      return port <= 65535 ? port : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private static String option(String field) {
-    return field.equals("serviceAccount") ? "service-account" : field;
+    return field.equals("serviceAccount") ? "service-account" : field.replaceAll("\\[\\d+]$", "");
   }
 
   /** Runs the command on {@code args} (after the word {@code bootstrap}); returns the exit code. */

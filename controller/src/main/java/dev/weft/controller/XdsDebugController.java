@@ -1,11 +1,14 @@
 package dev.weft.controller;
 
+import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.Bootstrap;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.ProxyStatus;
+import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -21,10 +24,16 @@ class XdsDebugController {
 
   private final ConfigDistributor distributor;
   private final XdsConfiguration.XdsServerLifecycle server;
+  private final EnvoyBootstraps envoy;
 
-  XdsDebugController(ConfigDistributor distributor, XdsConfiguration.XdsServerLifecycle server) {
+  XdsDebugController(
+      ConfigDistributor distributor,
+      XdsConfiguration.XdsServerLifecycle server,
+      WeftProperties properties,
+      CaLifecycle ca) {
     this.distributor = distributor;
     this.server = server;
+    this.envoy = new EnvoyBootstraps(properties, server, ca);
   }
 
   /** Every connected proxy: identity, and per type what it acknowledged, awaits, rejected. */
@@ -45,29 +54,64 @@ class XdsDebugController {
                     .body(Map.of("error", "no connected proxy with stream or node id " + proxy)));
   }
 
-  /** A gRPC xDS bootstrap for a workload, pointing at this control plane. */
+  /**
+   * A bootstrap for a workload, pointing at this control plane: gRPC's (gRFC A27) by default, or
+   * with {@code proxy=envoy} an Envoy sidecar's or gateway's ({@code type}), with its Pod's IP
+   * address and labels ({@code label=key=value}, repeated).
+   */
   @GetMapping(path = "/bootstrap", produces = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<?> bootstrap(
       @RequestParam(required = false) String namespace,
       @RequestParam(required = false) String serviceAccount,
       @RequestParam(required = false) String pod,
       @RequestParam(required = false) String zone,
-      @RequestParam(required = false) String certificateDir) {
+      @RequestParam(required = false) String certificateDir,
+      @RequestParam(defaultValue = "grpc") String proxy,
+      @RequestParam(defaultValue = "sidecar") String type,
+      @RequestParam(required = false) String podIp,
+      @RequestParam(required = false) List<String> label,
+      @RequestParam(defaultValue = "true") boolean delta) {
+    FieldErrors errors = new FieldErrors();
     Validated<Bootstrap.Workload> workload =
         Bootstrap.workload(namespace, serviceAccount, pod, zone);
-    if (workload instanceof Validated.Valid<Bootstrap.Workload> valid) {
-      return ResponseEntity.ok(
-          Bootstrap.json(
-              server.advertisedAddress(),
-              valid.value(),
-              BootstrapCommand.certificateFiles(certificateDir)));
+    workload.errors().forEach(e -> errors.add(e.path(), e.reason()));
+    if (!proxy.equals("grpc") && !proxy.equals("envoy")) {
+      errors.add("proxy", "\"" + proxy + "\" is neither grpc nor envoy");
     }
-    return ResponseEntity.badRequest()
-        .body(
-            Map.of(
-                "errors",
-                workload.errors().stream()
-                    .map(e -> Map.of("field", e.path(), "reason", e.reason()))
-                    .toList()));
+    Optional<EnvoyBootstrap.ProxyType> proxyType = EnvoyBootstraps.proxyType(type);
+    if (proxyType.isEmpty()) {
+      errors.add("type", "\"" + type + "\" is neither sidecar nor gateway");
+    }
+    Map<String, String> labels = EnvoyBootstraps.labels(label, errors);
+    String address = podIp == null ? "" : podIp.trim();
+    if (!address.isEmpty() && !EnvoyBootstraps.isIpAddress(address)) {
+      errors.add("podIp", "\"" + address + "\" is not an IP address");
+    }
+    if (!errors.isEmpty() || !(workload instanceof Validated.Valid<Bootstrap.Workload> valid)) {
+      return ResponseEntity.badRequest()
+          .body(
+              Map.of(
+                  "errors",
+                  errors.toList().stream()
+                      .map(e -> Map.of("field", e.path(), "reason", e.reason()))
+                      .toList()));
+    }
+    if (proxy.equals("envoy")) {
+      EnvoyBootstrap.ControlPlane controlPlane;
+      try {
+        controlPlane = envoy.controlPlane(delta);
+      } catch (IllegalStateException e) {
+        return ResponseEntity.status(409).body(Map.of("error", e.getMessage()));
+      }
+      return ResponseEntity.ok(
+          EnvoyBootstrap.json(
+              new EnvoyBootstrap.Proxy(proxyType.get(), valid.value(), address, labels),
+              controlPlane));
+    }
+    return ResponseEntity.ok(
+        Bootstrap.json(
+            server.advertisedAddress(),
+            valid.value(),
+            BootstrapCommand.certificateFiles(certificateDir)));
   }
 }

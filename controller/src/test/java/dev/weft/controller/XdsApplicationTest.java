@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -53,6 +54,7 @@ class XdsApplicationTest {
   private static Server v2;
 
   @LocalServerPort int port;
+  @Autowired XdsConfiguration.XdsServerLifecycle xds;
 
   /** Probes and metrics are on the management port. */
   @LocalManagementPort int managementPort;
@@ -154,6 +156,31 @@ class XdsApplicationTest {
     assertThat(response.body())
         .contains("\"field\":\"namespace\"")
         .contains("\"field\":\"serviceAccount\"");
+  }
+
+  @Test
+  void anEnvoyBootstrapPointsAtThePlaintextPortWithTheProxysIdentity() throws Exception {
+    HttpResponse<String> response =
+        get("/bootstrap?proxy=envoy&type=gateway&namespace=demo&serviceAccount=edge&podIp=::1");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode bootstrap = json(response.body());
+    assertThat(bootstrap.at("/node/metadata/PROXY_TYPE").asString()).isEqualTo("gateway");
+    assertThat(bootstrap.at("/node/metadata/INSTANCE_IPS").asString()).isEqualTo("::1");
+    JsonNode address =
+        bootstrap.at("/staticResources/clusters/0/loadAssignment/endpoints/0/lbEndpoints/0");
+    assertThat(address.at("/endpoint/address/socketAddress/portValue").asInt())
+        .isEqualTo(xds.port().orElseThrow());
+    assertThat(bootstrap.at("/staticResources/clusters/0/transportSocket").isMissingNode())
+        .isTrue();
+
+    HttpResponse<String> refused =
+        get("/bootstrap?proxy=nginx&type=mesh&namespace=demo&serviceAccount=edge&label=a");
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body())
+        .contains("\"field\":\"proxy\"")
+        .contains("\"field\":\"type\"")
+        .contains("\"field\":\"label[0]\"");
   }
 
   private static Server backend(String name) throws IOException {

@@ -6,12 +6,18 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.StringValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import dev.weft.ca.CredentialFiles;
 import dev.weft.ca.Pem;
 import dev.weft.ca.WorkloadAgent;
 import dev.weft.ca.XdsProxy;
 import dev.weft.demo.Greeter;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -35,12 +41,21 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -185,6 +200,82 @@ class XdsOverMutualTlsApplicationTest {
       assertThat(refused.getDescription()).contains("claims namespace \"payments\"");
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anEnvoyBootstrapNamesThePortAndIdentityTheCaPortReallyServes() throws Exception {
+    Bootstrap.Builder bootstrap = Bootstrap.newBuilder();
+    JsonFormat.parser()
+        .usingTypeRegistry(
+            JsonFormat.TypeRegistry.newBuilder()
+                .add(UpstreamTlsContext.getDescriptor())
+                .add(HttpProtocolOptions.getDescriptor())
+                .build())
+        .merge(
+            get("/bootstrap?proxy=envoy&namespace=demo&serviceAccount=shop&pod=shop-0"), bootstrap);
+    Cluster xds = bootstrap.getStaticResources().getClusters(0);
+    SocketAddress address =
+        xds.getLoadAssignment()
+            .getEndpoints(0)
+            .getLbEndpoints(0)
+            .getEndpoint()
+            .getAddress()
+            .getSocketAddress();
+    UpstreamTlsContext tls =
+        xds.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    String expectedId =
+        tls.getCommonTlsContext()
+            .getCombinedValidationContext()
+            .getDefaultValidationContext()
+            .getMatchTypedSubjectAltNames(0)
+            .getMatcher()
+            .getExact();
+    assertThat(address.getPortValue()).isEqualTo(ca.server().orElseThrow().port());
+
+    // Connect as Envoy would (its SNI, a workload's SVID) to that port, on loopback.
+    agent("envoy").close();
+    Path credentials = dir.resolve("svid-envoy");
+    List<X509Certificate> chain =
+        Pem.parseCertificates(
+            Files.readString(credentials.resolve(CredentialFiles.CERTIFICATE_FILE)));
+    KeyStore keys = KeyStore.getInstance("PKCS12");
+    keys.load(null, null);
+    keys.setKeyEntry(
+        "svid",
+        Pem.parsePrivateKey(
+            Files.readString(credentials.resolve(CredentialFiles.PRIVATE_KEY_FILE))),
+        new char[0],
+        chain.toArray(X509Certificate[]::new));
+    KeyStore roots = KeyStore.getInstance("PKCS12");
+    roots.load(null, null);
+    List<X509Certificate> bundle =
+        Pem.parseCertificates(
+            Files.readString(credentials.resolve(CredentialFiles.CA_CERTIFICATE_FILE)));
+    for (int i = 0; i < bundle.size(); i++) {
+      roots.setCertificateEntry("root-" + i, bundle.get(i));
+    }
+    KeyManagerFactory keyManagers =
+        KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keyManagers.init(keys, new char[0]);
+    TrustManagerFactory trustManagers =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trustManagers.init(roots);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
+    try (SSLSocket socket =
+        (SSLSocket) context.getSocketFactory().createSocket("localhost", address.getPortValue())) {
+      SSLParameters parameters = socket.getSSLParameters();
+      parameters.setServerNames(List.of(new SNIHostName(tls.getSni())));
+      parameters.setApplicationProtocols(new String[] {"h2"});
+      socket.setSSLParameters(parameters);
+      socket.startHandshake(); // the server's chain verifies against the mesh's roots
+
+      X509Certificate server = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+      assertThat(server.getSubjectAlternativeNames())
+          .contains(List.of(6, expectedId)) // URI: what the bootstrap requires
+          .contains(List.of(2, address.getAddress())); // DNS: the host Envoy dials
+      assertThat(socket.getApplicationProtocol()).isEqualTo("h2");
     }
   }
 
