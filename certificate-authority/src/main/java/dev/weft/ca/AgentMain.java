@@ -2,6 +2,7 @@ package dev.weft.ca;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -16,10 +17,12 @@ import java.util.concurrent.ScheduledExecutorService;
  * <pre>
  * java -cp ... dev.weft.ca.AgentMain --ca=weft.weft-system.svc:15012 --ca-bundle=/etc/weft/root.pem
  *     --token-file=/var/run/secrets/tokens/weft --out=/var/run/weft/certs [--validity-seconds=3600]
- *     [--ca-spiffe-id=spiffe://cluster.local/ns/weft-system/sa/weft] [--once]
+ *     [--ca-spiffe-id=spiffe://cluster.local/ns/weft-system/sa/weft] [--xds-proxy-port=15010]
+ *     [--sds-socket=/var/run/weft/sds/socket] [--once]
  * </pre>
  *
- * Without {@code --once} it keeps renewing until the process is stopped.
+ * Without {@code --once} it keeps renewing until the process is stopped; {@code --sds-socket} also
+ * serves the certificate to an Envoy sidecar over SDS ({@link WorkloadAgent#startSdsServer}).
  */
 public final class AgentMain {
 
@@ -46,7 +49,8 @@ public final class AgentMain {
             "missing --"
                 + required
                 + "; usage: --ca=HOST:PORT --ca-bundle=ROOTS.pem --out=DIR [--token-file=FILE]"
-                + " [--validity-seconds=N] [--ca-spiffe-id=ID] [--xds-proxy-port=N] [--once]");
+                + " [--validity-seconds=N] [--ca-spiffe-id=ID] [--xds-proxy-port=N]"
+                + " [--sds-socket=PATH] [--once]");
         return 2;
       }
     }
@@ -77,6 +81,18 @@ public final class AgentMain {
         // The workload's bootstrap points at this port; the agent carries its streams to Weft.
         XdsProxy proxy = agent.startXdsProxy(Integer.parseInt(options.get("xds-proxy-port")));
         err.println("xDS proxy on 127.0.0.1:" + proxy.port() + " to " + options.get("ca"));
+      }
+      if (options.containsKey("sds-socket")) {
+        // Envoy's bootstrap names this socket in a static cluster; see docs/envoy.md.
+        try {
+          WorkloadAgent.SdsHandle sds = agent.startSdsServer(Path.of(options.get("sds-socket")));
+          // Removes the socket when the container is stopped (SIGTERM), not only at the next start.
+          Runtime.getRuntime().addShutdownHook(new Thread(sds::close, "weft-sds-close"));
+          err.println("SDS on unix:" + sds.socket());
+        } catch (IllegalStateException | UncheckedIOException e) {
+          err.println(e.getMessage());
+          return 1;
+        }
       }
       new CountDownLatch(1).await();
       return 0;

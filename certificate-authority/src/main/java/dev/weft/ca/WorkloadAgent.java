@@ -28,9 +28,11 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * is gone still renews while its certificate is valid.
  *
  * <p>Thread-safety: attempts are serialized by this object's lock; the current SVID is a volatile
- * snapshot the TLS key manager reads.
+ * snapshot the TLS key manager reads. Publishing a new SVID and adding a watcher are serialized by
+ * a second lock, {@code published}, held only for that (never during a CSR), so a watcher sees
+ * every SVID once, in order, and none older than the one it was first given.
  */
 public final class WorkloadAgent implements AutoCloseable {
 
@@ -56,6 +60,8 @@ public final class WorkloadAgent implements AutoCloseable {
 
   private final Builder settings;
   private final ManagedChannel channel;
+  private final Object published = new Object();
+  private final List<Consumer<SvidWithKey>> watchers = new CopyOnWriteArrayList<>();
   private volatile SvidWithKey current;
   private ScheduledFuture<?> next;
   private int failures;
@@ -129,8 +135,38 @@ public final class WorkloadAgent implements AutoCloseable {
     String id = SvidAuthenticator.spiffeId(chain.get(0)).orElse("");
     SvidWithKey issued = new SvidWithKey(new Svid(id, chain, bundle), keys.getPrivate());
     CredentialFiles.write(settings.outputDirectory, issued, settings.clock.instant());
-    current = issued;
+    publish(issued);
     return issued.svid();
+  }
+
+  private void publish(SvidWithKey issued) {
+    synchronized (published) {
+      current = issued;
+      for (Consumer<SvidWithKey> watcher : watchers) {
+        try {
+          watcher.accept(issued);
+        } catch (RuntimeException e) {
+          // A consumer's failure is its own: the files are written and the renewal succeeded.
+          log.warn("a consumer of the renewed certificate failed", e);
+        }
+      }
+    }
+  }
+
+  /**
+   * Gives {@code watcher} the current SVID at once, if it is still valid, then every SVID this
+   * agent obtains, until the returned action is run. The watcher runs on the renewing thread with a
+   * lock held: it must not block.
+   */
+  Runnable watch(Consumer<SvidWithKey> watcher) {
+    synchronized (published) {
+      watchers.add(watcher);
+      SvidWithKey svid = validCurrent();
+      if (svid != null) {
+        watcher.accept(svid);
+      }
+    }
+    return () -> watchers.remove(watcher);
   }
 
   /**
@@ -143,6 +179,31 @@ public final class WorkloadAgent implements AutoCloseable {
     // A channel of its own: the CSR channel's connection may have been made before this agent had
     // a certificate, and a connection keeps the certificate of its handshake.
     return XdsProxy.start(port, newChannel(), () -> validCurrent() != null);
+  }
+
+  /**
+   * Serves Envoy's Secret Discovery Service on a Unix domain socket at {@code socket} (convention:
+   * {@code /var/run/weft/sds/socket}, in a volume shared with the Envoy container): {@code default}
+   * is this agent's certificate chain and private key, {@code ROOTCA} the trust bundle. Every open
+   * stream is sent the new {@code default} when the agent renews, and {@code ROOTCA} when the
+   * bundle changed. Requests wait until the agent holds its first certificate. A stale socket left
+   * by an earlier run is replaced; the socket is readable and writable by owner and group only. The
+   * caller closes it, which removes the socket.
+   *
+   * @throws IllegalStateException when Netty's epoll transport (Linux) is not available
+   * @throws java.io.UncheckedIOException when the socket cannot be created
+   */
+  public SdsHandle startSdsServer(Path socket) {
+    return SdsServer.start(socket, SdsServer.Limits.DEFAULT, this::watch);
+  }
+
+  /** A running SDS server ({@link #startSdsServer}); closing it stops it and removes its socket. */
+  public interface SdsHandle extends AutoCloseable {
+    /** The Unix domain socket it serves on. */
+    Path socket();
+
+    @Override
+    void close();
   }
 
   /** Renews now if there is no valid certificate, else at its half-life; then keeps renewing. */

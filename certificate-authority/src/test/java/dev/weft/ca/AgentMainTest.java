@@ -48,6 +48,31 @@ class AgentMainTest {
   }
 
   @Test
+  void refusesAnSdsSocketPathThatIsAnotherFileInOneLine() throws Exception {
+    CertificateAuthority ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
+    Files.writeString(dir.resolve("roots.pem"), Pem.certificates(ca.trustBundle()));
+    Files.writeString(dir.resolve("socket"), "someone's file");
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    int exit =
+        AgentMain.run(
+            new String[] {
+              "--ca=localhost:1",
+              "--ca-bundle=" + dir.resolve("roots.pem"),
+              "--out=" + dir.resolve("out"),
+              "--sds-socket=" + dir.resolve("socket")
+            },
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString(StandardCharsets.UTF_8).strip())
+        .isEqualTo(
+            dir.resolve("socket") + " exists and is not a socket: not removed, SDS not started");
+    assertThat(Files.readString(dir.resolve("socket"))).isEqualTo("someone's file");
+  }
+
+  @Test
   void refusesMissingOptions() throws Exception {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
 
