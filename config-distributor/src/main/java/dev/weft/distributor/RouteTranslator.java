@@ -1,14 +1,16 @@
 package dev.weft.distributor;
 
 import com.google.protobuf.UInt32Value;
-import dev.weft.api.gateway.GatewayDuration;
 import dev.weft.api.policy.TrafficPolicyValues;
-import dev.weft.api.validation.Validated;
 import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.ServiceAttachments;
-import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import dev.weft.registry.model.MeshRoute;
+import dev.weft.registry.model.RouteMatch;
+import dev.weft.registry.model.RoutePrecedence;
+import dev.weft.registry.model.RouteRule;
+import dev.weft.registry.model.WeightedBackend;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
@@ -19,56 +21,26 @@ import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.BackendObjectReference;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCHeaderMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCMethodMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteFilter;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteRule;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderFilter;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPQueryParamMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRequestMirrorFilter;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteFilter;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRetry;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteTimeouts;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * Translates the Gateway API routes attached to a Service port ({@code HTTPRoute}, {@code
- * GRPCRoute} with Service parents, GAMMA) into its RouteConfiguration. Pure functions: the same
+ * Translates the routes attached to a Service port (Weft's model of {@code HTTPRoute}s and {@code
+ * GRPCRoute}s with Service parents, GAMMA) into its RouteConfiguration. Pure functions: the same
  * inputs give byte-identical output.
  *
- * <p>Envoy and gRPC try routes in order and take the first that matches, so every (rule, match)
- * pair becomes one Route, sorted by the Gateway API's precedence: GRPCRoutes before HTTPRoutes;
- * among HTTPRoutes an exact path, then the longest prefix, then a method match, then the most
- * header matches, then the most query matches; among GRPCRoutes the longest service, then the
- * longest method, then the most header matches; ties go to the oldest route, then to namespace and
- * name in alphabetical order, then to rule and match order. Once a route is attached, a request
- * that matches none of its rules gets no route (gRPC fails it with UNAVAILABLE, Envoy with 404), as
+ * <p>Envoy and gRPC try routes in order and take the first that matches: every (rule, match) pair
+ * becomes one Route, in {@link RoutePrecedence}'s order. Once a route is attached, a request that
+ * matches none of its rules gets no route (gRPC fails it with UNAVAILABLE, Envoy with 404), as
  * GAMMA specifies: the Service's default routing is replaced, not extended.
  */
 final class RouteTranslator {
@@ -105,236 +77,106 @@ final class RouteTranslator {
       ServiceAttachments attachments,
       ResourceNames names) {
     AttachedPolicies policies = AttachedPolicies.of(service.key(), attachments);
-    List<Entry> entries = new ArrayList<>();
+    List<MeshRoute> routes = new ArrayList<>();
     for (MeshConfig config : attachments.configs()) {
-      HasMetadata resource = config.resource();
-      if (resource instanceof HTTPRoute route
-          && attachesTo(route.getSpec().getParentRefs(), service, port)) {
-        addHttpRoute(route, names, policies, entries);
-      } else if (resource instanceof GRPCRoute route
-          && attachesTo(route.getSpec().getParentRefs(), service, port)) {
-        addGrpcRoute(route, names, policies, entries);
-      }
+      config.route().ifPresent(routes::add);
     }
+    List<RoutePrecedence.Entry> entries = RoutePrecedence.order(routes, service.key(), port.port());
     VirtualHost.Builder host = VirtualHost.newBuilder().setName(name).addDomains("*");
     if (entries.isEmpty()) {
-      Route.Builder route = Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix(""));
+      Route.Builder route =
+          Route.newBuilder()
+              .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder().setPrefix(""));
       RouteAction.Builder action = RouteAction.newBuilder().setCluster(name);
-      applyPolicies(route, action, policies, null);
+      applyPolicies(route, action, policies, Optional.empty());
       host.addRoutes(route.setRoute(action));
     } else {
-      entries.sort(Entry.PRECEDENCE);
-      for (Entry entry : entries) {
-        host.addRoutes(entry.route());
+      for (RoutePrecedence.Entry entry : entries) {
+        host.addRoutes(route(entry, names, policies));
       }
     }
     return RouteConfiguration.newBuilder().setName(name).addVirtualHosts(host).build();
   }
 
-  private static boolean attachesTo(
-      List<ParentReference> parents, MeshService service, ServicePort port) {
-    for (ParentReference parent : nullToEmpty(parents)) {
-      if ("Service".equals(parent.getKind())
-          && service.key().name().equals(parent.getName())
-          && (parent.getPort() == null || parent.getPort() == port.port())) {
-        return true;
-      }
+  private static Route route(
+      RoutePrecedence.Entry entry, ResourceNames names, AttachedPolicies policies) {
+    RouteRule rule = entry.rule();
+    RouteAction.Builder action = RouteAction.newBuilder();
+    setClusters(action, rule.backends(), names);
+    rule.requestTimeout()
+        .ifPresent(
+            timeout -> {
+              com.google.protobuf.Duration request = PolicyTranslator.duration(timeout);
+              action.setTimeout(request);
+              action.setMaxStreamDuration(
+                  RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(request));
+            });
+    rule.backendRequestTimeout()
+        .ifPresent(
+            timeout ->
+                action
+                    .getRetryPolicyBuilder()
+                    .setPerTryTimeout(PolicyTranslator.duration(timeout)));
+    rule.retry().ifPresent(retry -> applyRetry(action, retry));
+    Route.Builder route = Route.newBuilder();
+    applyHeaderModifier(route, rule.requestHeaders());
+    for (RouteRule.Mirror mirror : rule.mirrors()) {
+      action.addRequestMirrorPolicies(mirrorPolicy(mirror, names));
     }
-    return false;
+    applyPolicies(route, action, policies, rule.name());
+    // A rule that forwards nowhere must still fail its matching requests rather than let them fall
+    // through to a less specific rule: a non-forwarding action does that for gRPC (UNAVAILABLE)
+    // and is never forwarded by Envoy.
+    if (rule.forwards()) {
+      route.setRoute(action);
+    } else {
+      route.setNonForwardingAction(NonForwardingAction.getDefaultInstance());
+    }
+    return route.setName(entry.name()).setMatch(match(entry.match())).build();
   }
 
   /**
-   * One Route and what orders it. {@code kindRank} puts GRPCRoutes first; {@code specificity} holds
-   * the precedence criteria of its kind, most significant first, larger is more specific.
-   */
-  private record Entry(
-      int kindRank,
-      int[] specificity,
-      String created,
-      String namespacedName,
-      int rule,
-      int match,
-      Route route) {
-
-    static final Comparator<Entry> PRECEDENCE =
-        Comparator.comparingInt(Entry::kindRank)
-            .thenComparing(Entry::specificity, RouteTranslator::moreSpecificFirst)
-            .thenComparing(Entry::created)
-            .thenComparing(Entry::namespacedName)
-            .thenComparingInt(Entry::rule)
-            .thenComparingInt(Entry::match);
-  }
-
-  private static int moreSpecificFirst(int[] a, int[] b) {
-    for (int i = 0; i < Math.min(a.length, b.length); i++) {
-      if (a[i] != b[i]) {
-        return Integer.compare(b[i], a[i]);
-      }
-    }
-    return 0;
-  }
-
-  /**
-   * The Weft policies for one rule ({@code ruleName} null for the Service's default route): retry
-   * defaults and the timeout where the route sets none, the ring-hash key of the Service's load
-   * balancing, and fault injection.
+   * The Weft policies for one rule (no name: the Service's default route, or a rule without one):
+   * retry defaults and the timeout where the route sets none, the ring-hash key of the Service's
+   * load balancing, and fault injection.
    */
   private static void applyPolicies(
-      Route.Builder route, RouteAction.Builder action, AttachedPolicies policies, String ruleName) {
+      Route.Builder route,
+      RouteAction.Builder action,
+      AttachedPolicies policies,
+      Optional<String> ruleName) {
     policies
-        .trafficFor(ruleName)
+        .trafficFor(ruleName.orElse(null))
         .flatMap(TrafficPolicyValues::retry)
         .ifPresent(retry -> PolicyTranslator.applyRetryDefaults(action, retry));
     PolicyTranslator.hashPolicy(policies.traffic()).ifPresent(action::addHashPolicy);
     policies
-        .faultFor(ruleName)
+        .faultFor(ruleName.orElse(null))
         .ifPresent(
             fault ->
                 route.putTypedPerFilterConfig(
                     PolicyTranslator.FAULT_FILTER, PolicyTranslator.fault(fault)));
   }
 
-  private static void addHttpRoute(
-      HTTPRoute route, ResourceNames names, AttachedPolicies policies, List<Entry> entries) {
-    List<HTTPRouteRule> rules = nullToEmpty(route.getSpec().getRules());
-    for (int r = 0; r < rules.size(); r++) {
-      HTTPRouteRule rule = rules.get(r);
-      RouteAction.Builder action = RouteAction.newBuilder();
-      List<Backend> backends = new ArrayList<>();
-      for (HTTPBackendRef ref : nullToEmpty(rule.getBackendRefs())) {
-        backends.add(
-            new Backend(ref.getNamespace(), ref.getName(), ref.getPort(), ref.getWeight()));
-      }
-      boolean forwards = setClusters(action, route, backends, names);
-      applyTimeouts(action, rule.getTimeouts());
-      applyRetry(action, rule.getRetry());
-      Route.Builder template = Route.newBuilder();
-      for (HTTPRouteFilter filter : nullToEmpty(rule.getFilters())) {
-        applyHeaderFilter(template, filter.getRequestHeaderModifier());
-        applyMirror(action, route, filter.getRequestMirror(), names);
-      }
-      applyPolicies(template, action, policies, rule.getName());
-      setAction(template, action, forwards);
-      List<HTTPRouteMatch> matches = nullToEmpty(rule.getMatches());
-      if (matches.isEmpty()) {
-        matches = List.of(new HTTPRouteMatch());
-      }
-      for (int m = 0; m < matches.size(); m++) {
-        HTTPRouteMatch match = matches.get(m);
-        Route built =
-            template
-                .clone()
-                .setName(routeName("HTTPRoute", route, r, m))
-                .setMatch(httpMatch(match))
-                .build();
-        entries.add(
-            new Entry(
-                1, httpSpecificity(match), created(route), namespacedName(route), r, m, built));
-      }
-    }
-  }
-
-  private static void addGrpcRoute(
-      GRPCRoute route, ResourceNames names, AttachedPolicies policies, List<Entry> entries) {
-    List<GRPCRouteRule> rules = nullToEmpty(route.getSpec().getRules());
-    for (int r = 0; r < rules.size(); r++) {
-      GRPCRouteRule rule = rules.get(r);
-      RouteAction.Builder action = RouteAction.newBuilder();
-      List<Backend> backends = new ArrayList<>();
-      for (GRPCBackendRef ref : nullToEmpty(rule.getBackendRefs())) {
-        backends.add(
-            new Backend(ref.getNamespace(), ref.getName(), ref.getPort(), ref.getWeight()));
-      }
-      boolean forwards = setClusters(action, route, backends, names);
-      Route.Builder template = Route.newBuilder();
-      for (GRPCRouteFilter filter : nullToEmpty(rule.getFilters())) {
-        applyHeaderFilter(template, filter.getRequestHeaderModifier());
-        applyMirror(action, route, filter.getRequestMirror(), names);
-      }
-      applyPolicies(template, action, policies, rule.getName());
-      setAction(template, action, forwards);
-      List<GRPCRouteMatch> matches = nullToEmpty(rule.getMatches());
-      if (matches.isEmpty()) {
-        matches = List.of(new GRPCRouteMatch());
-      }
-      for (int m = 0; m < matches.size(); m++) {
-        GRPCRouteMatch match = matches.get(m);
-        Route built =
-            template
-                .clone()
-                .setName(routeName("GRPCRoute", route, r, m))
-                .setMatch(grpcMatch(match))
-                .build();
-        entries.add(
-            new Entry(
-                0, grpcSpecificity(match), created(route), namespacedName(route), r, m, built));
-      }
-    }
-  }
-
-  /**
-   * A rule that can forward nowhere (no backends, all weights zero, or every backend in another
-   * namespace) must still fail its matching requests rather than let them fall through to a less
-   * specific rule: a non-forwarding action does that for gRPC (UNAVAILABLE) and is never forwarded
-   * by Envoy.
-   */
-  private static void setAction(Route.Builder route, RouteAction.Builder action, boolean forwards) {
-    if (forwards) {
-      route.setRoute(action);
-    } else {
-      route.setNonForwardingAction(NonForwardingAction.getDefaultInstance());
-    }
-  }
-
-  private record Backend(String namespace, String name, Integer port, Integer weight) {}
-
-  /**
-   * Sets the cluster, or weighted clusters, a rule sends to; returns false when it has none. A
-   * backend in another namespace would need a ReferenceGrant, which Weft does not read yet, so it
-   * is left out (and its share with it), as the Gateway API requires for a reference not permitted.
-   */
-  private static boolean setClusters(
-      RouteAction.Builder action, HasMetadata route, List<Backend> backends, ResourceNames names) {
-    String namespace = route.getMetadata().getNamespace();
-    WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
-    for (Backend backend : backends) {
-      int weight = backend.weight() == null ? 1 : backend.weight();
-      boolean permitted = backend.namespace() == null || backend.namespace().equals(namespace);
-      if (weight > 0 && permitted && backend.port() != null) {
+  /** The cluster, or weighted clusters, a rule sends to. */
+  private static void setClusters(
+      RouteAction.Builder action, List<WeightedBackend> backends, ResourceNames names) {
+    if (backends.size() == 1) {
+      action.setCluster(cluster(backends.get(0), names));
+    } else if (backends.size() > 1) {
+      WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
+      for (WeightedBackend backend : backends) {
         weighted.addClusters(
             WeightedCluster.ClusterWeight.newBuilder()
-                .setName(names.canonical(new ServiceKey(namespace, backend.name()), backend.port()))
-                .setWeight(UInt32Value.of(weight)));
+                .setName(cluster(backend, names))
+                .setWeight(UInt32Value.of(backend.weight())));
       }
-    }
-    if (weighted.getClustersCount() == 0) {
-      return false;
-    }
-    if (weighted.getClustersCount() == 1) {
-      action.setCluster(weighted.getClusters(0).getName());
-    } else {
       action.setWeightedClusters(weighted);
     }
-    return true;
   }
 
-  /**
-   * {@code timeouts.request} bounds the whole request: Envoy reads {@code timeout}, gRPC reads
-   * {@code max_stream_duration}; zero disables both. {@code backendRequest} bounds each attempt.
-   */
-  private static void applyTimeouts(RouteAction.Builder action, HTTPRouteTimeouts timeouts) {
-    if (timeouts == null) {
-      return;
-    }
-    if (timeouts.getRequest() != null) {
-      com.google.protobuf.Duration request = duration(timeouts.getRequest());
-      action.setTimeout(request);
-      action.setMaxStreamDuration(
-          RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(request));
-    }
-    if (timeouts.getBackendRequest() != null) {
-      action.getRetryPolicyBuilder().setPerTryTimeout(duration(timeouts.getBackendRequest()));
-    }
+  private static String cluster(WeightedBackend backend, ResourceNames names) {
+    return names.canonical(backend.service(), backend.port());
   }
 
   /**
@@ -343,20 +185,16 @@ final class RouteTranslator {
    * gRPC statuses only; it also caps attempts at five). No codes means Envoy's and gRPC's usual
    * retriable failures: 5xx and UNAVAILABLE.
    */
-  private static void applyRetry(RouteAction.Builder action, HTTPRouteRetry retry) {
-    if (retry == null || retry.getAttempts() == null || retry.getAttempts() == 0) {
-      return;
-    }
+  private static void applyRetry(RouteAction.Builder action, RouteRule.Retry retry) {
     RetryPolicy.Builder policy = action.getRetryPolicyBuilder();
-    policy.setNumRetries(UInt32Value.of(retry.getAttempts()));
+    policy.setNumRetries(UInt32Value.of(retry.attempts()));
     Set<String> retryOn = new LinkedHashSet<>();
-    List<Integer> codes = nullToEmpty(retry.getCodes());
-    if (codes.isEmpty()) {
+    if (retry.codes().isEmpty()) {
       retryOn.add("5xx");
       retryOn.add("unavailable");
     } else {
       retryOn.add("retriable-status-codes");
-      for (Integer code : codes) {
+      for (Integer code : retry.codes()) {
         policy.addRetriableStatusCodes(code);
         String grpc = GRPC_RETRY_ON.get(code);
         if (grpc != null) {
@@ -365,90 +203,71 @@ final class RouteTranslator {
       }
     }
     policy.setRetryOn(String.join(",", retryOn));
-    if (retry.getBackoff() != null) {
-      Duration base = parsed(retry.getBackoff());
-      if (!base.isZero()) {
-        policy.setRetryBackOff(PolicyTranslator.backOff(base));
-      }
-    }
+    retry.backoff().ifPresent(base -> policy.setRetryBackOff(PolicyTranslator.backOff(base)));
   }
 
-  private static void applyHeaderFilter(Route.Builder route, HTTPHeaderFilter filter) {
-    if (filter == null) {
-      return;
-    }
-    for (HTTPHeader header : nullToEmpty(filter.getSet())) {
+  private static void applyHeaderModifier(Route.Builder route, RouteRule.HeaderModifier modifier) {
+    for (RouteRule.Header header : modifier.set()) {
       route.addRequestHeadersToAdd(
           headerOption(header, HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
     }
-    for (HTTPHeader header : nullToEmpty(filter.getAdd())) {
+    for (RouteRule.Header header : modifier.add()) {
       route.addRequestHeadersToAdd(
           headerOption(header, HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD));
     }
-    route.addAllRequestHeadersToRemove(nullToEmpty(filter.getRemove()));
+    route.addAllRequestHeadersToRemove(modifier.remove());
   }
 
   private static HeaderValueOption headerOption(
-      HTTPHeader header, HeaderValueOption.HeaderAppendAction append) {
+      RouteRule.Header header, HeaderValueOption.HeaderAppendAction append) {
     return HeaderValueOption.newBuilder()
-        .setHeader(HeaderValue.newBuilder().setKey(header.getName()).setValue(header.getValue()))
+        .setHeader(HeaderValue.newBuilder().setKey(header.name()).setValue(header.value()))
         .setAppendAction(append)
         .build();
   }
 
-  /** Mirrors a share of requests (all by default) to a Service in the route's namespace. */
-  private static void applyMirror(
-      RouteAction.Builder action,
-      HasMetadata route,
-      HTTPRequestMirrorFilter mirror,
-      ResourceNames names) {
-    if (mirror == null || mirror.getBackendRef() == null) {
-      return;
-    }
-    BackendObjectReference ref = mirror.getBackendRef();
-    String namespace = route.getMetadata().getNamespace();
-    if (ref.getPort() == null
-        || (ref.getNamespace() != null && !ref.getNamespace().equals(namespace))) {
-      return;
-    }
+  /** Mirrors a share of requests (all by default). */
+  private static RouteAction.RequestMirrorPolicy mirrorPolicy(
+      RouteRule.Mirror mirror, ResourceNames names) {
     RouteAction.RequestMirrorPolicy.Builder policy =
-        RouteAction.RequestMirrorPolicy.newBuilder()
-            .setCluster(names.canonical(new ServiceKey(namespace, ref.getName()), ref.getPort()));
-    FractionalPercent share = null;
-    if (mirror.getPercent() != null) {
-      share =
-          FractionalPercent.newBuilder()
-              .setNumerator(mirror.getPercent())
-              .setDenominator(FractionalPercent.DenominatorType.HUNDRED)
-              .build();
-    } else if (mirror.getFraction() != null && mirror.getFraction().getNumerator() != null) {
-      int denominator =
-          mirror.getFraction().getDenominator() == null
-              ? 100
-              : mirror.getFraction().getDenominator();
-      share =
-          FractionalPercent.newBuilder()
-              .setNumerator(
-                  (int)
-                      (1_000_000L * mirror.getFraction().getNumerator() / Math.max(1, denominator)))
-              .setDenominator(FractionalPercent.DenominatorType.MILLION)
-              .build();
-    }
-    if (share != null) {
-      policy.setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(share));
-    }
-    action.addRequestMirrorPolicies(policy);
+        RouteAction.RequestMirrorPolicy.newBuilder().setCluster(cluster(mirror.backend(), names));
+    mirror
+        .share()
+        .ifPresent(
+            share ->
+                policy.setRuntimeFraction(
+                    RuntimeFractionalPercent.newBuilder().setDefaultValue(percent(share))));
+    return policy.build();
   }
 
-  private static RouteMatch httpMatch(HTTPRouteMatch match) {
-    RouteMatch.Builder built = RouteMatch.newBuilder();
-    HTTPPathMatch path = match.getPath();
-    String type = path == null || path.getType() == null ? "PathPrefix" : path.getType();
-    String value = path == null || path.getValue() == null ? "/" : path.getValue();
-    switch (type) {
-      case "Exact" -> built.setPath(value);
-      case "RegularExpression" -> built.setSafeRegex(regex(value));
-      default -> {
+  /** A percentage as hundredths; any other fraction as millionths. */
+  private static FractionalPercent percent(RouteRule.Fraction share) {
+    if (share.denominator() == 100) {
+      return FractionalPercent.newBuilder()
+          .setNumerator(share.numerator())
+          .setDenominator(FractionalPercent.DenominatorType.HUNDRED)
+          .build();
+    }
+    return FractionalPercent.newBuilder()
+        .setNumerator((int) (1_000_000L * share.numerator() / share.denominator()))
+        .setDenominator(FractionalPercent.DenominatorType.MILLION)
+        .build();
+  }
+
+  private static io.envoyproxy.envoy.config.route.v3.RouteMatch match(RouteMatch match) {
+    return match instanceof RouteMatch.Http http
+        ? httpMatch(http)
+        : grpcMatch((RouteMatch.Grpc) match);
+  }
+
+  private static io.envoyproxy.envoy.config.route.v3.RouteMatch httpMatch(RouteMatch.Http match) {
+    io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder built =
+        io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder();
+    String value = match.path().value();
+    switch (match.path().type()) {
+      case EXACT -> built.setPath(value);
+      case REGULAR_EXPRESSION -> built.setSafeRegex(regex(value));
+      case PREFIX -> {
         // A Gateway API prefix matches whole path segments: "/foo" matches "/foo" and "/foo/bar",
         // not "/foobar". Envoy's path_separated_prefix says that, but gRPC knows only prefix,
         // path and safe_regex, so a regular expression says it for both.
@@ -460,81 +279,59 @@ final class RouteTranslator {
         }
       }
     }
-    for (HTTPHeaderMatch header : nullToEmpty(match.getHeaders())) {
-      built.addHeaders(headerMatcher(header.getName(), header.getType(), header.getValue()));
+    for (RouteMatch.StringMatch header : match.headers()) {
+      built.addHeaders(headerMatcher(header));
     }
-    if (match.getMethod() != null) {
-      built.addHeaders(headerMatcher(":method", "Exact", match.getMethod()));
-    }
-    for (HTTPQueryParamMatch param : nullToEmpty(match.getQueryParams())) {
+    match
+        .method()
+        .ifPresent(
+            method ->
+                built.addHeaders(
+                    headerMatcher(new RouteMatch.StringMatch(":method", false, method))));
+    for (RouteMatch.StringMatch param : match.queryParams()) {
       built.addQueryParameters(
           QueryParameterMatcher.newBuilder()
-              .setName(param.getName())
-              .setStringMatch(stringMatcher(param.getType(), param.getValue())));
+              .setName(param.name())
+              .setStringMatch(stringMatcher(param)));
     }
     return built.build();
-  }
-
-  private static int[] httpSpecificity(HTTPRouteMatch match) {
-    HTTPPathMatch path = match.getPath();
-    String type = path == null || path.getType() == null ? "PathPrefix" : path.getType();
-    String value = path == null || path.getValue() == null ? "/" : path.getValue();
-    int pathRank =
-        switch (type) {
-          case "Exact" -> 2;
-          case "PathPrefix" -> 1;
-          default -> 0;
-        };
-    return new int[] {
-      pathRank,
-      "PathPrefix".equals(type) ? value.length() : 0,
-      match.getMethod() == null ? 0 : 1,
-      nullToEmpty(match.getHeaders()).size(),
-      nullToEmpty(match.getQueryParams()).size()
-    };
   }
 
   /** gRPC paths are {@code /package.Service/Method}. */
-  private static RouteMatch grpcMatch(GRPCRouteMatch match) {
-    RouteMatch.Builder built = RouteMatch.newBuilder();
-    GRPCMethodMatch method = match.getMethod();
-    if (method == null) {
-      built.setPrefix("/");
-    } else if ("RegularExpression".equals(method.getType())) {
-      String service = method.getService() == null ? "[^/]+" : method.getService();
-      String name = method.getMethod() == null ? "[^/]+" : method.getMethod();
-      built.setSafeRegex(regex("^/(" + service + ")/(" + name + ")$"));
-    } else if (method.getService() != null && method.getMethod() != null) {
-      built.setPath("/" + method.getService() + "/" + method.getMethod());
-    } else if (method.getService() != null) {
-      built.setPrefix("/" + method.getService() + "/");
+  private static io.envoyproxy.envoy.config.route.v3.RouteMatch grpcMatch(RouteMatch.Grpc match) {
+    io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder built =
+        io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder();
+    Optional<String> service = match.service();
+    Optional<String> method = match.method();
+    if (match.regularExpression()) {
+      built.setSafeRegex(
+          regex("^/(" + service.orElse("[^/]+") + ")/(" + method.orElse("[^/]+") + ")$"));
+    } else if (service.isPresent() && method.isPresent()) {
+      built.setPath("/" + service.get() + "/" + method.get());
+    } else if (service.isPresent()) {
+      built.setPrefix("/" + service.get() + "/");
+    } else if (method.isPresent()) {
+      built.setSafeRegex(regex("^/[^/]+/" + quote(method.get()) + "$"));
     } else {
-      built.setSafeRegex(regex("^/[^/]+/" + quote(method.getMethod()) + "$"));
+      built.setPrefix("/");
     }
-    for (GRPCHeaderMatch header : nullToEmpty(match.getHeaders())) {
-      built.addHeaders(headerMatcher(header.getName(), header.getType(), header.getValue()));
+    for (RouteMatch.StringMatch header : match.headers()) {
+      built.addHeaders(headerMatcher(header));
     }
     return built.build();
   }
 
-  private static int[] grpcSpecificity(GRPCRouteMatch match) {
-    GRPCMethodMatch method = match.getMethod();
-    int service = method == null || method.getService() == null ? 0 : method.getService().length();
-    int name = method == null || method.getMethod() == null ? 0 : method.getMethod().length();
-    return new int[] {service, name, nullToEmpty(match.getHeaders()).size()};
-  }
-
-  private static HeaderMatcher headerMatcher(String name, String type, String value) {
+  private static HeaderMatcher headerMatcher(RouteMatch.StringMatch match) {
     return HeaderMatcher.newBuilder()
-        .setName(name.toLowerCase(Locale.ROOT))
-        .setStringMatch(stringMatcher(type, value))
+        .setName(match.name())
+        .setStringMatch(stringMatcher(match))
         .build();
   }
 
-  private static StringMatcher stringMatcher(String type, String value) {
-    return "RegularExpression".equals(type)
-        ? StringMatcher.newBuilder().setSafeRegex(regex(value)).build()
-        : StringMatcher.newBuilder().setExact(value).build();
+  private static StringMatcher stringMatcher(RouteMatch.StringMatch match) {
+    return match.regularExpression()
+        ? StringMatcher.newBuilder().setSafeRegex(regex(match.value())).build()
+        : StringMatcher.newBuilder().setExact(match.value()).build();
   }
 
   private static RegexMatcher regex(String pattern) {
@@ -552,36 +349,5 @@ final class RouteTranslator {
       quoted.append(c);
     }
     return quoted.toString();
-  }
-
-  private static com.google.protobuf.Duration duration(String text) {
-    return PolicyTranslator.duration(parsed(text));
-  }
-
-  /** Validated already, so a duration always parses here. */
-  private static Duration parsed(String text) {
-    Validated<Duration> parsed = GatewayDuration.parse("duration", text);
-    if (!(parsed instanceof Validated.Valid<Duration> valid)) {
-      throw new IllegalStateException("an unvalidated duration reached translation: " + text);
-    }
-    return valid.value();
-  }
-
-  private static String routeName(String kind, HasMetadata route, int rule, int match) {
-    return kind + "/" + namespacedName(route) + "/rule-" + rule + "/match-" + match;
-  }
-
-  private static String namespacedName(HasMetadata route) {
-    return route.getMetadata().getNamespace() + "/" + route.getMetadata().getName();
-  }
-
-  /** RFC 3339 timestamps in UTC sort in time order as text; a missing one sorts last. */
-  private static String created(HasMetadata route) {
-    String created = route.getMetadata().getCreationTimestamp();
-    return created == null ? "~" : created;
-  }
-
-  private static <T> List<T> nullToEmpty(List<T> list) {
-    return list == null ? List.of() : list;
   }
 }

@@ -63,7 +63,7 @@ public final class ConfigStatus {
     }
     if (rejection.isEmpty()) {
       List<String> missing =
-          Attachment.servicesOf(config.resource()).stream()
+          Attachment.servicesOf(config).stream()
               .filter(service -> state.service(service).isEmpty())
               .map(ServiceKey::toString)
               .toList();
@@ -82,7 +82,7 @@ public final class ConfigStatus {
    * of its targets (GEP-713 conflict resolution).
    */
   private static ConfigCondition policyAccepted(MeshState state, MeshPolicy policy) {
-    Set<ServiceKey> targets = Attachment.servicesOf(policy);
+    Set<ServiceKey> targets = Attachment.targetsOf(policy);
     List<String> missing =
         targets.stream()
             .filter(service -> !service.isNamespaceWide() && state.service(service).isEmpty())

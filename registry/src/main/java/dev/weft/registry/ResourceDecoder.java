@@ -120,7 +120,10 @@ final class ResourceDecoder {
           yield Validated.valid(new Mutation.Delete(key));
         }
         yield GatewayRouteValidator.validate(route)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, valid)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        new MeshConfig(key, valid, Optional.of(RouteDecoder.decode(valid)))));
       }
       case GRPC_ROUTE -> {
         GRPCRoute route = (GRPCRoute) object;
@@ -129,7 +132,10 @@ final class ResourceDecoder {
           yield Validated.valid(new Mutation.Delete(key));
         }
         yield GatewayRouteValidator.validate(route)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, valid)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        new MeshConfig(key, valid, Optional.of(RouteDecoder.decode(valid)))));
       }
       case TRAFFIC_POLICY -> {
         TrafficPolicy policy = (TrafficPolicy) object;

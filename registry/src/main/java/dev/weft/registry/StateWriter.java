@@ -114,7 +114,7 @@ final class StateWriter {
       if (old != null) {
         detach(old);
       }
-      for (ServiceKey service : Attachment.servicesOf(config.resource())) {
+      for (ServiceKey service : Attachment.servicesOf(config)) {
         attachments =
             attachments.plus(
                 service, attachments.getOrDefault(service, ServiceAttachments.NONE).with(config));
@@ -165,7 +165,7 @@ final class StateWriter {
    * proxies receive for a Service depends on what is attached to it.
    */
   private void detach(MeshConfig config) {
-    for (ServiceKey service : Attachment.servicesOf(config.resource())) {
+    for (ServiceKey service : Attachment.servicesOf(config)) {
       ServiceAttachments current = attachments.get(service);
       if (current != null) {
         ServiceAttachments next = current.without(config.key());

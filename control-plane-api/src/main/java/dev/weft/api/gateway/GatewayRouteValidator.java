@@ -2,17 +2,23 @@ package dev.weft.api.gateway;
 
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.BackendObjectReference;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCHeaderMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCMethodMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteRule;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPQueryParamMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRequestMirrorFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRetry;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
@@ -94,6 +100,17 @@ public final class GatewayRouteValidator {
             ref.getWeight(),
             errors);
       }
+      List<HTTPRouteFilter> filters = nullToEmpty(rule.getFilters());
+      validateFilters(
+          path + ".filters",
+          filters.stream()
+              .map(
+                  f ->
+                      f == null
+                          ? null
+                          : new Filter(f.getRequestHeaderModifier(), f.getRequestMirror()))
+              .toList(),
+          errors);
       validateTimeouts(path + ".timeouts", rule.getTimeouts(), errors);
       validateRetry(path + ".retry", rule.getRetry(), errors);
     }
@@ -140,8 +157,81 @@ public final class GatewayRouteValidator {
             ref.getWeight(),
             errors);
       }
+      List<GRPCRouteFilter> filters = nullToEmpty(rule.getFilters());
+      validateFilters(
+          path + ".filters",
+          filters.stream()
+              .map(
+                  f ->
+                      f == null
+                          ? null
+                          : new Filter(f.getRequestHeaderModifier(), f.getRequestMirror()))
+              .toList(),
+          errors);
     }
     return errors.toResult(() -> route);
+  }
+
+  /** What Weft reads of a filter of either kind of route. */
+  private record Filter(HTTPHeaderFilter headerModifier, HTTPRequestMirrorFilter mirror) {}
+
+  /**
+   * A request header modifier at most once per rule (the Gateway API's CRD says so), header names
+   * that are HTTP tokens, and mirrors to a named Service port.
+   */
+  private static void validateFilters(String path, List<Filter> filters, FieldErrors errors) {
+    boolean modifierSeen = false;
+    for (int f = 0; f < filters.size(); f++) {
+      String at = FieldErrors.indexed(path, f);
+      Filter filter = filters.get(f);
+      if (!errors.checkPresent(at, filter)) {
+        continue;
+      }
+      HTTPHeaderFilter modifier = filter.headerModifier();
+      if (modifier != null) {
+        if (modifierSeen) {
+          errors.add(at + ".requestHeaderModifier", "may appear only once in a rule");
+        }
+        modifierSeen = true;
+        checkHeaderNames(at + ".requestHeaderModifier.set", modifier.getSet(), errors);
+        checkHeaderNames(at + ".requestHeaderModifier.add", modifier.getAdd(), errors);
+        List<String> remove = nullToEmpty(modifier.getRemove());
+        for (int r = 0; r < remove.size(); r++) {
+          checkHeaderName(
+              FieldErrors.indexed(at + ".requestHeaderModifier.remove", r), remove.get(r), errors);
+        }
+      }
+      HTTPRequestMirrorFilter mirror = filter.mirror();
+      if (mirror != null) {
+        BackendObjectReference ref = mirror.getBackendRef();
+        if (errors.checkPresent(at + ".requestMirror.backendRef", ref)) {
+          requireName(at + ".requestMirror.backendRef.name", ref.getName(), errors);
+          checkPort(at + ".requestMirror.backendRef.port", ref.getPort(), true, errors);
+        }
+      }
+    }
+  }
+
+  private static void checkHeaderNames(String path, List<HTTPHeader> headers, FieldErrors errors) {
+    List<HTTPHeader> list = nullToEmpty(headers);
+    for (int h = 0; h < list.size(); h++) {
+      String at = FieldErrors.indexed(path, h);
+      HTTPHeader header = list.get(h);
+      if (errors.checkPresent(at, header)) {
+        checkHeaderName(at + ".name", header.getName(), errors);
+        if (header.getValue() == null) {
+          errors.add(at + ".value", "required");
+        }
+      }
+    }
+  }
+
+  private static void checkHeaderName(String path, String name, FieldErrors errors) {
+    if (name == null || name.isEmpty()) {
+      errors.add(path, "required");
+    } else if (!HEADER_NAME.matcher(name).matches()) {
+      errors.add(path, "\"" + name + "\" is not an HTTP header name");
+    }
   }
 
   private static void validateParents(List<ParentReference> parents, FieldErrors errors) {

@@ -41,6 +41,10 @@ class GatewayRouteValidatorTest {
           negative attempts    | retry: {attempts: -1}                                                  | spec.rules[0].retry.attempts | must not be negative
           a backend timeout longer than the request's | timeouts: {request: 1s, backendRequest: 2s}  | spec.rules[0].timeouts.backendRequest | must not be longer than the request timeout
           a nonsense duration  | timeouts: {request: soon}                                              | spec.rules[0].timeouts.request |
+          two header modifiers | filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: a, value: b}]}}, {type: RequestHeaderModifier, requestHeaderModifier: {remove: [c]}}] | spec.rules[0].filters[1].requestHeaderModifier | may appear only once
+          a header name with a space | filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: "x y", value: b}]}}] | spec.rules[0].filters[0].requestHeaderModifier.add[0].name | not an HTTP header name
+          a mirror without a port | filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow}}}] | spec.rules[0].filters[0].requestMirror.backendRef.port | required
+          an empty filter      | filters: [null]                                                       | spec.rules[0].filters[0] | required
           """)
   void brokenHttpRoutesAreRefusedWithTheirField(
       String what, String rule, String path, String reason) {
