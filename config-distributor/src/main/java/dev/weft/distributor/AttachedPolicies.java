@@ -1,19 +1,11 @@
 package dev.weft.distributor;
 
 import dev.weft.api.policy.FaultInjection;
-import dev.weft.api.policy.FaultPolicy;
-import dev.weft.api.policy.MeshPolicy;
-import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.policy.PolicyTarget;
-import dev.weft.api.policy.PolicyValidator;
-import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.policy.TrafficPolicyValues;
-import dev.weft.api.validation.Validated;
-import dev.weft.registry.MeshConfig;
 import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServiceKey;
-import java.util.ArrayList;
-import java.util.List;
+import dev.weft.registry.model.ResolvedPolicies;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -37,46 +29,47 @@ record AttachedPolicies(
   static final AttachedPolicies NONE =
       new AttachedPolicies(Optional.empty(), Map.of(), Optional.empty(), Map.of());
 
-  /** The policies in {@code attachments} that win on {@code service} or one of its rules. */
+  /**
+   * The policies in {@code attachments} that apply to {@code service} or one of its rules; the
+   * registry settled their conflicts.
+   */
   static AttachedPolicies of(ServiceKey service, ServiceAttachments attachments) {
-    List<MeshPolicy> policies = new ArrayList<>();
-    for (MeshConfig config : attachments.configs()) {
-      if (config.resource() instanceof MeshPolicy policy) {
-        policies.add(policy);
-      }
-    }
-    if (policies.isEmpty()) {
+    ResolvedPolicies resolved = attachments.policies();
+    if (resolved.traffic().isEmpty() && resolved.faults().isEmpty()) {
       return NONE;
     }
     Optional<TrafficPolicyValues> traffic = Optional.empty();
     Optional<FaultInjection> fault = Optional.empty();
     Map<String, TrafficPolicyValues> trafficBySection = new TreeMap<>();
     Map<String, FaultInjection> faultBySection = new TreeMap<>();
-    for (PolicyConflicts.Resolution<MeshPolicy> resolution : PolicyConflicts.resolve(policies)) {
-      PolicyTarget target = resolution.target();
-      if (!target.namespace().equals(service.namespace())
-          || !target.service().equals(service.name())) {
-        continue;
-      }
-      Optional<String> section = target.sectionName();
-      if (resolution.accepted() instanceof TrafficPolicy policy) {
-        TrafficPolicyValues values = valid(PolicyValidator.validate(policy));
-        if (section.isPresent()) {
-          trafficBySection.put(section.get(), values);
+    for (Map.Entry<PolicyTarget, TrafficPolicyValues> entry : resolved.traffic().entrySet()) {
+      PolicyTarget target = entry.getKey();
+      if (targets(target, service)) {
+        if (target.sectionName().isPresent()) {
+          trafficBySection.put(target.sectionName().get(), entry.getValue());
         } else {
-          traffic = Optional.of(values);
+          traffic = Optional.of(entry.getValue());
         }
-      } else if (resolution.accepted() instanceof FaultPolicy policy) {
-        FaultInjection values = valid(PolicyValidator.validate(policy));
-        if (section.isPresent()) {
-          faultBySection.put(section.get(), values);
+      }
+    }
+    for (Map.Entry<PolicyTarget, FaultInjection> entry : resolved.faults().entrySet()) {
+      PolicyTarget target = entry.getKey();
+      if (targets(target, service)) {
+        if (target.sectionName().isPresent()) {
+          faultBySection.put(target.sectionName().get(), entry.getValue());
         } else {
-          fault = Optional.of(values);
+          fault = Optional.of(entry.getValue());
         }
       }
     }
     return new AttachedPolicies(
         traffic, Map.copyOf(trafficBySection), fault, Map.copyOf(faultBySection));
+  }
+
+  /** A policy that lists several Services is attached to each; only this one's target counts. */
+  private static boolean targets(PolicyTarget target, ServiceKey service) {
+    return target.namespace().equals(service.namespace())
+        && target.service().equals(service.name());
   }
 
   /** The TrafficPolicy for a rule: its own if it has one, else the Service's. */
@@ -89,13 +82,5 @@ record AttachedPolicies(
   Optional<FaultInjection> faultFor(String ruleName) {
     FaultInjection own = ruleName == null ? null : faultBySection.get(ruleName);
     return own != null ? Optional.of(own) : fault;
-  }
-
-  /** The registry admits only valid policies, so validation here always succeeds. */
-  private static <T> T valid(Validated<T> validated) {
-    if (validated instanceof Validated.Valid<T> valid) {
-      return valid.value();
-    }
-    throw new IllegalStateException("an invalid policy reached translation: " + validated);
   }
 }

@@ -1,11 +1,7 @@
 package dev.weft.distributor;
 
-import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.AuthorizationRules;
-import dev.weft.api.policy.PolicyValidator;
-import dev.weft.api.validation.Validated;
 import dev.weft.registry.Endpoint;
-import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
@@ -79,24 +75,10 @@ final class Inbound {
       MeshState state, List<ServiceKey> services) {
     Map<String, AuthorizationRules> byName = new TreeMap<>();
     for (ServiceKey service : services) {
-      for (MeshConfig config : state.attachments(service).configs()) {
-        if (config.resource() instanceof AuthorizationPolicy policy) {
-          byName.computeIfAbsent(
-              config.key().namespace() + "/" + config.key().name(), name -> valid(policy));
-        }
-      }
+      byName.putAll(state.attachments(service).policies().authorization());
     }
     List<AuthorizationTranslator.Named> named = new ArrayList<>(byName.size());
     byName.forEach((name, rules) -> named.add(new AuthorizationTranslator.Named(name, rules)));
     return named;
-  }
-
-  /** The registry admits only valid policies, so validation here always succeeds. */
-  private static AuthorizationRules valid(AuthorizationPolicy policy) {
-    Validated<AuthorizationRules> validated = PolicyValidator.validate(policy);
-    if (validated instanceof Validated.Valid<AuthorizationRules> valid) {
-      return valid.value();
-    }
-    throw new IllegalStateException("an invalid policy reached translation: " + validated);
   }
 }

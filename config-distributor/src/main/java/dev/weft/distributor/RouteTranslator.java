@@ -2,11 +2,9 @@ package dev.weft.distributor;
 
 import com.google.protobuf.UInt32Value;
 import dev.weft.api.policy.TrafficPolicyValues;
-import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServicePort;
-import dev.weft.registry.model.MeshRoute;
 import dev.weft.registry.model.RouteMatch;
 import dev.weft.registry.model.RoutePrecedence;
 import dev.weft.registry.model.RouteRule;
@@ -26,7 +24,6 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -77,11 +74,8 @@ final class RouteTranslator {
       ServiceAttachments attachments,
       ResourceNames names) {
     AttachedPolicies policies = AttachedPolicies.of(service.key(), attachments);
-    List<MeshRoute> routes = new ArrayList<>();
-    for (MeshConfig config : attachments.configs()) {
-      config.route().ifPresent(routes::add);
-    }
-    List<RoutePrecedence.Entry> entries = RoutePrecedence.order(routes, service.key(), port.port());
+    List<RoutePrecedence.Entry> entries =
+        RoutePrecedence.order(attachments.routes(), service.key(), port.port());
     VirtualHost.Builder host = VirtualHost.newBuilder().setName(name).addDomains("*");
     if (entries.isEmpty()) {
       Route.Builder route =
@@ -334,8 +328,13 @@ final class RouteTranslator {
         : StringMatcher.newBuilder().setExact(match.value()).build();
   }
 
+  /**
+   * Envoy refuses an empty regex, which the Gateway API allows for a path; Envoy and gRPC match a
+   * regex against the whole value, so "^$" matches exactly what an empty one would: the empty
+   * string.
+   */
   private static RegexMatcher regex(String pattern) {
-    return RegexMatcher.newBuilder().setRegex(pattern).build();
+    return RegexMatcher.newBuilder().setRegex(pattern.isEmpty() ? "^$" : pattern).build();
   }
 
   /** Escapes RE2's metacharacters, so a literal matches only itself. */

@@ -1,19 +1,10 @@
 package dev.weft.distributor;
 
-import dev.weft.api.policy.MeshPolicy;
-import dev.weft.api.policy.MeshTLSPolicy;
-import dev.weft.api.policy.MeshTlsValues;
 import dev.weft.api.policy.MutualTlsMode;
-import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.policy.PolicyTarget;
-import dev.weft.api.policy.PolicyValidator;
-import dev.weft.api.validation.Validated;
-import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServiceKey;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -39,28 +30,9 @@ final class TlsModes {
     return modeIn(state.namespaceAttachments(namespace), PolicyTarget.wholeNamespace(namespace));
   }
 
-  /** The mode of the MeshTLSPolicy that wins {@code target} among {@code attachments}. */
+  /** The mode of the MeshTLSPolicy that applies to {@code target} among {@code attachments}. */
   private static Optional<MutualTlsMode> modeIn(
       ServiceAttachments attachments, PolicyTarget target) {
-    List<MeshPolicy> policies = new ArrayList<>();
-    for (MeshConfig config : attachments.configs()) {
-      if (config.resource() instanceof MeshTLSPolicy policy) {
-        policies.add(policy);
-      }
-    }
-    if (policies.isEmpty()) {
-      return Optional.empty();
-    }
-    for (PolicyConflicts.Resolution<MeshPolicy> resolution : PolicyConflicts.resolve(policies)) {
-      if (resolution.target().equals(target)) {
-        Validated<MeshTlsValues> values =
-            PolicyValidator.validate((MeshTLSPolicy) resolution.accepted());
-        if (values instanceof Validated.Valid<MeshTlsValues> valid) {
-          return Optional.of(valid.value().mode());
-        }
-        throw new IllegalStateException("an invalid policy reached translation: " + values);
-      }
-    }
-    return Optional.empty();
+    return attachments.policies().mutualTls(target);
   }
 }

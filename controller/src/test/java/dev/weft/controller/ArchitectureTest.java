@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -96,6 +97,24 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAPackage("dev.weft.distributor..")
+        .check(weft);
+  }
+
+  /**
+   * Kubernetes objects end at the registry: it decodes routes and policies into Weft's own model,
+   * and translation reads only that, so no emitter re-validates or re-defaults an object.
+   */
+  @Test
+  void translationAndTheModelReadNoKubernetesObject() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.weft.distributor..", "dev.weft.registry.model..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.fabric8..")
+        .orShould()
+        .dependOnClassesThat()
+        .areAssignableTo(HasMetadata.class)
         .check(weft);
   }
 

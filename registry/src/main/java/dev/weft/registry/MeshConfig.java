@@ -1,6 +1,7 @@
 package dev.weft.registry;
 
 import dev.weft.registry.model.MeshRoute;
+import dev.weft.registry.model.PolicyValues;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.Objects;
 import java.util.Optional;
@@ -13,17 +14,23 @@ import java.util.Optional;
  * @param resource the object as validated, for its status; the registry never mutates it after
  *     validation, and neither may a reader
  * @param route for a route, its decoded model, which is what translation reads
+ * @param policy for a Weft policy, its decoded values, which is what translation reads
  */
-public record MeshConfig(ObjectKey key, HasMetadata resource, Optional<MeshRoute> route) {
+public record MeshConfig(
+    ObjectKey key, HasMetadata resource, Optional<MeshRoute> route, Optional<PolicyValues> policy) {
 
   public MeshConfig {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(resource, "resource");
     Objects.requireNonNull(route, "route");
+    Objects.requireNonNull(policy, "policy");
   }
 
-  /** A config that is not a route. */
-  public MeshConfig(ObjectKey key, HasMetadata resource) {
-    this(key, resource, Optional.empty());
+  static MeshConfig ofRoute(ObjectKey key, HasMetadata resource, MeshRoute route) {
+    return new MeshConfig(key, resource, Optional.of(route), Optional.empty());
+  }
+
+  static MeshConfig ofPolicy(ObjectKey key, HasMetadata resource, PolicyValues policy) {
+    return new MeshConfig(key, resource, Optional.empty(), Optional.of(policy));
   }
 }

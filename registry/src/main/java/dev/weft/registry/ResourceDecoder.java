@@ -14,6 +14,7 @@ import dev.weft.registry.Mutation.DecodedSlice;
 import dev.weft.registry.Mutation.PodInfo;
 import dev.weft.registry.Mutation.SliceEndpoint;
 import dev.weft.registry.Mutation.SlicePort;
+import dev.weft.registry.model.PolicyValues;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -123,7 +124,7 @@ final class ResourceDecoder {
             .map(
                 valid ->
                     new Mutation.PutConfig(
-                        new MeshConfig(key, valid, Optional.of(RouteDecoder.decode(valid)))));
+                        MeshConfig.ofRoute(key, valid, RouteDecoder.decode(valid))));
       }
       case GRPC_ROUTE -> {
         GRPCRoute route = (GRPCRoute) object;
@@ -135,27 +136,39 @@ final class ResourceDecoder {
             .map(
                 valid ->
                     new Mutation.PutConfig(
-                        new MeshConfig(key, valid, Optional.of(RouteDecoder.decode(valid)))));
+                        MeshConfig.ofRoute(key, valid, RouteDecoder.decode(valid))));
       }
       case TRAFFIC_POLICY -> {
         TrafficPolicy policy = (TrafficPolicy) object;
         yield PolicyValidator.validate(policy)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, policy, new PolicyValues.Traffic(valid))));
       }
       case FAULT_POLICY -> {
         FaultPolicy policy = (FaultPolicy) object;
         yield PolicyValidator.validate(policy)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, policy, new PolicyValues.Fault(valid))));
       }
       case AUTHORIZATION_POLICY -> {
         AuthorizationPolicy policy = (AuthorizationPolicy) object;
         yield PolicyValidator.validate(policy)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, policy, new PolicyValues.Authorization(valid))));
       }
       case MESH_TLS_POLICY -> {
         MeshTLSPolicy policy = (MeshTLSPolicy) object;
         yield PolicyValidator.validate(policy)
-            .map(valid -> new Mutation.PutConfig(new MeshConfig(key, policy)));
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, policy, new PolicyValues.MeshTls(valid))));
       }
     };
   }
