@@ -76,6 +76,22 @@ ConfigMap too, so the container, the Service and the application agree.
 {{- define "weft.monitoringPort" -}}15014{{- end }}
 {{- define "weft.xdsPort" -}}15010{{- end }}
 {{- define "weft.caPort" -}}15012{{- end }}
+{{- define "weft.injectionPort" -}}15017{{- end }}
+
+{{/*
+The sidecar injection webhook's MutatingWebhookConfiguration (cluster-scoped, so named after the
+release).
+*/}}
+{{- define "weft.webhookConfiguration" -}}
+{{- printf "%s-sidecar-injector" (include "weft.fullname" .) | trunc 253 }}
+{{- end }}
+
+{{/*
+The image of the injected weft-agent container: injection.agent.image, else the chart's own.
+*/}}
+{{- define "weft.agentImage" -}}
+{{- .Values.injection.agent.image | default (include "weft.image" .) }}
+{{- end }}
 
 {{/*
 The Service's in-cluster DNS name, without the cluster domain.
@@ -124,5 +140,19 @@ Checks the schema cannot express: fails the render with the values' names.
 {{- end }}
 {{- if and (not .Values.ca.enabled) (not .Values.xds.plaintext) }}
 {{- fail "ca.enabled=false leaves no xDS port: xDS over mutual TLS is served beside the CA; set xds.plaintext=true, or keep the CA" }}
+{{- end }}
+{{- if .Values.injection.enabled }}
+{{- if not .Values.ca.enabled }}
+{{- fail "injection.enabled needs ca.enabled: the CA issues the webhook's certificate and the sidecars'" }}
+{{- end }}
+{{- if not .Values.ca.trustBundleConfigMap }}
+{{- fail "injection.enabled needs ca.trustBundleConfigMap: the injected agent mounts the trust bundle from it" }}
+{{- end }}
+{{- if not .Values.injection.init.image }}
+{{- fail "injection.enabled needs injection.init.image: an image with /bin/sh and iptables-restore, which redirects a Pod's traffic through Envoy (docs/envoy.md#injection)" }}
+{{- end }}
+{{- if semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version }}
+{{- fail (printf "injection.enabled needs Kubernetes 1.29 or newer (the agent is a native sidecar, an init container with restartPolicy Always); this cluster is %s" .Capabilities.KubeVersion.Version) }}
+{{- end }}
 {{- end }}
 {{- end }}

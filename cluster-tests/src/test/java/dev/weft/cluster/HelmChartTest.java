@@ -21,6 +21,8 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
@@ -494,6 +496,10 @@ class HelmChartTest {
     "terminationGracePeriodSeconds, 12, terminationGracePeriodSeconds (12)",
     // xDS over mutual TLS is served beside the CA: without either, proxies have no way in.
     "ca.enabled, false, set xds.plaintext=true",
+    "injection.failurePolicy, Retry, /injection/failurePolicy",
+    "injection.timeoutSeconds, 31, /injection/timeoutSeconds",
+    // Weft ships no iptables image: turning injection on without one is refused by name.
+    "injection.enabled, true, injection.init.image",
   })
   void aWrongValueFailsWithItsName(String key, String value, String message) {
     assertThatThrownBy(() -> RenderedChart.template().set(key, value).yaml())
@@ -555,6 +561,163 @@ class HelmChartTest {
             rbac.allows(
                 ApiRequest.of("POST", "/apis/authentication.k8s.io/v1/tokenreviews"), NAMESPACE))
         .isTrue();
+  }
+
+  /** The chart with sidecar injection on, as docs/envoy.md#injection installs it. */
+  static RenderedChart withInjection() {
+    return RenderedChart.template()
+        .set("injection.enabled", "true")
+        .set("injection.init.image", "registry.example.com/weft-init:1.0")
+        .render();
+  }
+
+  @Test
+  void injectionIsOffByDefaultWithNoWebhookPortOrAccess() {
+    RenderedChart chart = defaults();
+
+    assertThat(chart.all(MutatingWebhookConfiguration.class)).isEmpty();
+    assertThat(at(chart.settings(), "weft.injection.enabled")).contains(false);
+    assertThat(chart.containerPort("https-webhook")).isEmpty();
+    assertThat(
+            RbacRules.of(chart)
+                .allows(
+                    ApiRequest.of(
+                        "PATCH",
+                        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
+                            + "weft-sidecar-injector"),
+                    NAMESPACE))
+        .isFalse();
+  }
+
+  @Test
+  void theInjectionWebhookCallsTheServiceOn443WhichReachesTheApplicationsPort() {
+    RenderedChart chart = withInjection();
+    Map<String, Object> settings = chart.settings();
+    MutatingWebhookConfiguration configuration = chart.one(MutatingWebhookConfiguration.class);
+    MutatingWebhook webhook = configuration.getWebhooks().get(0);
+
+    assertThat(configuration.getMetadata().getName()).isEqualTo("weft-sidecar-injector");
+    assertThat(configuration.getWebhooks()).hasSize(1);
+    // The leader writes the bundle of the webhooks named so, and the caBundle Helm leaves out.
+    assertThat(webhook.getName()).endsWith(".weft.dev");
+    assertThat(webhook.getClientConfig().getCaBundle()).isNull();
+    assertThat(at(settings, "weft.injection.webhook-configuration"))
+        .contains(configuration.getMetadata().getName());
+    var service = webhook.getClientConfig().getService();
+    assertThat(service.getName()).isEqualTo(chart.service().getMetadata().getName());
+    assertThat(service.getNamespace()).isEqualTo(NAMESPACE);
+    assertThat(service.getPath()).isEqualTo("/inject");
+    assertThat(service.getPort()).isEqualTo(443);
+    ServicePort port =
+        chart.service().getSpec().getPorts().stream()
+            .filter(p -> p.getPort() == 443)
+            .findFirst()
+            .orElseThrow();
+    assertThat(port.getTargetPort().getStrVal()).isEqualTo("https-webhook");
+    assertThat(chart.containerPort("https-webhook"))
+        .contains(setting(APPLICATION, "weft.injection.port"))
+        .contains(setting(settings, "weft.injection.port"))
+        .contains(15017);
+    assertThat(webhook.getAdmissionReviewVersions()).containsExactly("v1");
+    assertThat(webhook.getSideEffects()).isEqualTo("None");
+    assertThat(webhook.getFailurePolicy()).isEqualTo("Fail");
+    assertThat(webhook.getTimeoutSeconds()).isEqualTo(10);
+    assertThat(webhook.getReinvocationPolicy()).isEqualTo("Never");
+    assertThat(webhook.getRules())
+        .singleElement()
+        .satisfies(
+            rule -> {
+              assertThat(rule.getOperations()).containsExactly("CREATE");
+              assertThat(rule.getApiGroups()).containsExactly("");
+              assertThat(rule.getResources()).containsExactly("pods");
+            });
+    assertThat(webhook.getNamespaceSelector().getMatchLabels())
+        .containsExactly(Map.entry("weft.dev/inject", "enabled"));
+    assertThat(webhook.getNamespaceSelector().getMatchExpressions())
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getKey()).isEqualTo("kubernetes.io/metadata.name");
+              assertThat(e.getOperator()).isEqualTo("NotIn");
+              assertThat(e.getValues()).contains(NAMESPACE);
+            });
+    assertThat(webhook.getObjectSelector().getMatchExpressions())
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getKey()).isEqualTo("weft.dev/inject");
+              assertThat(e.getOperator()).isEqualTo("NotIn");
+              assertThat(e.getValues()).containsExactly("false");
+            });
+    // What is injected: the chart's own image runs the agent; the init image is the user's.
+    assertThat(at(settings, "weft.injection.enabled")).contains(true);
+    assertThat(at(settings, "weft.injection.agent.image")).contains(chart.container().getImage());
+    assertThat(at(settings, "weft.injection.init.image"))
+        .contains("registry.example.com/weft-init:1.0");
+    assertThat(at(settings, "weft.injection.proxy.image")).contains("envoyproxy/envoy:v1.34.1");
+    assertThat(at(settings, "weft.injection.proxy.limits.memory")).contains("256Mi");
+  }
+
+  @Test
+  void theFailurePolicyIsAValue() {
+    RenderedChart chart =
+        RenderedChart.template()
+            .set("injection.enabled", "true")
+            .set("injection.init.image", "registry.example.com/weft-init:1.0")
+            .set("injection.failurePolicy", "Ignore")
+            .set("injection.timeoutSeconds", "5")
+            .render();
+
+    MutatingWebhook webhook = chart.one(MutatingWebhookConfiguration.class).getWebhooks().get(0);
+    assertThat(webhook.getFailurePolicy()).isEqualTo("Ignore");
+    assertThat(webhook.getTimeoutSeconds()).isEqualTo(5);
+  }
+
+  @Test
+  void injectionNeedsNativeSidecars() {
+    assertThatThrownBy(
+            () ->
+                new Helm(RenderedChart.CHART)
+                    .template()
+                    .withName(RenderedChart.RELEASE)
+                    .withNamespace(NAMESPACE)
+                    .withKubeVersion("v1.28.9")
+                    .set("injection.enabled", "true")
+                    .set("injection.init.image", "registry.example.com/weft-init:1.0")
+                    .call())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("injection.enabled needs Kubernetes 1.29 or newer");
+  }
+
+  /** What the leader does to keep the webhook's caBundle (WebhookCaBundleTest records it). */
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({
+    "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?fieldSelector=metadata.name%3Dweft-sidecar-injector&resourceVersion=0",
+    "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?allowWatchBookmarks=true&fieldSelector=metadata.name%3Dweft-sidecar-injector&resourceVersion=1&timeoutSeconds=600&watch=true",
+    "PATCH, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/weft-sidecar-injector",
+  })
+  void withInjectionAllowsWhatTheLeaderDoesToItsWebhook(String method, String path) {
+    ApiRequest request = ApiRequest.of(method, path);
+
+    assertThat(RbacRules.of(withInjection()).allows(request, NAMESPACE)).as("%s", request).isTrue();
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({
+    "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?watch=true",
+    "PATCH, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/other",
+    "PUT, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/weft-sidecar-injector",
+    "DELETE, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/weft-sidecar-injector",
+    "POST, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    "PATCH, /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/weft-sidecar-injector",
+  })
+  void withInjectionDeniesAnyOtherWebhookAccess(String method, String path) {
+    ApiRequest request = ApiRequest.of(method, path);
+
+    assertThat(RbacRules.of(withInjection()).allows(request, NAMESPACE))
+        .as("%s", request)
+        .isFalse();
   }
 
   private static int servicePort(RenderedChart chart, String name) {

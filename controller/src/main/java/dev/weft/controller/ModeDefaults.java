@@ -10,10 +10,11 @@ import org.springframework.core.env.MapPropertySource;
 
 /**
  * Defaults that depend on where Weft runs. Standalone, it listens on loopback only: its HTTP ports
- * (the debug API lists every address and identity of the mesh) and its plaintext xDS port; a
- * laptop's mesh is nobody else's. In a cluster, every port listens on the Pod's addresses, the
- * debug API asks for a token instead, and there is no plaintext xDS port: proxies use the mutual
- * TLS port, where a proxy is who its certificate says (proxyless gRPC through its workload agent).
+ * (the debug API lists every address and identity of the mesh), its plaintext xDS port and, when
+ * turned on, its injection webhook; a laptop's mesh is nobody else's. In a cluster, every port
+ * listens on the Pod's addresses, the debug API asks for a token instead, and there is no plaintext
+ * xDS port: proxies use the mutual TLS port, where a proxy is who its certificate says (proxyless
+ * gRPC through its workload agent).
  *
  * <p>The defaults go last, so any setting (command line, environment, application.yaml, the chart's
  * ConfigMap) wins. Runs after the config files are read, since they may set {@code weft.mode}.
@@ -41,7 +42,8 @@ final class ModeDefaults implements EnvironmentPostProcessor, Ordered {
                 Map.of(
                     "server.address", LOOPBACK,
                     "management.server.address", LOOPBACK,
-                    "weft.xds.address", LOOPBACK)));
+                    "weft.xds.address", LOOPBACK,
+                    "weft.injection.address", LOOPBACK)));
   }
 
   @Override

@@ -15,7 +15,8 @@ final class Phases {
 
   /**
    * The CA's port, which also serves xDS over mutual TLS: it stops once the streams have drained,
-   * and takes CSRs until then.
+   * and takes CSRs until then. The injection webhook too: the API server may call it until the
+   * replica has left the Service.
    */
   static final int CA = SmartLifecycle.DEFAULT_PHASE - 50;
 

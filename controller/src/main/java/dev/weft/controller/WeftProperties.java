@@ -3,6 +3,7 @@ package dev.weft.controller;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -15,6 +16,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param xds settings of the xDS server
  * @param ca settings of the certificate authority
  * @param http settings of the HTTP API
+ * @param injection settings of the sidecar injection webhook
  */
 @ConfigurationProperties(prefix = "weft")
 public record WeftProperties(
@@ -23,7 +25,8 @@ public record WeftProperties(
     @DefaultValue Kubernetes kubernetes,
     @DefaultValue Xds xds,
     @DefaultValue Ca ca,
-    @DefaultValue Http http) {
+    @DefaultValue Http http,
+    @DefaultValue Injection injection) {
 
   /**
    * The HTTP API on {@code server.port}: the debug pages and bootstraps. (Probes and metrics are on
@@ -194,4 +197,45 @@ public record WeftProperties(
       @DefaultValue("weft-ca-root-cert") String trustBundleConfigMap,
       @DefaultValue("20") double unauthenticatedRateLimit,
       @DefaultValue("40") int unauthenticatedBurst) {}
+
+  /**
+   * The sidecar injection webhook (docs/envoy.md#injection): an HTTPS port the API server sends Pod
+   * creations to, which adds an Envoy sidecar to Pods of namespaces labelled {@code
+   * weft.dev/inject=enabled}; and, in Kubernetes mode, the leader keeps the webhook configuration's
+   * {@code caBundle} equal to the CA's trust bundle.
+   *
+   * @param enabled whether the webhook runs; unset: in Kubernetes mode with the CA on. It needs the
+   *     CA, which issues its certificate and the sidecars'
+   * @param port the HTTPS port; 0 picks a free one
+   * @param address the IP address it listens on; empty means every address (standalone, the default
+   *     is {@code 127.0.0.1})
+   * @param webhookConfiguration the MutatingWebhookConfiguration whose webhooks named {@code
+   *     *.weft.dev} the leader keeps the trust bundle in
+   * @param init the {@code weft-init} container, which redirects the Pod's traffic: an image with
+   *     {@code /bin/sh} and {@code iptables-restore}
+   * @param agent the {@code weft-agent} container: Weft's own image, which runs the workload agent
+   * @param proxy the {@code weft-proxy} container: Envoy
+   */
+  public record Injection(
+      Boolean enabled,
+      @DefaultValue("15017") int port,
+      @DefaultValue("") String address,
+      @DefaultValue("weft-sidecar-injector") String webhookConfiguration,
+      @DefaultValue Sidecar init,
+      @DefaultValue Sidecar agent,
+      @DefaultValue Sidecar proxy) {
+
+    /**
+     * One container injected into every Pod.
+     *
+     * @param image its image; empty: Pods are admitted without a sidecar, with a warning naming
+     *     this setting
+     * @param requests its resource requests ({@code cpu: 100m}, {@code memory: 128Mi})
+     * @param limits its resource limits
+     */
+    public record Sidecar(
+        @DefaultValue("") String image,
+        @DefaultValue Map<String, String> requests,
+        @DefaultValue Map<String, String> limits) {}
+  }
 }

@@ -9,6 +9,7 @@ import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -30,10 +31,11 @@ class XdsDebugController {
       ConfigDistributor distributor,
       XdsConfiguration.XdsServerLifecycle server,
       WeftProperties properties,
-      CaLifecycle ca) {
+      ObjectProvider<CaLifecycle> ca) {
     this.distributor = distributor;
     this.server = server;
-    this.envoy = new EnvoyBootstraps(properties, server, ca);
+    // No CA bean with weft.ca.enabled=false: EnvoyBootstraps then never asks it for its port.
+    this.envoy = new EnvoyBootstraps(properties, server, ca.getIfAvailable());
   }
 
   /** Every connected proxy: identity, and per type what it acknowledged, awaits, rejected. */

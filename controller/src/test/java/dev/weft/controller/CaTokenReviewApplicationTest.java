@@ -48,7 +48,12 @@ import org.springframework.context.annotation.Bean;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"weft.mode=kubernetes", "weft.kubernetes.namespaces=shop", "weft.ca.port=0"})
+    properties = {
+      "weft.mode=kubernetes",
+      "weft.kubernetes.namespaces=shop",
+      "weft.ca.port=0",
+      "weft.injection.port=0"
+    })
 class CaTokenReviewApplicationTest {
 
   static final String API_SERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local";

@@ -1,12 +1,15 @@
 package dev.weft.controller;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.weft.api.policy.TrafficPolicy;
+import dev.weft.ca.Pem;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -23,8 +26,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.TreeMap;
@@ -50,7 +56,11 @@ import tools.jackson.databind.json.JsonMapper;
       // Publishing slower than the status writer's first pass (200 ms after a change): a route
       // must still become Programmed, from the writer's own retries, with no further event.
       "weft.xds.quiet-period=500ms",
-      "weft.xds.max-delay=500ms"
+      "weft.xds.max-delay=500ms",
+      // The injection webhook, on a port of its own, with the images the chart would set.
+      "weft.injection.port=0",
+      "weft.injection.init.image=" + InjectionFixtures.INIT_IMAGE,
+      "weft.injection.agent.image=" + InjectionFixtures.AGENT_IMAGE
     })
 class KubernetesModeApplicationTest {
 
@@ -94,7 +104,81 @@ class KubernetesModeApplicationTest {
   }
 
   @Autowired KubernetesClient client;
+  @Autowired InjectionConfiguration.WebhookLifecycle webhook;
   @LocalServerPort int port;
+
+  /**
+   * Sidecar injection as the API server sees it: the leader writes the trust bundle into the
+   * webhook configuration the chart created, and that bundle, and nothing else, verifies the
+   * webhook's certificate for the Pod creations it is sent.
+   */
+  @Test
+  void theLeaderKeepsTheWebhooksCaBundleWhichVerifiesTheWebhookThatInjectsPods() throws Exception {
+    client
+        .resource(
+            new MutatingWebhookConfigurationBuilder()
+                .withNewMetadata()
+                .withName("weft-sidecar-injector")
+                .endMetadata()
+                .addNewWebhook()
+                .withName("sidecar-injector.weft.dev")
+                .withNewClientConfig()
+                .withNewService()
+                .withNamespace("weft-system")
+                .withName("weft")
+                .withPath("/inject")
+                .withPort(443)
+                .endService()
+                .endClientConfig()
+                .withAdmissionReviewVersions("v1")
+                .withSideEffects("None")
+                .endWebhook()
+                .build())
+        .create();
+
+    String caBundle =
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(
+                () ->
+                    client
+                        .admissionRegistration()
+                        .v1()
+                        .mutatingWebhookConfigurations()
+                        .withName("weft-sidecar-injector")
+                        .get()
+                        .getWebhooks()
+                        .get(0)
+                        .getClientConfig()
+                        .getCaBundle(),
+                bundle -> bundle != null && !bundle.isEmpty());
+    List<X509Certificate> roots =
+        Pem.parseCertificates(new String(Base64.getDecoder().decode(caBundle), UTF_8));
+
+    HttpResponse<String> response =
+        HttpClient.newBuilder()
+            .sslContext(InjectionWebhookTest.trusting(roots))
+            .build()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "https://localhost:"
+                                + webhook.port().orElseThrow()
+                                + "/inject?timeout=10s"))
+                    .header("Content-Type", "application/json")
+                    .POST(
+                        HttpRequest.BodyPublishers.ofString(
+                            InjectionFixtures.resource("/admission/pod-create.json")))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode answer = JsonMapper.builder().build().readTree(response.body()).get("response");
+    assertThat(answer.get("allowed").asBoolean()).isTrue();
+    String patch = new String(Base64.getDecoder().decode(answer.get("patch").asString()), UTF_8);
+    assertThat(patch)
+        .contains("weft-proxy", "weft-agent", "weft-init", InjectionFixtures.INIT_IMAGE);
+  }
 
   @Test
   void servicesCreatedInTheWatchedNamespaceShowInTheDebugApi() throws Exception {

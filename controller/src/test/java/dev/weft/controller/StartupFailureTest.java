@@ -64,6 +64,41 @@ class StartupFailureTest {
         .doesNotContain("\tat dev.weft");
   }
 
+  @Test
+  void injectionTurnedOnWithoutItsInitImageNamesTheSetting(CapturedOutput output) {
+    assertThatThrownBy(
+            () ->
+                run(
+                    "--weft.config-dir=" + dir,
+                    "--weft.xds.port=0",
+                    "--weft.injection.enabled=true",
+                    "--weft.injection.port=0",
+                    "--weft.injection.agent.image=weft/controller:1"))
+        .isNotNull();
+
+    assertThat(output.getOut() + output.getErr())
+        .contains("weft.injection.init.image: no image is set")
+        .contains("--weft.injection.enabled=false")
+        .doesNotContain("\tat dev.weft");
+  }
+
+  @Test
+  void injectionTurnedOnWithoutTheCaNamesBoth(CapturedOutput output) {
+    assertThatThrownBy(
+            () ->
+                run(
+                    "--weft.config-dir=" + dir,
+                    "--weft.xds.port=0",
+                    "--weft.ca.enabled=false",
+                    "--weft.injection.enabled=true"))
+        .isNotNull();
+
+    assertThat(output.getOut() + output.getErr())
+        .contains("weft.injection.enabled: sidecar injection needs Weft's CA")
+        .contains("--weft.ca.enabled=true")
+        .doesNotContain("\tat dev.weft");
+  }
+
   private static void run(String... args) {
     String[] all = new String[args.length + 4];
     all[0] = "--server.port=0";

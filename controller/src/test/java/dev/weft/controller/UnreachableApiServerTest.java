@@ -58,7 +58,8 @@ class UnreachableApiServerTest {
                 "--management.server.port=" + port,
                 "--weft.mode=kubernetes",
                 "--weft.xds.port=0",
-                "--weft.ca.port=0")) {
+                "--weft.ca.port=0",
+                "--weft.injection.port=0")) {
 
       assertThat(status(port, "/actuator/health/liveness")).isEqualTo(200);
       await()

@@ -1,0 +1,277 @@
+package dev.weft.controller;
+
+import dev.weft.api.validation.FieldErrors;
+import dev.weft.ca.CaServer;
+import dev.weft.ca.Pem;
+import dev.weft.ca.WorkloadIdentity;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Condition;
+import org.springframework.context.annotation.ConditionContext;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.type.AnnotatedTypeMetadata;
+
+/**
+ * Wires sidecar injection (docs/envoy.md#injection): the injector, the HTTPS webhook that serves
+ * it, and, in Kubernetes mode, the leader task that keeps the webhook configuration's {@code
+ * caBundle} current. On when {@code weft.injection.enabled} says so, else in Kubernetes mode with
+ * the CA on: the webhook's certificate and the sidecars' come from Weft's CA.
+ */
+@Configuration(proxyBeanMethods = false)
+@Conditional(InjectionConfiguration.Enabled.class)
+class InjectionConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(InjectionConfiguration.class);
+
+  /** {@code weft.injection.enabled}, or, unset, Kubernetes mode with the CA on. */
+  static final class Enabled implements Condition {
+    static boolean active(Environment environment) {
+      Binder binder = Binder.get(environment);
+      return binder
+          .bind("weft.injection.enabled", Boolean.class)
+          .orElseGet(
+              () ->
+                  KubernetesMode.active(environment)
+                      && binder.bind("weft.ca.enabled", Boolean.class).orElse(true));
+    }
+
+    @Override
+    public boolean matches(ConditionContext context, AnnotatedTypeMetadata metadata) {
+      return active(context.getEnvironment());
+    }
+  }
+
+  @Bean
+  SidecarInjector sidecarInjector(
+      WeftProperties properties,
+      XdsConfiguration.XdsServerLifecycle xds,
+      ObjectProvider<CaLifecycle> caProvider) {
+    CaLifecycle ca = requireCa(caProvider);
+    WeftProperties.Injection injection = properties.injection();
+    WeftProperties.Ca caSettings = properties.ca();
+    SidecarInjector.Settings settings =
+        new SidecarInjector.Settings(
+            container("weft.injection.init", injection.init()),
+            container("weft.injection.agent", injection.agent()),
+            container("weft.injection.proxy", injection.proxy()),
+            properties.kubernetes().controlPlaneNamespace(),
+            controlPlaneSpiffeId(properties),
+            caSettings.trustBundleConfigMap(),
+            caSettings.tokenAudiences().isEmpty() ? "" : caSettings.tokenAudiences().get(0));
+    FieldErrors problems = settings.problems();
+    if (!problems.isEmpty()) {
+      if (injection.enabled() != null && injection.enabled()) {
+        throw new InvalidSettingException(
+            problems.toList().get(0).path(),
+            problems.toList().get(0).reason(),
+            "Set it (docs/envoy.md#injection), or turn injection off (--weft.injection.enabled=false).",
+            null);
+      }
+      log.warn(
+          "sidecar injection cannot inject until these are set: {}; Pods are admitted without a"
+              + " sidecar meanwhile (docs/envoy.md#injection)",
+          problems.toList());
+    }
+    EnvoyBootstraps envoy = new EnvoyBootstraps(properties, xds, ca);
+    return new SidecarInjector(
+        settings,
+        () -> {
+          if (caSettings.dnsNames().isEmpty()) {
+            throw new IllegalStateException(
+                "weft.ca.dns-names is empty: the agent could not name the CA");
+          }
+          int port = ca.server().map(CaServer::port).orElse(caSettings.port());
+          return new SidecarInjector.Upstream(
+              caSettings.dnsNames().get(0) + ":" + port, envoy.controlPlane(true));
+        });
+  }
+
+  @Bean
+  WebhookLifecycle injectionWebhook(
+      WeftProperties properties,
+      SidecarInjector injector,
+      ObjectProvider<CaLifecycle> caProvider,
+      ObjectProvider<Clock> clock,
+      MeterRegistry meters) {
+    CaLifecycle ca = requireCa(caProvider);
+    Map<InjectionReviews.Outcome, Counter> counters = new EnumMap<>(InjectionReviews.Outcome.class);
+    for (InjectionReviews.Outcome outcome : InjectionReviews.Outcome.values()) {
+      counters.put(
+          outcome,
+          Counter.builder("weft.injection.reviews")
+              .description("AdmissionReviews the injection webhook answered, by outcome")
+              .tag("outcome", outcome.tag())
+              .register(meters));
+    }
+    InjectionReviews reviews =
+        new InjectionReviews(
+            injector, new KubernetesSerialization(), outcome -> counters.get(outcome).increment());
+    OwnCertificateKeyManager keys =
+        new OwnCertificateKeyManager(
+            ca::authority,
+            new WorkloadIdentity(
+                properties.kubernetes().controlPlaneNamespace(),
+                properties.kubernetes().serviceAccount()),
+            properties.ca().dnsNames(),
+            clock.getIfAvailable(Clock::systemUTC));
+    return new WebhookLifecycle(reviews, keys, properties.injection());
+  }
+
+  /** The leader keeps the webhook configuration's {@code caBundle} equal to the trust bundle. */
+  @Bean(destroyMethod = "close")
+  @Conditional(KubernetesMode.class)
+  WebhookCaBundle webhookCaBundle(
+      WeftProperties properties,
+      RegistryConfiguration.KubernetesClientHolder clients,
+      ObjectProvider<CaLifecycle> caProvider) {
+    CaLifecycle ca = requireCa(caProvider);
+    return new WebhookCaBundle(
+        clients.client(),
+        properties.injection().webhookConfiguration(),
+        () -> ca.authority().map(authority -> Pem.certificates(authority.trustBundle())),
+        DaemonThreads.singleThread("weft-webhook-ca-bundle"),
+        WebhookCaBundle.BUNDLE_CHECK);
+  }
+
+  private static CaLifecycle requireCa(ObjectProvider<CaLifecycle> ca) {
+    CaLifecycle lifecycle = ca.getIfAvailable();
+    if (lifecycle == null) {
+      throw new InvalidSettingException(
+          "weft.injection.enabled",
+          "sidecar injection needs Weft's CA, which is off (weft.ca.enabled=false): it issues the"
+              + " webhook's certificate and the sidecars'",
+          "Turn the CA on (--weft.ca.enabled=true), or injection off"
+              + " (--weft.injection.enabled=false).",
+          null);
+    }
+    return lifecycle;
+  }
+
+  private static String controlPlaneSpiffeId(WeftProperties properties) {
+    return "spiffe://"
+        + properties.ca().trustDomain()
+        + "/ns/"
+        + properties.kubernetes().controlPlaneNamespace()
+        + "/sa/"
+        + properties.kubernetes().serviceAccount();
+  }
+
+  /** A container's template, its quantities checked now rather than by the API server per Pod. */
+  private static SidecarInjector.ContainerTemplate container(
+      String prefix, WeftProperties.Injection.Sidecar sidecar) {
+    ResourceRequirements resources = new ResourceRequirements();
+    resources.setRequests(quantities(prefix + ".requests", sidecar.requests()));
+    resources.setLimits(quantities(prefix + ".limits", sidecar.limits()));
+    return new SidecarInjector.ContainerTemplate(prefix + ".image", sidecar.image(), resources);
+  }
+
+  private static Map<String, Quantity> quantities(String prefix, Map<String, String> values) {
+    Map<String, Quantity> quantities = new TreeMap<>();
+    values.forEach(
+        (resource, value) -> {
+          try {
+            Quantity quantity = Quantity.parse(value);
+            var unused = Quantity.getAmountInBytes(quantity);
+            quantities.put(resource, quantity);
+          } catch (RuntimeException e) {
+            throw new InvalidSettingException(
+                prefix + "." + resource,
+                "\"" + value + "\" is not a Kubernetes quantity",
+                "Use a quantity such as 100m (CPU) or 128Mi (memory).",
+                e);
+          }
+        });
+    return quantities.isEmpty() ? null : quantities;
+  }
+
+  /**
+   * Serves the webhook while the application runs. It stops in the CA's phase, after the xDS
+   * servers have drained: the API server may call it until this replica has left the Service.
+   */
+  static final class WebhookLifecycle implements SmartLifecycle {
+    private final InjectionReviews reviews;
+    private final OwnCertificateKeyManager keys;
+    private final WeftProperties.Injection settings;
+    private volatile InjectionWebhook webhook;
+
+    WebhookLifecycle(
+        InjectionReviews reviews,
+        OwnCertificateKeyManager keys,
+        WeftProperties.Injection settings) {
+      this.reviews = reviews;
+      this.keys = keys;
+      this.settings = settings;
+    }
+
+    @Override
+    public void start() {
+      InjectionWebhook.Builder builder = InjectionWebhook.builder(reviews, keys);
+      XdsConfiguration.limit("weft.injection.port", () -> builder.port(settings.port()));
+      try {
+        builder.address(settings.address());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingException(
+            "weft.injection.address",
+            e.getMessage(),
+            "Give an IP address, such as 127.0.0.1, or leave it empty for every address.",
+            e);
+      }
+      try {
+        webhook = builder.start();
+      } catch (IOException e) {
+        throw new InvalidSettingException(
+            "weft.injection.port",
+            "cannot listen on port " + settings.port() + ": " + e.getMessage(),
+            "Stop what listens on it, or choose another port (--weft.injection.port=PORT; 0 picks"
+                + " a free one).",
+            e);
+      }
+      log.info(
+          "serving the sidecar injection webhook (HTTPS, POST {}) on port {}",
+          InjectionWebhook.PATH,
+          webhook.port());
+    }
+
+    @Override
+    public void stop() {
+      InjectionWebhook serving = webhook;
+      webhook = null;
+      if (serving != null) {
+        serving.close();
+      }
+    }
+
+    @Override
+    public boolean isRunning() {
+      return webhook != null;
+    }
+
+    @Override
+    public int getPhase() {
+      return Phases.CA;
+    }
+
+    /** The bound port, while serving. */
+    OptionalInt port() {
+      InjectionWebhook serving = webhook;
+      return serving == null ? OptionalInt.empty() : OptionalInt.of(serving.port());
+    }
+  }
+}
