@@ -87,8 +87,11 @@ public final class CaServer implements AutoCloseable {
     return serving;
   }
 
-  /** The serving certificate now, renewed first when past half-life. */
-  SvidWithKey serving() {
+  /**
+   * The serving certificate now, renewed first when past half-life: the control plane's own SVID,
+   * with its SPIFFE ID and DNS names, which its other TLS servers present too.
+   */
+  public SvidWithKey serving() {
     SvidWithKey current = serving;
     if (clock.instant().isBefore(halfLife(current.svid()))) {
       return current;

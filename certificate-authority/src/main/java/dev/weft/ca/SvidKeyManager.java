@@ -15,12 +15,21 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * for each new certificate. {@code current} may return null: then no certificate is presented (a
  * client without an SVID yet). Stateless apart from {@code current}.
  */
-final class SvidKeyManager extends X509ExtendedKeyManager {
+public final class SvidKeyManager extends X509ExtendedKeyManager {
 
   private final Supplier<SvidWithKey> current;
 
   SvidKeyManager(Supplier<SvidWithKey> current) {
     this.current = current;
+  }
+
+  /**
+   * A key manager for any TLS server or client of the control plane that presents what {@code
+   * current} returns at each handshake, such as {@link CaServer#serving()} for the injection
+   * webhook.
+   */
+  public static SvidKeyManager presenting(Supplier<SvidWithKey> current) {
+    return new SvidKeyManager(current);
   }
 
   private String alias() {

@@ -3,18 +3,18 @@ package dev.weft.controller;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.ca.CaServer;
 import dev.weft.ca.Pem;
-import dev.weft.ca.WorkloadIdentity;
+import dev.weft.ca.SvidKeyManager;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.time.Clock;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
+import javax.net.ssl.X509ExtendedKeyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -108,7 +108,6 @@ class InjectionConfiguration {
       WeftProperties properties,
       SidecarInjector injector,
       ObjectProvider<CaLifecycle> caProvider,
-      ObjectProvider<Clock> clock,
       MeterRegistry meters) {
     CaLifecycle ca = requireCa(caProvider);
     Map<InjectionReviews.Outcome, Counter> counters = new EnumMap<>(InjectionReviews.Outcome.class);
@@ -123,14 +122,10 @@ class InjectionConfiguration {
     InjectionReviews reviews =
         new InjectionReviews(
             injector, new KubernetesSerialization(), outcome -> counters.get(outcome).increment());
-    OwnCertificateKeyManager keys =
-        new OwnCertificateKeyManager(
-            ca::authority,
-            new WorkloadIdentity(
-                properties.kubernetes().controlPlaneNamespace(),
-                properties.kubernetes().serviceAccount()),
-            properties.ca().dnsNames(),
-            clock.getIfAvailable(Clock::systemUTC));
+    // The CA port's own certificate, renewed at half-life; none until the CA runs, and then
+    // handshakes fail, as they should.
+    X509ExtendedKeyManager keys =
+        SvidKeyManager.presenting(() -> ca.server().map(CaServer::serving).orElse(null));
     return new WebhookLifecycle(reviews, keys, properties.injection());
   }
 
@@ -207,14 +202,12 @@ class InjectionConfiguration {
    */
   static final class WebhookLifecycle implements SmartLifecycle {
     private final InjectionReviews reviews;
-    private final OwnCertificateKeyManager keys;
+    private final X509ExtendedKeyManager keys;
     private final WeftProperties.Injection settings;
     private volatile InjectionWebhook webhook;
 
     WebhookLifecycle(
-        InjectionReviews reviews,
-        OwnCertificateKeyManager keys,
-        WeftProperties.Injection settings) {
+        InjectionReviews reviews, X509ExtendedKeyManager keys, WeftProperties.Injection settings) {
       this.reviews = reviews;
       this.keys = keys;
       this.settings = settings;

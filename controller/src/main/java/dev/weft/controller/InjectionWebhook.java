@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * The sidecar injection webhook's HTTPS port: the API server POSTs AdmissionReviews to {@value
  * #PATH}, {@link InjectionReviews} answers them. The JDK's own HTTPS server, so the control plane
  * runs no second servlet container for one endpoint; its certificate is the control plane's own
- * SVID ({@link OwnCertificateKeyManager}), which the webhook configuration's {@code caBundle}
- * (Weft's trust bundle) verifies.
+ * SVID (the CA port's, {@code CaServer#serving}), which the webhook configuration's {@code
+ * caBundle} (Weft's trust bundle) verifies.
  *
  * <p>Bounds, since anyone who reaches the port can call it: {@value #THREADS} threads answer, and
  * at most {@value #QUEUED} connections wait for one (the JDK closes any more at once); a body over

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.KeyMaterialStore;
+import dev.weft.ca.SvidKeyManager;
+import dev.weft.ca.SvidWithKey;
 import dev.weft.ca.WorkloadIdentity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -22,11 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
@@ -71,12 +71,11 @@ class InjectionWebhookTest {
   }
 
   private InjectionWebhook start(Duration deadline) throws IOException {
-    OwnCertificateKeyManager keys =
-        new OwnCertificateKeyManager(
-            () -> Optional.of(ca),
+    SvidWithKey own =
+        ca.issueOwn(
             new WorkloadIdentity("weft-system", "weft"),
-            List.of("weft.weft-system.svc", "localhost"),
-            Clock.systemUTC());
+            List.of("weft.weft-system.svc", "localhost"));
+    SvidKeyManager keys = SvidKeyManager.presenting(() -> own);
     return InjectionWebhook.builder(
             new InjectionReviews(InjectionFixtures.injector(), SERIALIZATION, outcomes::add), keys)
         .address("127.0.0.1")

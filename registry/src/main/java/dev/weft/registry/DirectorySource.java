@@ -145,7 +145,12 @@ public final class DirectorySource implements AutoCloseable {
       registerDirectories();
       present = readFiles();
     } catch (IOException | UncheckedIOException e) {
-      log.warn("cannot read config directory {}; keeping the last good config", directory, e);
+      // One line: an operator needs the path and the reason, and a vanished directory is common
+      // (an unmounted volume, a deleted checkout), not a bug.
+      log.warn(
+          "cannot read config directory {} ({}); keeping the last good config",
+          directory,
+          e.toString());
       return;
     }
     Set<ObjectKey> released = new HashSet<>();
