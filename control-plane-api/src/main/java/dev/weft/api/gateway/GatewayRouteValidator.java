@@ -48,6 +48,12 @@ public final class GatewayRouteValidator {
   private static final Pattern HEADER_NAME = Pattern.compile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$");
   private static final Pattern GRPC_SERVICE =
       Pattern.compile("^(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*$");
+
+  /** The Gateway API's limit on header and query parameter names. */
+  private static final int MAX_NAME_LENGTH = 256;
+
+  // A header value may not carry a line break or NUL: it would end or split the header.
+  private static final Pattern HEADER_VALUE = Pattern.compile("^[^\\r\\n\\x00]*$");
   private static final Pattern GRPC_METHOD = Pattern.compile("^[A-Za-z_][A-Za-z_0-9]*$");
 
   private GatewayRouteValidator() {}
@@ -221,6 +227,9 @@ public final class GatewayRouteValidator {
         checkHeaderName(at + ".name", header.getName(), errors);
         if (header.getValue() == null) {
           errors.add(at + ".value", "required");
+        } else if (!HEADER_VALUE.matcher(header.getValue()).matches()) {
+          // A proxy refuses the whole configuration for one such value (Envoy's rule too).
+          errors.add(at + ".value", "contains a control character (CR, LF or NUL)");
         }
       }
     }
@@ -335,6 +344,8 @@ public final class GatewayRouteValidator {
       String path, String name, String type, String value, FieldErrors errors) {
     if (name == null || !HEADER_NAME.matcher(name).matches()) {
       errors.add(path + ".name", "\"" + name + "\" is not a valid name");
+    } else if (name.length() > MAX_NAME_LENGTH) {
+      errors.add(path + ".name", "longer than " + MAX_NAME_LENGTH + " characters");
     }
     if (value == null) {
       errors.add(path + ".value", "required");

@@ -44,6 +44,8 @@ class GatewayRouteValidatorTest {
           two header modifiers | filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: a, value: b}]}}, {type: RequestHeaderModifier, requestHeaderModifier: {remove: [c]}}] | spec.rules[0].filters[1].requestHeaderModifier | may appear only once
           a header name with a space | filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: "x y", value: b}]}}] | spec.rules[0].filters[0].requestHeaderModifier.add[0].name | not an HTTP header name
           a mirror without a port | filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow}}}] | spec.rules[0].filters[0].requestMirror.backendRef.port | required
+          a header value with a line break | filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: a, value: "b\\r\\nx: y"}]}}] | spec.rules[0].filters[0].requestHeaderModifier.set[0].value | control character
+          a query name too long | matches: [{queryParams: [{name: qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq, value: v}]}] | spec.rules[0].matches[0].queryParams[0].name | longer than 256
           an empty filter      | filters: [null]                                                       | spec.rules[0].filters[0] | required
           """)
   void brokenHttpRoutesAreRefusedWithTheirField(
