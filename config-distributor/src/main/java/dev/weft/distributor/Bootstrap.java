@@ -120,17 +120,17 @@ public final class Bootstrap {
     if (!workload.pod().isEmpty()) {
       metadata.putFields("POD_NAME", text(workload.pod()));
     }
+    // A locality, empty without a zone: gRFC A27 makes it optional, but grpc-js-xds (1.14) refuses
+    // a bootstrap whose node has none ("locality field missing in node element").
+    Struct.Builder locality = Struct.newBuilder();
+    if (!workload.zone().isEmpty()) {
+      locality.putFields("zone", text(workload.zone()));
+    }
     Struct.Builder node =
         Struct.newBuilder()
             .putFields("id", text(workload.nodeId()))
+            .putFields("locality", struct(locality))
             .putFields("metadata", Value.newBuilder().setStructValue(metadata).build());
-    if (!workload.zone().isEmpty()) {
-      node.putFields(
-          "locality",
-          Value.newBuilder()
-              .setStructValue(Struct.newBuilder().putFields("zone", text(workload.zone())))
-              .build());
-    }
     Struct.Builder bootstrap =
         Struct.newBuilder()
             .putFields("xds_servers", list(Value.newBuilder().setStructValue(server).build()))

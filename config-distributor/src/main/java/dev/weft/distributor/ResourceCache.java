@@ -143,8 +143,10 @@ final class ResourceCache {
   /**
    * What a state-of-the-world stream sends for a name that does not exist: for a client Listener,
    * {@link Translator#unknownClientListener}, so the client fails fast instead of waiting out
-   * gRPC's 15 s does-not-exist timer; for other types, nothing (null). The delta protocol needs no
-   * such thing: it says {@code removed_resources}.
+   * gRPC's 15 s does-not-exist timer, and for the cluster it routes to, a cluster without
+   * endpoints; a cluster and load assignment without endpoints for a Service that does not exist,
+   * too; for other names, nothing (null). The delta protocol needs no such thing: it says {@code
+   * removed_resources}.
    */
   Resource placeholder(ResourceRef ref) {
     // Depends on the name alone, and every stream asking for a missing name asks again at each
@@ -159,13 +161,14 @@ final class ResourceCache {
     }
     // A route may name a backend Service that does not exist (yet): its share of requests must
     // fail at once, as the Gateway API asks, rather than wait out gRPC's timer. A cluster without
-    // endpoints does that.
-    if (ref.type() == ResourceType.CLUSTER && ref.service() != null) {
+    // endpoints does that, for an unknown client Listener's calls too.
+    boolean failsEveryCall = ref.service() != null || ResourceNames.isNotInMesh(ref.name());
+    if (ref.type() == ResourceType.CLUSTER && failsEveryCall) {
       return Resource.of(
           ref.name(),
           Translator.cluster(ref.name(), Translator.UNKNOWN_PORT, AttachedPolicies.NONE));
     }
-    if (ref.type() == ResourceType.ENDPOINT && ref.service() != null) {
+    if (ref.type() == ResourceType.ENDPOINT && failsEveryCall) {
       return Resource.of(
           ref.name(), ClusterLoadAssignment.newBuilder().setClusterName(ref.name()).build());
     }

@@ -35,6 +35,17 @@ public final class ResourceNames {
 
   static final String SERVER_LISTENER_PREFIX = "weft/inbound?address=";
 
+  /** The prefix of {@link #notInMeshCluster} names. */
+  static final String NOT_IN_MESH_PREFIX = "weft/not-in-mesh/";
+
+  /**
+   * How much of a client's name a not-in-mesh cluster repeats. Every such cluster is alike (no
+   * endpoints): the name only labels the client's error, and a cut one keeps the cluster's name
+   * within the default name limit (512 bytes), which would end the stream of a client that asked
+   * for a longer one.
+   */
+  private static final int NOT_IN_MESH_NAME_CHARS = 160;
+
   private final String clusterDomain;
 
   public ResourceNames(String clusterDomain) {
@@ -110,6 +121,21 @@ public final class ResourceNames {
             t ->
                 t.port() != ClientTarget.ONLY_PORT
                     && canonical(t.service(), t.port()).equals(name));
+  }
+
+  /**
+   * The cluster the Listener of a client name that is not in the mesh sends every call to ({@link
+   * Translator#unknownClientListener}): {@code weft/not-in-mesh/NAME}. It has no endpoints, so
+   * calls fail at once, with an error that names it.
+   */
+  static String notInMeshCluster(String listenerName) {
+    return NOT_IN_MESH_PREFIX
+        + listenerName.substring(0, Math.min(listenerName.length(), NOT_IN_MESH_NAME_CHARS));
+  }
+
+  /** Whether a cluster or load assignment name is one of {@link #notInMeshCluster}. */
+  static boolean isNotInMesh(String name) {
+    return name.startsWith(NOT_IN_MESH_PREFIX);
   }
 
   /** The address a server Listener name asks for, such as {@code 0.0.0.0:50051}. */

@@ -51,6 +51,10 @@ final class ResourceRef {
           .map(t -> new ResourceRef(type, name, t.service(), t.port(), null))
           .orElse(new ResourceRef(type, name, null, 0, null));
     }
+    if (ResourceNames.isNotInMesh(name)) {
+      // Of no Service, though "weft/not-in-mesh/a.b.svc.cluster.local:80" parses as one.
+      return new ResourceRef(type, name, null, 0, null);
+    }
     return names
         .parseCanonical(name)
         .map(t -> new ResourceRef(type, name, t.service(), t.port(), null))

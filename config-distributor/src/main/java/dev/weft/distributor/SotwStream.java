@@ -67,7 +67,6 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     /** The proxy asked: answer even if the content is what it has. */
     boolean asked;
 
-    String clientVersion = "";
     String sentVersion = "";
     String sentNonce = "";
 
@@ -166,10 +165,13 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       if (!nonce.equals(state.sentNonce)) {
         return; // its names are out of date: the reply to the newest response will follow
       }
-    } else if (!request.versionInfo().isEmpty() && state.sentVersion.isEmpty()) {
-      // A proxy that reconnects says what it holds: skip the push when that is current.
-      state.clientVersion = request.versionInfo();
     }
+    // A proxy's first request on a stream may carry the version_info it last accepted, but that
+    // does not say it still holds those resources: grpc-js-xds, for one, ends its stream when its
+    // last channel unsubscribes everything, drops what it held, and asks again on a new stream
+    // with the old version. The xDS protocol lets a server skip such a request only if it knows
+    // the proxy subscribes to nothing new, which a state-of-the-world request cannot tell; so it
+    // is answered like any other (delta's initial_resource_versions can tell, per resource).
     if (!subscribe(type, state, request, nonce.isEmpty())) {
       return;
     }
@@ -239,18 +241,20 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     long start = System.nanoTime();
     state.dirty = false;
     List<Resource> changed = resolve(type, state);
-    String hash = contentHash(state.fingerprints, state.present);
-    String known = state.sentVersion.isEmpty() ? state.clientVersion : state.sentVersion;
-    boolean same = hasHash(known, hash);
-    if (same && (!state.asked || state.sentVersion.isEmpty())) {
-      // Nothing new: the proxy already holds (or, after a reconnect, still holds) this content.
-      if (state.sentVersion.isEmpty()) {
-        state.ackedVersion = state.clientVersion;
-        state.currentSent = true;
-        setHeld(type, state.current);
-      }
+    if (!state.wildcard && state.refs.isEmpty()) {
+      // It unsubscribed from everything of the type: nothing to say, and an empty answer can do
+      // harm. grpc-js-xds unsubscribes everything when its last channel closes, ends the stream,
+      // and asks again on a new one for the next channel; it still applies what arrives on the
+      // old stream, so an empty Listener response that arrives after the new stream's answer
+      // tells it that the Listener it now holds does not exist.
       state.asked = false;
+      state.currentSent = true;
+      setHeld(type, state.current);
       return;
+    }
+    String hash = contentHash(state.fingerprints, state.present);
+    if (!state.asked && hasHash(state.sentVersion, hash)) {
+      return; // a change left the content as this stream last sent it: nothing new
     }
     // Endpoints and routes need not be sent whole (a proxy keeps what a response leaves out), so
     // a change sends only the ones that changed; a request is answered with all it asked for.

@@ -26,6 +26,7 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.NonForwardingAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -108,15 +109,34 @@ final class Translator {
   /**
    * The Listener served for a client name that is not in the mesh. The xDS state-of-the-world
    * protocol has no way to say "does not exist" for a name just asked for, and gRPC waits 15
-   * seconds before concluding it from silence; this Listener's routes match no host, so the
-   * client's calls fail at once with UNAVAILABLE "Failed to find virtual host matching hostname:
-   * NAME". When the Service appears, the real Listener replaces it.
+   * seconds before concluding it from silence. This Listener is a whole configuration whose every
+   * call fails at once: one route for any host and method, to the cluster {@link
+   * ResourceNames#notInMeshCluster}, which has no endpoints, so each call ends with UNAVAILABLE
+   * naming that cluster (and so the name asked for). A configuration that merely routes nowhere (no
+   * virtual host, or one without routes) fails calls in grpc-java, but grpc-js-xds (1.14) turns it
+   * into a resolution error that its channel never hands to calls that are waiting for a first
+   * configuration: they wait out their deadline. When the Service appears, the real Listener
+   * replaces this one.
    */
   static Listener unknownClientListener(String name) {
+    String cluster = ResourceNames.notInMeshCluster(name);
+    RouteConfiguration everyCallFails =
+        RouteConfiguration.newBuilder()
+            .setName(cluster)
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName(cluster)
+                    .addDomains("*")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix(""))
+                            .setRoute(RouteAction.newBuilder().setCluster(cluster))))
+            .build();
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
-            .setStatPrefix(name)
-            .setRouteConfig(RouteConfiguration.newBuilder().setName("weft/not-in-mesh/" + name))
+            // Not the name asked for: a client may ask for "", and Envoy refuses an empty prefix.
+            .setStatPrefix(cluster)
+            .setRouteConfig(everyCallFails)
             .addHttpFilters(ROUTER_FILTER)
             .build();
     return Listener.newBuilder()

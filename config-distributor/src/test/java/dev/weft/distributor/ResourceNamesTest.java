@@ -3,6 +3,7 @@ package dev.weft.distributor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.weft.registry.ServiceKey;
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,5 +39,25 @@ class ResourceNamesTest {
         .contains(new ResourceNames.ServerAddress("::1", 8080));
     assertThat(names.parseServerListener("weft/inbound?address=localhost:8080"))
         .isEqualTo(Optional.empty());
+  }
+
+  @Test
+  void theClusterOfANameNotInTheMeshNamesItAndIsOfNoService() {
+    String cluster = ResourceNames.notInMeshCluster("nosuch.demo.svc.cluster.local:50051");
+
+    assertThat(cluster).isEqualTo("weft/not-in-mesh/nosuch.demo.svc.cluster.local:50051");
+    assertThat(ResourceRef.parse(ResourceType.CLUSTER, cluster, names).service()).isNull();
+    assertThat(ResourceRef.parse(ResourceType.ENDPOINT, cluster, names).service()).isNull();
+  }
+
+  @Test
+  void theClusterOfALongNameStaysWithinTheDefaultNameLimit() {
+    String longest = "\u20ac".repeat(StreamLimits.DEFAULT_NAME_LENGTH / 3);
+
+    String cluster = ResourceNames.notInMeshCluster(longest);
+
+    assertThat(cluster).startsWith(ResourceNames.NOT_IN_MESH_PREFIX + "\u20ac");
+    assertThat(cluster.getBytes(StandardCharsets.UTF_8).length)
+        .isLessThanOrEqualTo(StreamLimits.DEFAULT_NAME_LENGTH);
   }
 }

@@ -113,18 +113,35 @@ class SotwNackTest {
         .isEqualTo(GREETER);
   }
 
+  /**
+   * What grpc-js-xds does when its last channel closes and a new one opens: it unsubscribes from
+   * everything, ends its stream, forgets what it held, and asks again on a new stream with the
+   * version it last accepted. Unsubscribing is not answered (grpc-js-xds would apply an empty
+   * answer that arrives late on the old stream to the new channel), and the new stream's request
+   * is, though its version is current: the proxy no longer holds it.
+   */
   @Test
-  void reconnectingProxyThatIsCurrentIsSentNothing() {
+  void aProxyThatUnsubscribesAndAsksAgainOnANewStreamIsAnsweredThere() {
     proxy.send(request(CDS, "", "", GREETER));
-    DiscoveryResponse first = proxy.nextSotw();
+    proxy.send(request(EDS, "", "", GREETER));
+    DiscoveryResponse cluster = proxy.nextSotw();
+    DiscoveryResponse endpoints = proxy.nextSotw();
+    proxy.send(request(CDS, cluster.getVersionInfo(), cluster.getNonce(), GREETER));
+    proxy.send(request(CDS, cluster.getVersionInfo(), cluster.getNonce()));
+    proxy.send(request(EDS, endpoints.getVersionInfo(), endpoints.getNonce()));
+    proxy.send(request(EDS, endpoints.getVersionInfo(), endpoints.getNonce(), GREETER));
+    DiscoveryResponse endpointsAgain = proxy.nextSotw();
+    assertThat(endpointsAgain.getTypeUrl())
+        .as("unsubscribing from every cluster is not answered")
+        .isEqualTo(EDS);
     proxy.closeStream();
 
     proxy.openSotw();
-    proxy.send(request(CDS, first.getVersionInfo(), "", GREETER));
-    proxy.send(request(EDS, "", "", GREETER));
+    proxy.send(request(CDS, cluster.getVersionInfo(), "", GREETER));
 
-    DiscoveryResponse next = proxy.nextSotw();
-    assertThat(next.getTypeUrl()).as("the current cluster is not resent").isEqualTo(EDS);
+    DiscoveryResponse again = proxy.nextSotw();
+    assertThat(again.getTypeUrl()).isEqualTo(CDS);
+    assertThat(again.getResourcesList()).isEqualTo(cluster.getResourcesList());
   }
 
   @Test
