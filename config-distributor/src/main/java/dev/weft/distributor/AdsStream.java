@@ -89,6 +89,7 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String namespace = "";
   private volatile String serviceAccount = "";
   private volatile String pod = "";
+  private volatile String type = "";
 
   /**
    * @param authenticated who the proxy's certificate says it is, on the mutual TLS port; null on
@@ -241,7 +242,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   private ProxyStatus identity(Map<String, ProxyStatus.TypeStatus> types) {
     return new ProxyStatus(
-        id, nodeId, namespace, serviceAccount, pod, peer, protocol(), connectedSince, types);
+        id, nodeId, namespace, serviceAccount, pod, type, peer, protocol(), connectedSince, types);
   }
 
   @Override
@@ -439,9 +440,23 @@ abstract class AdsStream implements ConfigWatcher {
     namespace = claimedNamespace;
     serviceAccount = claimedAccount;
     pod = text(metadata, "POD_NAME");
+    type = proxyType(node);
     nodeId = node.getId();
-    log.debug("stream {} from {} is proxy {}", id, peer, nodeId);
+    log.debug("stream {} from {} is proxy {} ({})", id, peer, nodeId, type);
     return true;
+  }
+
+  /**
+   * What kind of proxy the node is: Envoy says so in the {@code PROXY_TYPE} metadata of Weft's
+   * bootstraps, or at least in its user agent (an Envoy without one is a sidecar); anything else is
+   * a proxyless gRPC client or server.
+   */
+  private static String proxyType(Node node) {
+    String declared = text(node.getMetadata(), "PROXY_TYPE");
+    if (declared.equals("sidecar") || declared.equals("gateway")) {
+      return declared;
+    }
+    return node.getUserAgentName().equals("envoy") ? "sidecar" : "grpc";
   }
 
   private static String text(Struct metadata, String key) {

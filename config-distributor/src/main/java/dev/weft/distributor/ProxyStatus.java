@@ -12,6 +12,9 @@ import java.util.Map;
  * @param namespace from the node metadata {@code NAMESPACE}; empty when absent
  * @param serviceAccount from the node metadata {@code SERVICE_ACCOUNT}; empty when absent
  * @param pod from the node metadata {@code POD_NAME}; empty when absent
+ * @param type what kind of proxy the node says it is: {@code grpc} (proxyless gRPC), {@code
+ *     sidecar} or {@code gateway} (Envoy, from the node metadata {@code PROXY_TYPE}, or its user
+ *     agent); empty before the first request
  * @param address the peer address of the stream
  * @param protocol {@code sotw} (state of the world) or {@code delta}
  * @param connectedSince when the stream opened
@@ -23,6 +26,7 @@ public record ProxyStatus(
     String namespace,
     String serviceAccount,
     String pod,
+    String type,
     String address,
     String protocol,
     Instant connectedSince,

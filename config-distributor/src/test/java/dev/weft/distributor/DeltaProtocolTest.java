@@ -1,13 +1,17 @@
 package dev.weft.distributor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import com.google.rpc.Status;
 import dev.weft.registry.ObjectKey;
 import dev.weft.registry.ResourceKind;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -172,6 +176,34 @@ class DeltaProtocolTest {
 
     DeltaDiscoveryResponse added = proxy.nextDelta();
     assertThat(names(added)).containsExactly("third.demo.svc.cluster.local:9090");
+  }
+
+  @Test
+  void anEnvoyNodeShowsAsItsKindOfProxy() throws Exception {
+    try (AdsTestClient envoy = new AdsTestClient(mesh.xdsPort())) {
+      envoy.openDelta();
+      envoy.send(
+          DeltaDiscoveryRequest.newBuilder()
+              .setNode(
+                  Node.newBuilder()
+                      .setId("edge-0.demo")
+                      .setUserAgentName("envoy")
+                      .setMetadata(
+                          Struct.newBuilder()
+                              .putFields(
+                                  "PROXY_TYPE",
+                                  Value.newBuilder().setStringValue("gateway").build())))
+              .setTypeUrl(EDS)
+              .addResourceNamesSubscribe(GREETER)
+              .build());
+      envoy.nextDelta();
+      proxy.send(subscribe(EDS, GREETER));
+      proxy.nextDelta();
+
+      assertThat(mesh.distributor.proxies())
+          .extracting(ProxyStatus::nodeId, ProxyStatus::type)
+          .contains(tuple("edge-0.demo", "gateway"), tuple(AdsTestClient.NODE.getId(), "grpc"));
+    }
   }
 
   private int endpointsOf(String service) {

@@ -134,6 +134,7 @@ class XdsApplicationTest {
                 assertThat(proxies).hasSize(1);
                 assertThat(proxies.get(0).get("nodeId").asString()).isEqualTo("shop-0.demo");
                 assertThat(proxies.get(0).get("serviceAccount").asString()).isEqualTo("shop");
+                assertThat(proxies.get(0).get("type").asString()).isEqualTo("grpc");
               });
       HttpResponse<String> dump = get("/debug/config_dump?proxy=shop-0.demo");
       assertThat(dump.statusCode()).isEqualTo(200);
