@@ -8,6 +8,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerStreamTracer;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -161,6 +162,7 @@ public final class CaServer implements AutoCloseable {
 
   public static final class Builder {
     private final List<ServerServiceDefinition> services = new ArrayList<>();
+    private final List<ServerStreamTracer.Factory> streamTracers = new ArrayList<>();
     private final CertificateAuthority ca;
     private int port = DEFAULT_PORT;
     private Authenticator authenticator;
@@ -260,6 +262,14 @@ public final class CaServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A tracer of every stream on this port, such as one that counts refused oversized messages.
+     */
+    public Builder streamTracer(ServerStreamTracer.Factory value) {
+      streamTracers.add(Objects.requireNonNull(value));
+      return this;
+    }
+
     public CaServer start() throws IOException {
       if (authenticator == null) {
         throw new IllegalStateException("a CaServer needs an authenticator");
@@ -282,6 +292,7 @@ public final class CaServer implements AutoCloseable {
               .maxInboundMessageSize(connectionLimits.maxMessageSize())
               .maxConcurrentCallsPerConnection(connectionLimits.maxStreamsPerConnection());
       services.forEach(builder::addService);
+      streamTracers.forEach(builder::addStreamTracerFactory);
       Executor direct = Runnable::run;
       Set<String> nonBlocking = new HashSet<>();
       services.forEach(service -> nonBlocking.add(service.getServiceDescriptor().getName()));

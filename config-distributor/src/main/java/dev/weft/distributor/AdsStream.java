@@ -182,14 +182,20 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Ends the stream because its client exceeded a limit. Runs on the executor. */
   private void refuse(XdsMetrics.Refusal reason, Status status) {
-    context.metrics().refused(reason);
-    log.warn(
-        "refused stream {} of proxy {} from {}: {} {}",
-        id,
-        nodeId,
-        peer,
-        status.getCode(),
-        status.getDescription());
+    context
+        .metrics()
+        .refused(
+            reason,
+            "refused stream "
+                + id
+                + " of proxy "
+                + nodeId
+                + " from "
+                + peer
+                + ": "
+                + status.getCode()
+                + " "
+                + status.getDescription());
     close();
     try {
       responses.onError(status.asRuntimeException());

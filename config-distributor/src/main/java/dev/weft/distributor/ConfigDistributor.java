@@ -16,6 +16,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerStreamTracer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -89,7 +90,7 @@ public final class ConfigDistributor implements AutoCloseable {
             builder.maxDelay,
             cache,
             watchers);
-    this.metrics = new XdsMetrics(builder.meters, proxies::size);
+    this.metrics = new XdsMetrics(builder.meters, proxies::size, builder.nanoClock);
     String generation = Long.toString(builder.clock.millis());
     StreamLimits limits =
         new StreamLimits(
@@ -136,9 +137,12 @@ public final class ConfigDistributor implements AutoCloseable {
     return loadReports.bindService();
   }
 
-  /** The distributor's meters, for the server's own refusals (messages too large). */
-  XdsMetrics metrics() {
-    return metrics;
+  /**
+   * Counts and logs the streams a server of the distributor's services ends because a message was
+   * too large: add it to every such server (the plaintext port, the CA's port).
+   */
+  public ServerStreamTracer.Factory messageSizeRefusals() {
+    return new MessageSizeRefusals(metrics);
   }
 
   /** The resource names served; see {@link ResourceNames} for the forms clients may use. */

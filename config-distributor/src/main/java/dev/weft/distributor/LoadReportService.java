@@ -11,8 +11,6 @@ import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The Load Reporting Service (LRS) that proxies report per-cluster request counts to. Weft asks for
@@ -34,8 +32,6 @@ import org.slf4j.LoggerFactory;
  * volatile current version.
  */
 final class LoadReportService extends LoadReportingServiceGrpc.LoadReportingServiceImplBase {
-
-  private static final Logger log = LoggerFactory.getLogger(LoadReportService.class);
 
   /** How often proxies report: often enough for dashboards, rarely enough to cost nothing. */
   static final Duration REPORTING_INTERVAL = Duration.ofSeconds(10);
@@ -74,9 +70,10 @@ final class LoadReportService extends LoadReportingServiceGrpc.LoadReportingServ
         int clusters = request.getClusterStatsCount();
         if (clusters > limits.namesPerRequest()) {
           refused = true;
-          metrics.refused(XdsMetrics.Refusal.LOAD_REPORT_CLUSTERS);
           String reason = limits.tooManyClusters(clusters);
-          log.warn("refused load reports of {}: {}", request.getNode().getId(), reason);
+          metrics.refused(
+              XdsMetrics.Refusal.LOAD_REPORT_CLUSTERS,
+              "refused load reports of " + request.getNode().getId() + ": " + reason);
           responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(reason).asRuntimeException());
           return;
         }

@@ -8,13 +8,20 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The distributor's meters, registered once and looked up by type without allocation. Thread-safe:
- * Micrometer meters are.
+ * The distributor's meters, registered once and looked up by type without allocation, and the log
+ * of refusals. Thread-safe: Micrometer meters are, and so is the throttle.
  */
 final class XdsMetrics {
+
+  private static final Logger log = LoggerFactory.getLogger(XdsMetrics.class);
 
   private final Map<ResourceType, Counter> pushes = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Counter> nacks = new EnumMap<>(ResourceType.class);
@@ -22,6 +29,7 @@ final class XdsMetrics {
   private final Map<ResourceType, Timer> convergence = new EnumMap<>(ResourceType.class);
   private final Map<Refusal, Counter> refusals = new EnumMap<>(Refusal.class);
   private final Counter unknownClusters;
+  private final LogThrottle refusalLog;
 
   /** Why a stream was refused: the limit a client exceeded. */
   enum Refusal {
@@ -37,7 +45,9 @@ final class XdsMetrics {
     }
   }
 
-  XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies) {
+  XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies, LongSupplier nanoClock) {
+    // Every refusal is counted; one a second is logged, with how many were not.
+    this.refusalLog = new LogThrottle(nanoClock, TimeUnit.SECONDS.toNanos(1));
     Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
         .description("Proxies with an open ADS stream")
         .register(meters);
@@ -98,8 +108,21 @@ final class XdsMetrics {
     nacks.get(type).increment();
   }
 
-  void refused(Refusal reason) {
+  /** Counts a refusal and logs {@code what} (who was refused, and why) at WARN, throttled. */
+  void refused(Refusal reason, String what) {
     refusals.get(reason).increment();
+    OptionalLong held = refusalLog.admit();
+    if (held.isEmpty()) {
+      return;
+    }
+    if (held.getAsLong() == 0) {
+      log.warn("{}", what);
+    } else {
+      log.warn(
+          "{} ({} more refusals in the last second or more were not logged)",
+          what,
+          held.getAsLong());
+    }
   }
 
   void unknownClusters(int count) {

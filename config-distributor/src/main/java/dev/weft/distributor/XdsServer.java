@@ -1,16 +1,11 @@
 package dev.weft.distributor;
 
 import com.google.common.net.InetAddresses;
-import io.grpc.Grpc;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerStreamTracer;
-import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
@@ -222,7 +217,7 @@ public final class XdsServer implements AutoCloseable {
               .maxConnectionAgeGrace(maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
               .maxInboundMessageSize(maxMessageSize)
               .maxConcurrentCallsPerConnection(maxStreamsPerConnection)
-              .addStreamTracerFactory(new MessageSizeRefusals(distributor.metrics()))
+              .addStreamTracerFactory(distributor.messageSizeRefusals())
               .build();
       try {
         server.start();
@@ -237,46 +232,6 @@ public final class XdsServer implements AutoCloseable {
           maxStreamsPerConnection,
           maxMessageSize);
       return new XdsServer(server, distributor);
-    }
-  }
-
-  /**
-   * Counts the streams gRPC ended because a message exceeded {@link Builder#maxMessageSize}: gRPC
-   * refuses those before any message reaches a stream, so only the stream's tracer sees why it
-   * closed. Recognized by gRPC's status description ("gRPC message exceeds maximum size N: M"),
-   * which the tests check.
-   */
-  private static final class MessageSizeRefusals extends ServerStreamTracer.Factory {
-    private final XdsMetrics metrics;
-
-    MessageSizeRefusals(XdsMetrics metrics) {
-      this.metrics = metrics;
-    }
-
-    @Override
-    public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
-      return new ServerStreamTracer() {
-        private volatile SocketAddress peer;
-
-        @Override
-        public void serverCallStarted(ServerCallInfo<?, ?> callInfo) {
-          peer = callInfo.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-        }
-
-        @Override
-        public void streamClosed(Status status) {
-          if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED
-              && status.getDescription() != null
-              && status.getDescription().contains("exceeds maximum size")) {
-            metrics.refused(XdsMetrics.Refusal.MESSAGE_SIZE);
-            log.warn(
-                "refused a {} stream from {}: {}",
-                fullMethodName,
-                peer == null ? "an unknown address" : peer,
-                status.getDescription());
-          }
-        }
-      };
     }
   }
 }

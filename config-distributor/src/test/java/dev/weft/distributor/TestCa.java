@@ -7,6 +7,7 @@ import dev.weft.ca.CredentialFiles;
 import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.WorkloadAgent;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerStreamTracer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +44,16 @@ final class TestCa implements AutoCloseable {
    */
   TestCa(Path dir, List<ServerServiceDefinition> services, String... serviceAccounts)
       throws IOException {
+    this(dir, services, null, serviceAccounts);
+  }
+
+  /** As above, with {@code tracer} on every stream of the port (null for none). */
+  TestCa(
+      Path dir,
+      List<ServerServiceDefinition> services,
+      ServerStreamTracer.Factory tracer,
+      String... serviceAccounts)
+      throws IOException {
     this.dir = dir;
     this.ca =
         CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
@@ -55,6 +66,9 @@ final class TestCa implements AutoCloseable {
     Files.writeString(dir.resolve("tokens"), tokens);
     CaServer.Builder builder = CaServer.builder(ca);
     services.forEach(builder::service);
+    if (tracer != null) {
+      builder.streamTracer(tracer);
+    }
     this.server =
         builder
             .port(0)

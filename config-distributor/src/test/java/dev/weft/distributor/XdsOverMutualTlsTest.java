@@ -49,7 +49,12 @@ class XdsOverMutualTlsTest {
 
   @BeforeEach
   void start() throws Exception {
-    ca = new TestCa(dir, mesh.distributor.authenticatedServices(), "demo/web");
+    ca =
+        new TestCa(
+            dir,
+            mesh.distributor.authenticatedServices(),
+            mesh.distributor.messageSizeRefusals(),
+            "demo/web");
     mesh.greeter(50051, mesh.startBackend("greeter"));
     mesh.source().markSynced();
   }
@@ -116,6 +121,29 @@ class XdsOverMutualTlsTest {
             () -> mesh.distributor.proxies().stream().anyMatch(p -> p.namespace().equals("demo")));
   }
 
+  @Test
+  void anOversizedMessageOnTheMutualTlsPortIsRefusedAndCounted() throws Exception {
+    Path web = ca.credentials("demo/web", Duration.ofHours(1));
+
+    Status refused =
+        firstAnswer(
+                tlsWith(web),
+                DiscoveryRequest.newBuilder()
+                    .setNode(node("demo", "web"))
+                    .setTypeUrl(ResourceType.CLUSTER.typeUrl())
+                    .setVersionInfo("v".repeat(4 * 1024 * 1024))
+                    .build())
+            .join();
+
+    assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                mesh.meters.get("weft.xds.refused").tag("reason", "message_size").counter().count()
+                    == 1.0);
+  }
+
   private XdsProxy startAgent(WorkloadAgent agent) throws Exception {
     agent.renewNow();
     return agent.startXdsProxy(0);
@@ -165,6 +193,17 @@ class XdsOverMutualTlsTest {
    * as {@code node}, and completes with how the stream ends, or OK at its first response.
    */
   private CompletableFuture<Status> firstAnswer(ChannelCredentials credentials, Node node) {
+    return firstAnswer(
+        credentials,
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(ResourceType.LISTENER.typeUrl())
+            .addResourceNames(TARGET)
+            .build());
+  }
+
+  private CompletableFuture<Status> firstAnswer(
+      ChannelCredentials credentials, DiscoveryRequest request) {
     ManagedChannel channel = Grpc.newChannelBuilder("localhost:" + ca.port(), credentials).build();
     mesh.closeLater(() -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     CompletableFuture<Status> outcome = new CompletableFuture<>();
@@ -187,12 +226,7 @@ class XdsOverMutualTlsTest {
                     outcome.complete(Status.OK);
                   }
                 });
-    requests.onNext(
-        DiscoveryRequest.newBuilder()
-            .setNode(node)
-            .setTypeUrl(ResourceType.LISTENER.typeUrl())
-            .addResourceNames(TARGET)
-            .build());
+    requests.onNext(request);
     return outcome.orTimeout(10, TimeUnit.SECONDS);
   }
 }

@@ -117,6 +117,7 @@ class CaConfiguration {
           CaServer.Builder server = CaServer.builder(ca);
           // xDS over mutual TLS on the same port, as istiod serves it beside its CA.
           distributor.authenticatedServices().forEach(server::service);
+          server.streamTracer(distributor.messageSizeRefusals());
           return server
               .port(settings.port())
               .connectionLimits(connections)
