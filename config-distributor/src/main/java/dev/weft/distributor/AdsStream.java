@@ -511,19 +511,37 @@ abstract class AdsStream implements ConfigWatcher {
     }
   }
 
-  /** The parsed, shared form of a requested name. */
+  /** The parsed, shared form of a requested name (Envoy's own, for an Envoy proxy). */
   protected final ResourceRef ref(ResourceType type, String name) {
-    return context.cache().ref(type, name);
+    return isEnvoy() ? context.cache().envoyRef(type, name) : context.cache().ref(type, name);
   }
 
-  /** Every resource of a type that exists, for a wildcard subscription, by canonical name. */
+  /** Whether the proxy is an Envoy, which gets Listeners and Clusters built for it. */
+  private boolean isEnvoy() {
+    return type.equals("sidecar") || type.equals("gateway");
+  }
+
+  /**
+   * Every resource of a type that exists, for a wildcard subscription, by canonical name. An Envoy
+   * sidecar's wildcard Listeners are its outbound Listener; a gateway's, none yet; an Envoy's
+   * wildcard Clusters include the passthrough to destinations outside the mesh.
+   */
   protected final List<ResourceRef> wildcardRefs(ResourceType type) {
     List<ResourceRef> refs = new ArrayList<>();
+    if (isEnvoy() && type == ResourceType.LISTENER) {
+      if (this.type.equals("sidecar")) {
+        refs.add(ref(type, EnvoySidecarTranslator.OUTBOUND_LISTENER));
+      }
+      return refs;
+    }
     ResourceNames names = context.cache().names();
     for (var service : version.state().services().values()) {
       for (var port : service.ports()) {
         refs.add(ref(type, names.canonical(service.key(), port.port())));
       }
+    }
+    if (isEnvoy() && type == ResourceType.CLUSTER) {
+      refs.add(ref(type, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER));
     }
     refs.sort(Comparator.comparing(ResourceRef::name));
     return refs;

@@ -41,6 +41,16 @@ final class ResourceCache {
   private final Cache<ResourceRef, Resource> placeholders;
   private final Map<ResourceType, Cache<String, ResourceRef>> refs =
       new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, Cache<String, ResourceRef>> envoyRefs =
+      new EnumMap<>(ResourceType.class);
+
+  /**
+   * Envoy sidecars' outbound Listener, and the services map it was built from: any change of a
+   * Service (not of endpoints, which reach Envoy by EDS) rebuilds it.
+   */
+  private volatile OutboundMemo outbound;
+
+  private record OutboundMemo(Map<ServiceKey, MeshService> services, Resource resource) {}
 
   /*
    * What proxies name is cached, so that thousands of proxies asking for the same names share one
@@ -107,6 +117,13 @@ final class ResourceCache {
               .<String, ResourceRef>weigher((name, ref) -> 3 * name.length() + 128)
               .build());
     }
+    for (ResourceType type : List.of(ResourceType.LISTENER, ResourceType.CLUSTER)) {
+      envoyRefs.put(
+          type,
+          bounded(MAX_REF_BYTES)
+              .<String, ResourceRef>weigher((name, ref) -> 3 * name.length() + 128)
+              .build());
+    }
     placeholders =
         bounded(MAX_PLACEHOLDER_BYTES)
             .<ResourceRef, Resource>weigher((ref, resource) -> weight(resource))
@@ -134,6 +151,17 @@ final class ResourceCache {
   /** The parsed form of a requested name, shared by every stream that asks for it. */
   ResourceRef ref(ResourceType type, String name) {
     return refs.get(type).get(name, n -> ResourceRef.parse(type, n, names));
+  }
+
+  /**
+   * The parsed form of a name an Envoy sidecar asks for: its own for Listeners and Clusters, which
+   * are built for Envoy, and the shared one for routes and endpoints, which are the same for all.
+   */
+  ResourceRef envoyRef(ResourceType type, String name) {
+    Cache<String, ResourceRef> own = envoyRefs.get(type);
+    return own == null
+        ? ref(type, name)
+        : own.get(name, n -> ResourceRef.parse(type, n, names).forEnvoy());
   }
 
   ResourceNames names() {
@@ -246,6 +274,14 @@ final class ResourceCache {
   }
 
   private Resource lookUp(MeshState state, ResourceRef ref) {
+    if (ref.isEnvoy() && ref.type() == ResourceType.LISTENER) {
+      return ref.name().equals(EnvoySidecarTranslator.OUTBOUND_LISTENER)
+          ? outboundListener(state)
+          : null;
+    }
+    if (ref.isEnvoy() && ref.name().equals(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER)) {
+      return PASSTHROUGH;
+    }
     if (ref.isServerListener()) {
       throw new IllegalArgumentException(
           ref.name() + " is a server Listener: resolve it for its workload (serverListener)");
@@ -275,7 +311,7 @@ final class ResourceCache {
     ServiceEndpoints endpoints = needsEndpoints ? state.endpoints(service.key()) : null;
     ConcurrentHashMap<MemoKey, Memo> memos =
         byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
-    MemoKey key = new MemoKey(ref.type(), ref.name());
+    MemoKey key = new MemoKey(ref.type(), ref.name(), ref.isEnvoy());
     Memo memo = memos.get(key);
     if (memo != null && memo.builtFrom(service, endpoints, attachments, namespaceAttachments)) {
       return memo.resource();
@@ -306,7 +342,9 @@ final class ResourceCache {
               RouteTranslator.routeConfiguration(canonical, service, port, attachments, names));
       case CLUSTER ->
           Resource.of(
-              canonical, securedCluster(canonical, service, port, endpoints, attachments, mode));
+              canonical,
+              securedCluster(
+                  canonical, service, port, endpoints, attachments, mode, ref.isEnvoy()));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
     };
@@ -318,7 +356,8 @@ final class ResourceCache {
       ServicePort port,
       ServiceEndpoints endpoints,
       ServiceAttachments attachments,
-      MutualTlsMode mode) {
+      MutualTlsMode mode,
+      boolean envoy) {
     Cluster cluster =
         Translator.cluster(name, port, AttachedPolicies.of(service.key(), attachments));
     // Clients use TLS only with servers that require it: PERMISSIVE servers accept plaintext, and
@@ -328,12 +367,36 @@ final class ResourceCache {
     }
     return cluster.toBuilder()
         .setTransportSocket(
-            SecurityTranslator.upstream(service.key(), endpoints, mutualTls.trustDomain()))
+            envoy
+                ? SecurityTranslator.upstreamFromSds(
+                    service.key(), endpoints, mutualTls.trustDomain())
+                : SecurityTranslator.upstream(service.key(), endpoints, mutualTls.trustDomain()))
         .build();
   }
 
-  /** Names are unique per type only: a route and a cluster share the canonical name. */
-  private record MemoKey(ResourceType type, String name) {}
+  /**
+   * Names are unique per type only (a route and a cluster share the canonical name), and Envoy's
+   * cluster of a name is not gRPC's.
+   */
+  private record MemoKey(ResourceType type, String name, boolean envoy) {}
+
+  private static final Resource PASSTHROUGH =
+      Resource.of(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER, EnvoySidecarTranslator.passthrough());
+
+  /** Built once per change of the mesh's Services, shared by every sidecar. */
+  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged services map
+  private Resource outboundListener(MeshState state) {
+    OutboundMemo memo = outbound;
+    if (memo != null && memo.services() == state.services()) {
+      return memo.resource();
+    }
+    Resource built =
+        Resource.of(
+            EnvoySidecarTranslator.OUTBOUND_LISTENER,
+            EnvoySidecarTranslator.outbound(state, names));
+    outbound = new OutboundMemo(state.services(), built);
+    return built;
+  }
 
   /**
    * A server Listener's inputs: its name, the Services it serves and their attachments. The

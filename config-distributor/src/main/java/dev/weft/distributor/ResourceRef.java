@@ -11,7 +11,7 @@ import dev.weft.registry.ServiceKey;
  * ResourceCache#ref}). So each also remembers what it last resolved to, in which snapshot: when
  * thousands of proxies connect, or a change reaches hundreds, they resolve the same name in the
  * same snapshot, and only the first does the lookups. Equal by type and name, from which the rest
- * is parsed.
+ * is parsed, and by whether it is Envoy's.
  *
  * <p>Thread-safety: immutable apart from that memo, which is one volatile, immutable pair.
  */
@@ -22,6 +22,7 @@ final class ResourceRef {
   private final ServiceKey service;
   private final int port;
   private final ResourceNames.ServerAddress server;
+  private final boolean envoy;
   private volatile Resolution resolution;
 
   /** What a ref resolved to (null: nothing) in the snapshot of a registry version. */
@@ -33,11 +34,35 @@ final class ResourceRef {
       ServiceKey service,
       int port,
       ResourceNames.ServerAddress server) {
+    this(type, name, service, port, server, false);
+  }
+
+  private ResourceRef(
+      ResourceType type,
+      String name,
+      ServiceKey service,
+      int port,
+      ResourceNames.ServerAddress server,
+      boolean envoy) {
     this.type = type;
     this.name = name;
     this.service = service;
     this.port = port;
     this.server = server;
+    this.envoy = envoy;
+  }
+
+  /**
+   * The same name as an Envoy sidecar asks for it: a Listener or Cluster of that name is built for
+   * Envoy ({@link EnvoySidecarTranslator}), so it is a ref of its own, with its own memo.
+   */
+  ResourceRef forEnvoy() {
+    return new ResourceRef(type, name, service, port, server, true);
+  }
+
+  /** Whether this is a Listener or Cluster as an Envoy sidecar gets it. */
+  boolean isEnvoy() {
+    return envoy;
   }
 
   static ResourceRef parse(ResourceType type, String name, ResourceNames names) {
@@ -98,16 +123,19 @@ final class ResourceRef {
 
   @Override
   public boolean equals(Object other) {
-    return other instanceof ResourceRef that && type == that.type && name.equals(that.name);
+    return other instanceof ResourceRef that
+        && type == that.type
+        && envoy == that.envoy
+        && name.equals(that.name);
   }
 
   @Override
   public int hashCode() {
-    return type.ordinal() * 31 + name.hashCode();
+    return (type.ordinal() * 31 + name.hashCode()) * 2 + (envoy ? 1 : 0);
   }
 
   @Override
   public String toString() {
-    return type + " " + name;
+    return type + " " + name + (envoy ? " (Envoy)" : "");
   }
 }

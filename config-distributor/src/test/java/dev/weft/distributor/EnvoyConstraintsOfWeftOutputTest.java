@@ -139,8 +139,14 @@ class EnvoyConstraintsOfWeftOutputTest {
         send(sent, cache, state, ResourceType.ROUTE, canonical);
         send(sent, cache, state, ResourceType.CLUSTER, canonical);
         send(sent, cache, state, ResourceType.ENDPOINT, canonical);
+        sendToEnvoy(sent, cache, state, ResourceType.CLUSTER, canonical);
       }
     }
+    // What an Envoy sidecar gets of its own: its outbound Listener and the passthrough cluster.
+    sendToEnvoy(
+        sent, cache, state, ResourceType.LISTENER, EnvoySidecarTranslator.OUTBOUND_LISTENER);
+    sendToEnvoy(
+        sent, cache, state, ResourceType.CLUSTER, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER);
     // Each workload's servers, by the wildcard addresses and by their own; and an unknown server.
     for (Map.Entry<ServiceKey, ServiceEndpoints> service : state.endpoints().entrySet()) {
       String namespace = service.getKey().namespace();
@@ -185,6 +191,13 @@ class EnvoyConstraintsOfWeftOutputTest {
     if (resource != null) {
       sent.put(type + " \"" + name + "\"", resource.body());
     }
+  }
+
+  private static void sendToEnvoy(
+      Map<String, Any> sent, ResourceCache cache, MeshState state, ResourceType type, String name) {
+    Resource resource = cache.resolve(state, cache.envoyRef(type, name));
+    assertThat(resource).as("Envoy's %s %s", type, name).isNotNull();
+    sent.put("Envoy " + type + " \"" + name + "\"", resource.body());
   }
 
   private static void serve(

@@ -1,0 +1,167 @@
+package dev.weft.distributor;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import dev.weft.registry.MeshService;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.ServicePort;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * What an Envoy sidecar gets that a proxyless gRPC client does not: its outbound Listener, and
+ * clusters whose certificates come from the workload agent's SDS socket. Routes and endpoints are
+ * the same resources proxyless clients get (a Service port's RouteConfiguration and
+ * ClusterLoadAssignment, by canonical name), so they are built once for both. Pure functions.
+ *
+ * <p>The outbound Listener takes what iptables redirects to 15001 (see the injection webhook). The
+ * original destination listener filter restores where the connection was going, and a filter chain
+ * per Service port matches its cluster IPs and port: HTTP and gRPC ports through an HTTP connection
+ * manager with the port's routes over ADS, other ports through {@code tcp_proxy} to its cluster.
+ * Anything else passes through to where it was going.
+ */
+final class EnvoySidecarTranslator {
+
+  /** The outbound Listener's name, the one Listener a sidecar gets by its wildcard LDS request. */
+  static final String OUTBOUND_LISTENER = "weft/outbound";
+
+  /** The port iptables redirects a Pod's outbound connections to. */
+  static final int OUTBOUND_PORT = 15001;
+
+  /** The cluster of traffic to destinations outside the mesh: to where it was going. */
+  static final String PASSTHROUGH_CLUSTER = "weft/passthrough";
+
+  /**
+   * Application protocols and port name prefixes that mean HTTP (gRPC among them), as Kubernetes
+   * and Istio users spell them; a port that says none of them is proxied as TCP.
+   */
+  private static final Set<String> HTTP_PROTOCOLS =
+      Set.of("http", "http2", "h2c", "grpc", "grpc-web", "kubernetes.io/h2c", "kubernetes.io/ws");
+
+  private static final ConfigSource ADS =
+      ConfigSource.newBuilder()
+          .setAds(AggregatedConfigSource.getDefaultInstance())
+          .setResourceApiVersion(ApiVersion.V3)
+          .build();
+
+  private EnvoySidecarTranslator() {}
+
+  /** The outbound Listener for a sidecar that sees every Service of {@code state}. */
+  static Listener outbound(MeshState state, ResourceNames names) {
+    Listener.Builder listener =
+        Listener.newBuilder()
+            .setName(OUTBOUND_LISTENER)
+            .setAddress(
+                Address.newBuilder()
+                    .setSocketAddress(
+                        SocketAddress.newBuilder()
+                            .setAddress("0.0.0.0")
+                            .setPortValue(OUTBOUND_PORT)))
+            .setTrafficDirection(TrafficDirection.OUTBOUND)
+            .addListenerFilters(
+                ListenerFilter.newBuilder()
+                    .setName("envoy.filters.listener.original_dst")
+                    .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+            .setDefaultFilterChain(
+                FilterChain.newBuilder()
+                    .setName(PASSTHROUGH_CLUSTER)
+                    .addFilters(tcpProxy(PASSTHROUGH_CLUSTER)));
+    for (MeshService service : state.services().values()) {
+      if (service.clusterIps().isEmpty()) {
+        continue; // headless: its clients connect to Pod addresses, which pass through
+      }
+      for (ServicePort port : service.ports()) {
+        if (!"TCP".equals(port.protocol())) {
+          continue;
+        }
+        String cluster = names.canonical(service.key(), port.port());
+        FilterChainMatch.Builder match =
+            FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port.port()));
+        for (String ip : service.clusterIps()) {
+          match.addPrefixRanges(
+              CidrRange.newBuilder()
+                  .setAddressPrefix(ip)
+                  .setPrefixLen(UInt32Value.of(ip.contains(":") ? 128 : 32)));
+        }
+        listener.addFilterChains(
+            FilterChain.newBuilder()
+                .setName(cluster)
+                .setFilterChainMatch(match)
+                .addFilters(isHttp(port) ? httpConnectionManager(cluster) : tcpProxy(cluster)));
+      }
+    }
+    return listener.build();
+  }
+
+  /** The cluster of traffic that leaves the mesh: to the connection's original destination. */
+  static Cluster passthrough() {
+    return Cluster.newBuilder()
+        .setName(PASSTHROUGH_CLUSTER)
+        .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+        .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(5))
+        .build();
+  }
+
+  /** Whether a port speaks HTTP (gRPC included), by its appProtocol or else its name. */
+  static boolean isHttp(ServicePort port) {
+    String declared = port.appProtocol().toLowerCase(Locale.ROOT);
+    if (!declared.isEmpty()) {
+      return HTTP_PROTOCOLS.contains(declared);
+    }
+    String name = port.name().toLowerCase(Locale.ROOT);
+    int dash = name.indexOf('-');
+    return HTTP_PROTOCOLS.contains(dash < 0 ? name : name.substring(0, dash));
+  }
+
+  private static Filter httpConnectionManager(String routeName) {
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(routeName)
+            .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(routeName))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(PolicyTranslator.FAULT_FILTER)
+                    .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(Translator.ROUTER)
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            // Envoy normalizes the path before routing, as route matches expect.
+            .setNormalizePath(BoolValue.of(true))
+            .build();
+    return Filter.newBuilder()
+        .setName(Translator.HTTP_CONNECTION_MANAGER)
+        .setTypedConfig(Any.pack(manager))
+        .build();
+  }
+
+  private static Filter tcpProxy(String cluster) {
+    return Filter.newBuilder()
+        .setName("envoy.filters.network.tcp_proxy")
+        .setTypedConfig(
+            Any.pack(TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build()))
+        .build();
+  }
+}

@@ -1,0 +1,280 @@
+package dev.weft.distributor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import dev.weft.registry.TestObjects;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An Envoy sidecar, as its node and requests say it is (wildcard Listeners and Clusters, then the
+ * routes and endpoints they name), gets its outbound Listener and clusters over a real ADS stream,
+ * and every resource passes Envoy's field constraints. The Listener and clusters are also kept as a
+ * golden file, reviewed against Envoy's documentation: a change to them fails here until the file
+ * is regenerated ({@code -Dweft.golden.update=true}) and reviewed.
+ */
+class EnvoySidecarTest {
+
+  private static final String LDS = ResourceType.LISTENER.typeUrl();
+  private static final String CDS = ResourceType.CLUSTER.typeUrl();
+  private static final String RDS = ResourceType.ROUTE.typeUrl();
+  private static final String EDS = ResourceType.ENDPOINT.typeUrl();
+  private static final String GREETER = "greeter.demo.svc.cluster.local:50051";
+  private static final String DATABASE = "db.demo.svc.cluster.local:5432";
+  private static final Path GOLDEN = Path.of("src/test/resources/golden/envoy-sidecar.json");
+  private static final Path GOLDEN_STRICT =
+      Path.of("src/test/resources/golden/envoy-sidecar-strict-clusters.json");
+
+  private static final Node SIDECAR =
+      Node.newBuilder()
+          .setId("checkout-0.demo")
+          .setUserAgentName("envoy")
+          .setMetadata(
+              Struct.newBuilder()
+                  .putFields("NAMESPACE", text("demo"))
+                  .putFields("SERVICE_ACCOUNT", text("checkout"))
+                  .putFields("PROXY_TYPE", text("sidecar")))
+          .build();
+
+  private static final JsonFormat.Printer JSON =
+      JsonFormat.printer()
+          .usingTypeRegistry(
+              JsonFormat.TypeRegistry.newBuilder()
+                  .add(HttpConnectionManager.getDescriptor())
+                  .add(TcpProxy.getDescriptor())
+                  .add(OriginalDst.getDescriptor())
+                  .add(HTTPFault.getDescriptor())
+                  .add(Router.getDescriptor())
+                  .add(UpstreamTlsContext.getDescriptor())
+                  .add(HttpProtocolOptions.getDescriptor())
+                  .build());
+
+  private XdsTestbed mesh;
+  private AdsTestClient envoy;
+
+  @BeforeEach
+  void start() {
+    start(new XdsTestbed());
+  }
+
+  private void start(XdsTestbed testbed) {
+    if (mesh != null) {
+      stop();
+    }
+    mesh = testbed;
+    mesh.greeter(50051, 7001);
+    mesh.source().upsert(TestObjects.service("demo", "db", "tcp-postgres", 5432));
+    mesh.source().markSynced();
+    await().atMost(Duration.ofSeconds(10)).until(mesh.distributor::serving);
+    envoy = new AdsTestClient(mesh.xdsPort());
+  }
+
+  @AfterEach
+  void stop() {
+    envoy.close();
+    mesh.close();
+  }
+
+  @Test
+  void aSidecarGetsItsOutboundListenerClustersRoutesAndEndpoints() throws Exception {
+    envoy.openSotw();
+    List<Listener> listeners = wildcard(LDS, Listener.class);
+    List<Cluster> clusters = wildcard(CDS, Cluster.class);
+
+    assertThat(listeners).extracting(Listener::getName).containsExactly("weft/outbound");
+    Listener outbound = listeners.get(0);
+    assertThat(outbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15001);
+    FilterChain http = chain(outbound, GREETER);
+    assertThat(http.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(50051);
+    HttpConnectionManager manager =
+        http.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(manager.getRds().getRouteConfigName()).isEqualTo(GREETER);
+    TcpProxy tcp = chain(outbound, DATABASE).getFilters(0).getTypedConfig().unpack(TcpProxy.class);
+    assertThat(tcp.getCluster()).isEqualTo(DATABASE);
+    assertThat(outbound.getDefaultFilterChain().getName()).isEqualTo("weft/passthrough");
+    assertThat(clusters)
+        .extracting(Cluster::getName)
+        .containsExactly(DATABASE, GREETER, "weft/passthrough");
+
+    // Routes and endpoints are what proxyless clients get, by the names the Listener and
+    // clusters give.
+    RouteConfiguration routes = named(RDS, GREETER, RouteConfiguration.class);
+    assertThat(routes.getVirtualHosts(0).getRoutes(0).getRoute().getCluster()).isEqualTo(GREETER);
+    ClusterLoadAssignment endpoints = named(EDS, GREETER, ClusterLoadAssignment.class);
+    assertThat(
+            endpoints
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
+                .getSocketAddress()
+                .getPortValue())
+        .isEqualTo(7001);
+
+    List<Message> sent = new ArrayList<>(listeners);
+    sent.addAll(clusters);
+    sent.add(routes);
+    sent.add(endpoints);
+    for (Message resource : sent) {
+      assertThat(EnvoyConstraints.violations(resource)).as("%s", resource).isEmpty();
+    }
+    assertThat(mesh.distributor.proxies()).extracting(ProxyStatus::type).containsExactly("sidecar");
+    List<Message> golden = new ArrayList<>(listeners);
+    golden.addAll(clusters);
+    assertGolden(GOLDEN, golden);
+  }
+
+  @Test
+  void withStrictMutualTlsClustersTakeTheAgentsCertificatesBySds() throws Exception {
+    start(new XdsTestbed(settings -> settings.mutualTls(MutualTls.strict("cluster.local"))));
+    envoy.openSotw();
+
+    List<Cluster> clusters = wildcard(CDS, Cluster.class);
+
+    Cluster greeter =
+        clusters.stream().filter(c -> c.getName().equals(GREETER)).findFirst().orElseThrow();
+    UpstreamTlsContext tls =
+        greeter.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+        .isEqualTo("default");
+    assertThat(
+            tls.getCommonTlsContext()
+                .getCombinedValidationContext()
+                .getValidationContextSdsSecretConfig()
+                .getName())
+        .isEqualTo("ROOTCA");
+    // The passthrough leaves the mesh: no mesh certificate there.
+    assertThat(clusters.get(clusters.size() - 1).hasTransportSocket()).isFalse();
+    for (Cluster cluster : clusters) {
+      assertThat(EnvoyConstraints.violations(cluster)).as("%s", cluster).isEmpty();
+    }
+    assertGolden(GOLDEN_STRICT, List.copyOf(clusters));
+  }
+
+  @Test
+  void aDeltaSidecarGetsTheSameListener() throws Exception {
+    envoy.openDelta();
+    envoy.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(LDS).build());
+
+    DeltaDiscoveryResponse response = envoy.nextDelta();
+
+    assertThat(response.getResourcesList()).hasSize(1);
+    Listener outbound = response.getResources(0).getResource().unpack(Listener.class);
+    assertThat(outbound.getName()).isEqualTo("weft/outbound");
+    assertThat(outbound.getFilterChainsList())
+        .extracting(FilterChain::getName)
+        .containsExactlyInAnyOrder(GREETER, DATABASE);
+  }
+
+  @Test
+  void aNewServiceReachesTheSidecarsListenerAndClusters() throws Exception {
+    envoy.openSotw();
+    wildcard(LDS, Listener.class);
+    wildcard(CDS, Cluster.class);
+
+    mesh.source().upsert(TestObjects.service("demo", "ledger", "grpc", 9090));
+
+    List<String> updated = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      DiscoveryResponse response = envoy.nextSotw();
+      envoy.send(ack(response));
+      for (Any resource : response.getResourcesList()) {
+        if (response.getTypeUrl().equals(LDS)) {
+          updated.addAll(
+              resource.unpack(Listener.class).getFilterChainsList().stream()
+                  .map(FilterChain::getName)
+                  .toList());
+        } else {
+          updated.add(resource.unpack(Cluster.class).getName());
+        }
+      }
+    }
+    assertThat(updated)
+        .contains("ledger.demo.svc.cluster.local:9090")
+        .filteredOn("ledger.demo.svc.cluster.local:9090"::equals)
+        .hasSize(2); // its filter chain and its cluster
+  }
+
+  private <T extends Message> List<T> wildcard(String typeUrl, Class<T> type) throws Exception {
+    envoy.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(typeUrl).build());
+    DiscoveryResponse response = envoy.nextSotw();
+    envoy.send(ack(response));
+    List<T> resources = new ArrayList<>();
+    for (Any resource : response.getResourcesList()) {
+      resources.add(resource.unpack(type));
+    }
+    return resources;
+  }
+
+  private <T extends Message> T named(String typeUrl, String name, Class<T> type) throws Exception {
+    envoy.send(DiscoveryRequest.newBuilder().setTypeUrl(typeUrl).addResourceNames(name).build());
+    DiscoveryResponse response = envoy.nextSotw();
+    envoy.send(ack(response));
+    return response.getResources(0).unpack(type);
+  }
+
+  private static DiscoveryRequest ack(DiscoveryResponse response) {
+    return DiscoveryRequest.newBuilder()
+        .setTypeUrl(response.getTypeUrl())
+        .setVersionInfo(response.getVersionInfo())
+        .setResponseNonce(response.getNonce())
+        .build();
+  }
+
+  private static FilterChain chain(Listener listener, String name) {
+    return listener.getFilterChainsList().stream()
+        .filter(chain -> chain.getName().equals(name))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static void assertGolden(Path golden, List<Message> resources) throws Exception {
+    StringBuilder json = new StringBuilder();
+    for (Message resource : resources) {
+      json.append(JSON.print(resource)).append('\n');
+    }
+    if (Boolean.getBoolean("weft.golden.update")) {
+      Files.writeString(golden, json, StandardCharsets.UTF_8);
+    }
+    assertThat(json.toString())
+        .as(
+            "what the sidecar gets; if the change is meant, regenerate %s with"
+                + " -Dweft.golden.update=true and review it",
+            golden)
+        .isEqualTo(Files.readString(golden, StandardCharsets.UTF_8));
+  }
+
+  private static Value text(String value) {
+    return Value.newBuilder().setStringValue(value).build();
+  }
+}
