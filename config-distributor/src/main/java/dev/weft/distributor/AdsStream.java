@@ -528,8 +528,12 @@ abstract class AdsStream implements ConfigWatcher {
    */
   protected final List<ResourceRef> wildcardRefs(ResourceType type) {
     List<ResourceRef> refs = new ArrayList<>();
+    boolean sidecar = this.type.equals("sidecar");
     if (isEnvoy() && type == ResourceType.LISTENER) {
-      if (this.type.equals("sidecar")) {
+      if (sidecar) {
+        if (!context.cache().inboundPorts(version.state(), workload()).isEmpty()) {
+          refs.add(ref(type, EnvoySidecarTranslator.INBOUND_LISTENER));
+        }
         refs.add(ref(type, EnvoySidecarTranslator.OUTBOUND_LISTENER));
       }
       return refs;
@@ -542,15 +546,24 @@ abstract class AdsStream implements ConfigWatcher {
     }
     if (isEnvoy() && type == ResourceType.CLUSTER) {
       refs.add(ref(type, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER));
+      if (sidecar) {
+        for (var port : context.cache().inboundPorts(version.state(), workload())) {
+          refs.add(ref(type, EnvoySidecarTranslator.inboundClusterName(port.port())));
+        }
+      }
     }
     refs.sort(Comparator.comparing(ResourceRef::name));
     return refs;
   }
 
   protected final Resource resolve(ResourceRef ref) {
-    return ref.isServerListener()
-        ? context.cache().serverListener(version.state(), ref, workload())
-        : context.cache().resolve(version.state(), ref);
+    if (ref.isServerListener()) {
+      return context.cache().serverListener(version.state(), ref, workload());
+    }
+    if (ref.isEnvoy() && ref.name().equals(EnvoySidecarTranslator.INBOUND_LISTENER)) {
+      return context.cache().envoyInbound(version.state(), workload());
+    }
+    return context.cache().resolve(version.state(), ref);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.weft.distributor;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
+import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServicePort;
@@ -14,18 +15,29 @@ import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -51,6 +63,24 @@ final class EnvoySidecarTranslator {
 
   /** The cluster of traffic to destinations outside the mesh: to where it was going. */
   static final String PASSTHROUGH_CLUSTER = "weft/passthrough";
+
+  /** The inbound Listener's name: what the workload serves, as its sidecar enforces it. */
+  static final String INBOUND_LISTENER = "weft/inbound";
+
+  /** The port iptables redirects a Pod's inbound connections to. */
+  static final int INBOUND_PORT = 15006;
+
+  private static final String INBOUND_CLUSTER_PREFIX = "inbound|";
+
+  /**
+   * One port the workload serves, as its sidecar receives it.
+   *
+   * @param port the workload's port (an endpoint's port)
+   * @param http whether it speaks HTTP (gRPC included): then authorization applies per request
+   * @param mode the strictest mutual TLS mode of the Services it serves there
+   * @param authorization the RBAC filters of the AuthorizationPolicies of those Services
+   */
+  record InboundPort(int port, boolean http, MutualTlsMode mode, List<HttpFilter> authorization) {}
 
   /**
    * Application protocols and port name prefixes that mean HTTP (gRPC among them), as Kubernetes
@@ -112,6 +142,150 @@ final class EnvoySidecarTranslator {
       }
     }
     return listener.build();
+  }
+
+  /**
+   * The inbound Listener on 15006: a filter chain per port the workload serves, whose TLS follows
+   * the mode (STRICT: a client certificate of the mesh is required; PERMISSIVE: the TLS inspector
+   * tells TLS from plaintext and both are served; DISABLE: plaintext), and whose HTTP ports carry
+   * the RBAC filters of the Services' AuthorizationPolicies before the router. Connections go on to
+   * the workload on localhost ({@link #inboundCluster}).
+   */
+  static Listener inbound(List<InboundPort> ports) {
+    Listener.Builder listener =
+        Listener.newBuilder()
+            .setName(INBOUND_LISTENER)
+            .setAddress(
+                Address.newBuilder()
+                    .setSocketAddress(
+                        SocketAddress.newBuilder()
+                            .setAddress("0.0.0.0")
+                            .setPortValue(INBOUND_PORT)))
+            .setTrafficDirection(TrafficDirection.INBOUND)
+            .addListenerFilters(
+                ListenerFilter.newBuilder()
+                    .setName("envoy.filters.listener.original_dst")
+                    .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())));
+    boolean inspectsTls = false;
+    for (InboundPort port : ports) {
+      String cluster = inboundClusterName(port.port());
+      Filter filter = port.http() ? inboundHttp(cluster, port.authorization()) : tcpProxy(cluster);
+      FilterChainMatch.Builder match =
+          FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port.port()));
+      switch (port.mode()) {
+        case STRICT ->
+            listener.addFilterChains(
+                FilterChain.newBuilder()
+                    .setName(cluster)
+                    .setFilterChainMatch(match)
+                    .addFilters(filter)
+                    .setTransportSocket(SecurityTranslator.downstreamFromSds()));
+        case PERMISSIVE -> {
+          inspectsTls = true;
+          listener.addFilterChains(
+              FilterChain.newBuilder()
+                  .setName(cluster + "|tls")
+                  .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                  .addFilters(filter)
+                  .setTransportSocket(SecurityTranslator.downstreamFromSds()));
+          listener.addFilterChains(
+              FilterChain.newBuilder()
+                  .setName(cluster + "|plaintext")
+                  .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
+                  .addFilters(filter));
+        }
+        case DISABLE ->
+            listener.addFilterChains(
+                FilterChain.newBuilder()
+                    .setName(cluster)
+                    .setFilterChainMatch(match)
+                    .addFilters(filter));
+      }
+    }
+    if (inspectsTls) {
+      listener.addListenerFilters(
+          ListenerFilter.newBuilder()
+              .setName("envoy.filters.listener.tls_inspector")
+              .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())));
+    }
+    return listener.build();
+  }
+
+  /** The name of the cluster that takes a connection on to the workload's {@code port}. */
+  static String inboundClusterName(int port) {
+    return INBOUND_CLUSTER_PREFIX + port;
+  }
+
+  /** The port an inbound cluster's name ends with, or -1 for any other name. */
+  static int inboundPort(String clusterName) {
+    if (!clusterName.startsWith(INBOUND_CLUSTER_PREFIX)) {
+      return -1;
+    }
+    String digits = clusterName.substring(INBOUND_CLUSTER_PREFIX.length());
+    if (digits.isEmpty()
+        || digits.length() > 5
+        || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    int port = Integer.parseInt(digits);
+    return port >= 1 && port <= 65535 ? port : -1;
+  }
+
+  /**
+   * The workload's {@code port} on localhost: where its sidecar hands each connection it accepted.
+   * (A workload that listens only on its Pod IP is not reached this way; Istio moved to the Pod IP
+   * from a reserved source address for that, which Weft's redirection does not do yet.)
+   */
+  static Cluster inboundCluster(int port) {
+    String name = inboundClusterName(port);
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.STATIC)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(5))
+        .setLoadAssignment(
+            ClusterLoadAssignment.newBuilder()
+                .setClusterName(name)
+                .addEndpoints(
+                    LocalityLbEndpoints.newBuilder()
+                        .addLbEndpoints(
+                            LbEndpoint.newBuilder()
+                                .setEndpoint(
+                                    Endpoint.newBuilder()
+                                        .setAddress(
+                                            Address.newBuilder()
+                                                .setSocketAddress(
+                                                    SocketAddress.newBuilder()
+                                                        .setAddress("127.0.0.1")
+                                                        .setPortValue(port)))))))
+        .build();
+  }
+
+  private static Filter inboundHttp(String cluster, List<HttpFilter> authorization) {
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(cluster)
+            .setRouteConfig(
+                RouteConfiguration.newBuilder()
+                    .setName(cluster)
+                    .addVirtualHosts(
+                        VirtualHost.newBuilder()
+                            .setName(cluster)
+                            .addDomains("*")
+                            .addRoutes(
+                                Route.newBuilder()
+                                    .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                    .setRoute(RouteAction.newBuilder().setCluster(cluster)))))
+            .addAllHttpFilters(authorization)
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(Translator.ROUTER)
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .setNormalizePath(BoolValue.of(true))
+            .build();
+    return Filter.newBuilder()
+        .setName(Translator.HTTP_CONNECTION_MANAGER)
+        .setTypedConfig(Any.pack(manager))
+        .build();
   }
 
   /** The cluster of traffic that leaves the mesh: to the connection's original destination. */

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceAttachments;
@@ -13,9 +14,11 @@ import dev.weft.registry.ServicePort;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -184,6 +187,9 @@ final class ResourceCache {
   }
 
   private static Resource buildPlaceholder(ResourceRef ref) {
+    if (ref.isEnvoy() && ref.type() == ResourceType.LISTENER) {
+      return null; // gRPC's fail-fast Listener means nothing to Envoy, which asks by wildcard
+    }
     if (ref.type() == ResourceType.LISTENER && !ref.isServerListener()) {
       return Resource.of(ref.name(), Translator.unknownClientListener(ref.name()));
     }
@@ -281,6 +287,12 @@ final class ResourceCache {
     }
     if (ref.isEnvoy() && ref.name().equals(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER)) {
       return PASSTHROUGH;
+    }
+    if (ref.isEnvoy() && ref.type() == ResourceType.CLUSTER) {
+      int inbound = EnvoySidecarTranslator.inboundPort(ref.name());
+      if (inbound > 0) {
+        return Resource.of(ref.name(), EnvoySidecarTranslator.inboundCluster(inbound));
+      }
     }
     if (ref.isServerListener()) {
       throw new IllegalArgumentException(
@@ -382,6 +394,70 @@ final class ResourceCache {
 
   private static final Resource PASSTHROUGH =
       Resource.of(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER, EnvoySidecarTranslator.passthrough());
+
+  /**
+   * What a sidecar's workload serves: per port of its Pod's endpoints, whether it speaks HTTP, the
+   * strictest mTLS mode and the AuthorizationPolicies of the Services it serves there. Sorted by
+   * port; empty without a Pod name (nothing ties the sidecar to endpoints).
+   */
+  List<EnvoySidecarTranslator.InboundPort> inboundPorts(
+      MeshState state, Inbound.Workload workload) {
+    if (workload.pod().isEmpty()) {
+      return List.of();
+    }
+    Map<Integer, List<ServiceKey>> servicesByPort = new TreeMap<>();
+    Map<Integer, Boolean> httpByPort = new TreeMap<>();
+    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : state.endpoints().entrySet()) {
+      ServiceKey service = entry.getKey();
+      if (!service.namespace().equals(workload.namespace())) {
+        continue;
+      }
+      MeshService mesh = state.service(service).orElse(null);
+      for (Endpoint endpoint : entry.getValue().all()) {
+        if (!endpoint.pod().equals(workload.pod())) {
+          continue;
+        }
+        List<ServiceKey> services =
+            servicesByPort.computeIfAbsent(endpoint.port(), port -> new ArrayList<>());
+        if (!services.contains(service)) {
+          services.add(service);
+        }
+        boolean http =
+            mesh != null
+                && mesh.ports().stream()
+                    .anyMatch(
+                        port ->
+                            port.name().equals(endpoint.portName())
+                                && EnvoySidecarTranslator.isHttp(port));
+        httpByPort.merge(endpoint.port(), http, Boolean::logicalOr);
+      }
+    }
+    List<EnvoySidecarTranslator.InboundPort> ports = new ArrayList<>();
+    for (Map.Entry<Integer, List<ServiceKey>> entry : servicesByPort.entrySet()) {
+      List<ServiceKey> services = entry.getValue();
+      services.sort(null);
+      ports.add(
+          new EnvoySidecarTranslator.InboundPort(
+              entry.getKey(),
+              httpByPort.get(entry.getKey()),
+              inboundMode(state, workload, services),
+              AuthorizationTranslator.filters(
+                  Inbound.authorization(state, services), mutualTls.trustDomain())));
+    }
+    return ports;
+  }
+
+  /**
+   * A sidecar's inbound Listener, for the workload whose node asks; null when it serves nothing the
+   * mesh knows. Built per stream: each workload's differs.
+   */
+  Resource envoyInbound(MeshState state, Inbound.Workload workload) {
+    List<EnvoySidecarTranslator.InboundPort> ports = inboundPorts(state, workload);
+    return ports.isEmpty()
+        ? null
+        : Resource.of(
+            EnvoySidecarTranslator.INBOUND_LISTENER, EnvoySidecarTranslator.inbound(ports));
+  }
 
   /** Built once per change of the mesh's Services, shared by every sidecar. */
   @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged services map

@@ -80,19 +80,7 @@ final class SecurityTranslator {
    */
   static TransportSocket upstreamFromSds(
       ServiceKey service, ServiceEndpoints endpoints, String trustDomain) {
-    ConfigSource sds =
-        ConfigSource.newBuilder()
-            .setApiConfigSource(
-                ApiConfigSource.newBuilder()
-                    .setApiType(ApiConfigSource.ApiType.GRPC)
-                    .setTransportApiVersion(ApiVersion.V3)
-                    .addGrpcServices(
-                        GrpcService.newBuilder()
-                            .setEnvoyGrpc(
-                                GrpcService.EnvoyGrpc.newBuilder()
-                                    .setClusterName(EnvoyBootstrap.SDS_CLUSTER))))
-            .setResourceApiVersion(ApiVersion.V3)
-            .build();
+    ConfigSource sds = agentSds();
     CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder();
     for (StringMatcher identity : peerIdentities(service, endpoints, trustDomain)) {
       validation.addMatchTypedSubjectAltNames(
@@ -119,6 +107,48 @@ final class SecurityTranslator {
     return TransportSocket.newBuilder()
         .setName(TLS_SOCKET)
         .setTypedConfig(Any.pack(context))
+        .build();
+  }
+
+  /**
+   * An Envoy sidecar's TLS for connections to its workload: present the workload's certificate and
+   * require one from every client, signed by the mesh's bundle, both from the agent's SDS socket.
+   */
+  static TransportSocket downstreamFromSds() {
+    ConfigSource sds = agentSds();
+    DownstreamTlsContext context =
+        DownstreamTlsContext.newBuilder()
+            .setRequireClientCertificate(BoolValue.of(true))
+            .setCommonTlsContext(
+                CommonTlsContext.newBuilder()
+                    .addTlsCertificateSdsSecretConfigs(
+                        SdsSecretConfig.newBuilder()
+                            .setName(EnvoyBootstrap.CERTIFICATE_SECRET)
+                            .setSdsConfig(sds))
+                    .setValidationContextSdsSecretConfig(
+                        SdsSecretConfig.newBuilder()
+                            .setName(EnvoyBootstrap.TRUST_BUNDLE_SECRET)
+                            .setSdsConfig(sds)))
+            .build();
+    return TransportSocket.newBuilder()
+        .setName(TLS_SOCKET)
+        .setTypedConfig(Any.pack(context))
+        .build();
+  }
+
+  /** The workload agent's SDS socket, as the sidecar's bootstrap names it. */
+  private static ConfigSource agentSds() {
+    return ConfigSource.newBuilder()
+        .setApiConfigSource(
+            ApiConfigSource.newBuilder()
+                .setApiType(ApiConfigSource.ApiType.GRPC)
+                .setTransportApiVersion(ApiVersion.V3)
+                .addGrpcServices(
+                    GrpcService.newBuilder()
+                        .setEnvoyGrpc(
+                            GrpcService.EnvoyGrpc.newBuilder()
+                                .setClusterName(EnvoyBootstrap.SDS_CLUSTER))))
+        .setResourceApiVersion(ApiVersion.V3)
         .build();
   }
 

@@ -8,6 +8,10 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import dev.weft.api.policy.AuthorizationPolicy;
+import dev.weft.api.policy.MeshTLSPolicy;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -26,12 +30,14 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,16 +59,24 @@ class EnvoySidecarTest {
   private static final String DATABASE = "db.demo.svc.cluster.local:5432";
   private static final Path GOLDEN = Path.of("src/test/resources/golden/envoy-sidecar.json");
   private static final Path GOLDEN_STRICT =
-      Path.of("src/test/resources/golden/envoy-sidecar-strict-clusters.json");
+      Path.of("src/test/resources/golden/envoy-sidecar-strict.json");
+  private static final Path GOLDEN_PERMISSIVE =
+      Path.of("src/test/resources/golden/envoy-sidecar-permissive-inbound.json");
+
+  /** The sidecar is that of the greeter's Pod, whose endpoint is 127.0.0.1:7001. */
+  private static final String POD = TestObjects.podName("greeter", "127.0.0.1");
+
+  private static final KubernetesSerialization YAML = new KubernetesSerialization();
 
   private static final Node SIDECAR =
       Node.newBuilder()
-          .setId("checkout-0.demo")
+          .setId(POD + ".demo")
           .setUserAgentName("envoy")
           .setMetadata(
               Struct.newBuilder()
                   .putFields("NAMESPACE", text("demo"))
-                  .putFields("SERVICE_ACCOUNT", text("checkout"))
+                  .putFields("SERVICE_ACCOUNT", text("greeter"))
+                  .putFields("POD_NAME", text(POD))
                   .putFields("PROXY_TYPE", text("sidecar")))
           .build();
 
@@ -76,6 +90,13 @@ class EnvoySidecarTest {
                   .add(HTTPFault.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(UpstreamTlsContext.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                          .getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                          .getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
                   .build());
 
@@ -111,8 +132,15 @@ class EnvoySidecarTest {
     List<Listener> listeners = wildcard(LDS, Listener.class);
     List<Cluster> clusters = wildcard(CDS, Cluster.class);
 
-    assertThat(listeners).extracting(Listener::getName).containsExactly("weft/outbound");
-    Listener outbound = listeners.get(0);
+    assertThat(listeners)
+        .extracting(Listener::getName)
+        .containsExactly("weft/inbound", "weft/outbound");
+    Listener inbound = listeners.get(0);
+    assertThat(inbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
+    assertThat(inbound.getFilterChainsList())
+        .extracting(FilterChain::getName)
+        .containsExactly("inbound|7001");
+    Listener outbound = listeners.get(1);
     assertThat(outbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15001);
     FilterChain http = chain(outbound, GREETER);
     assertThat(http.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(50051);
@@ -124,7 +152,7 @@ class EnvoySidecarTest {
     assertThat(outbound.getDefaultFilterChain().getName()).isEqualTo("weft/passthrough");
     assertThat(clusters)
         .extracting(Cluster::getName)
-        .containsExactly(DATABASE, GREETER, "weft/passthrough");
+        .containsExactly(DATABASE, GREETER, "inbound|7001", "weft/passthrough");
 
     // Routes and endpoints are what proxyless clients get, by the names the Listener and
     // clusters give.
@@ -157,9 +185,33 @@ class EnvoySidecarTest {
   @Test
   void withStrictMutualTlsClustersTakeTheAgentsCertificatesBySds() throws Exception {
     start(new XdsTestbed(settings -> settings.mutualTls(MutualTls.strict("cluster.local"))));
+    mesh.source()
+        .upsert(
+            YAML.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: only-checkout, namespace: demo}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: greeter}]
+                  rules:
+                  - from: [{principals: [cluster.local/ns/demo/sa/checkout]}]
+                """,
+                AuthorizationPolicy.class));
+    awaitServed(state -> !state.attachments(new ServiceKey("demo", "greeter")).isEmpty());
     envoy.openSotw();
 
+    List<Listener> listeners = wildcard(LDS, Listener.class);
     List<Cluster> clusters = wildcard(CDS, Cluster.class);
+
+    // The workload's port takes only mutual TLS, and only checkout's requests reach it.
+    FilterChain served = listeners.get(0).getFilterChains(0);
+    assertThat(served.getTransportSocket().getName()).isEqualTo("envoy.transport_sockets.tls");
+    HttpConnectionManager inbound =
+        served.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(inbound.getHttpFiltersList())
+        .extracting(filter -> filter.getName())
+        .containsExactly(AuthorizationTranslator.ALLOW_FILTER, Translator.ROUTER);
 
     Cluster greeter =
         clusters.stream().filter(c -> c.getName().equals(GREETER)).findFirst().orElseThrow();
@@ -175,10 +227,39 @@ class EnvoySidecarTest {
         .isEqualTo("ROOTCA");
     // The passthrough leaves the mesh: no mesh certificate there.
     assertThat(clusters.get(clusters.size() - 1).hasTransportSocket()).isFalse();
-    for (Cluster cluster : clusters) {
-      assertThat(EnvoyConstraints.violations(cluster)).as("%s", cluster).isEmpty();
+    List<Message> sent = new ArrayList<>(listeners);
+    sent.addAll(clusters);
+    for (Message resource : sent) {
+      assertThat(EnvoyConstraints.violations(resource)).as("%s", resource).isEmpty();
     }
-    assertGolden(GOLDEN_STRICT, List.copyOf(clusters));
+    assertGolden(GOLDEN_STRICT, sent);
+  }
+
+  @Test
+  void underPermissiveTheInboundListenerServesTlsAndPlaintext() throws Exception {
+    mesh.source()
+        .upsert(
+            YAML.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: MeshTLSPolicy
+                metadata: {name: permissive, namespace: demo}
+                spec:
+                  mode: PERMISSIVE
+                """,
+                MeshTLSPolicy.class));
+    awaitServed(state -> !state.namespaceAttachments("demo").isEmpty());
+    envoy.openSotw();
+    Listener inbound = wildcard(LDS, Listener.class).get(0);
+
+    assertThat(inbound.getListenerFiltersList())
+        .extracting(filter -> filter.getName())
+        .contains("envoy.filters.listener.tls_inspector");
+    assertThat(inbound.getFilterChainsList())
+        .extracting(chain -> chain.getFilterChainMatch().getTransportProtocol())
+        .containsExactly("tls", "raw_buffer");
+    assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
+    assertGolden(GOLDEN_PERMISSIVE, List.of(inbound));
   }
 
   @Test
@@ -188,8 +269,10 @@ class EnvoySidecarTest {
 
     DeltaDiscoveryResponse response = envoy.nextDelta();
 
-    assertThat(response.getResourcesList()).hasSize(1);
+    assertThat(response.getResourcesList()).hasSize(2);
     Listener outbound = response.getResources(0).getResource().unpack(Listener.class);
+    assertThat(outbound.getName()).isEqualTo("weft/inbound");
+    outbound = response.getResources(1).getResource().unpack(Listener.class);
     assertThat(outbound.getName()).isEqualTo("weft/outbound");
     assertThat(outbound.getFilterChainsList())
         .extracting(FilterChain::getName)
@@ -223,6 +306,13 @@ class EnvoySidecarTest {
         .contains("ledger.demo.svc.cluster.local:9090")
         .filteredOn("ledger.demo.svc.cluster.local:9090"::equals)
         .hasSize(2); // its filter chain and its cluster
+  }
+
+  /** Waits until what the distributor serves satisfies {@code condition}, before a proxy asks. */
+  private void awaitServed(Predicate<MeshState> condition) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> mesh.distributor.published().map(condition::test).orElse(false));
   }
 
   private <T extends Message> List<T> wildcard(String typeUrl, Class<T> type) throws Exception {
