@@ -90,6 +90,9 @@ class EnvoyConstraintsOfWeftOutputTest {
 
       assertThat(violations(sent)).as("with %s", meshDefault).isEmpty();
       assertEveryFeatureIsThere(sent.values());
+      assertThat(sent.keySet())
+          .as("sidecars' inbound Listeners were checked too")
+          .anyMatch(key -> key.startsWith("Envoy inbound LISTENER"));
     }
   }
 
@@ -156,6 +159,20 @@ class EnvoyConstraintsOfWeftOutputTest {
         serve(sent, cache, state, pod, "0.0.0.0:" + endpoint.port());
         serve(sent, cache, state, pod, "[::]:" + endpoint.port());
         serve(sent, cache, state, unnamed, address(endpoint));
+        // The Pod's Envoy sidecar, had it one: its inbound Listener and clusters.
+        // (An endpoint whose slice names no Pod has none.)
+        Resource inbound = cache.envoyInbound(state, pod);
+        if (inbound != null) {
+          sent.put("Envoy inbound LISTENER for " + pod, inbound.body());
+        }
+        for (EnvoySidecarTranslator.InboundPort port : cache.inboundPorts(state, pod)) {
+          sendToEnvoy(
+              sent,
+              cache,
+              state,
+              ResourceType.CLUSTER,
+              EnvoySidecarTranslator.inboundClusterName(port.port()));
+        }
       }
     }
     serve(sent, cache, state, Inbound.Workload.UNKNOWN, "10.255.0.1:9999");
