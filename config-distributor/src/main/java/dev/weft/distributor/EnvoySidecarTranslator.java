@@ -24,13 +24,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
-import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
-import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -264,22 +257,9 @@ final class EnvoySidecarTranslator {
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             .setStatPrefix(cluster)
-            .setRouteConfig(
-                RouteConfiguration.newBuilder()
-                    .setName(cluster)
-                    .addVirtualHosts(
-                        VirtualHost.newBuilder()
-                            .setName(cluster)
-                            .addDomains("*")
-                            .addRoutes(
-                                Route.newBuilder()
-                                    .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                                    .setRoute(RouteAction.newBuilder().setCluster(cluster)))))
+            .setRouteConfig(Translator.everythingTo(cluster))
             .addAllHttpFilters(authorization)
-            .addHttpFilters(
-                HttpFilter.newBuilder()
-                    .setName(Translator.ROUTER)
-                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .addHttpFilters(Translator.ROUTER_FILTER)
             .setNormalizePath(BoolValue.of(true))
             .build();
     return Filter.newBuilder()
@@ -314,14 +294,8 @@ final class EnvoySidecarTranslator {
         HttpConnectionManager.newBuilder()
             .setStatPrefix(routeName)
             .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(routeName))
-            .addHttpFilters(
-                HttpFilter.newBuilder()
-                    .setName(PolicyTranslator.FAULT_FILTER)
-                    .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())))
-            .addHttpFilters(
-                HttpFilter.newBuilder()
-                    .setName(Translator.ROUTER)
-                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .addHttpFilters(Translator.FAULT_FILTER)
+            .addHttpFilters(Translator.ROUTER_FILTER)
             // Envoy normalizes the path before routing, as route matches expect.
             .setNormalizePath(BoolValue.of(true))
             .build();

@@ -74,13 +74,13 @@ final class Translator {
    * The fault filter, doing nothing unless a route's per-filter config (from a FaultPolicy) says
    * otherwise; gRPC applies a per-route override only for a filter the listener has.
    */
-  private static final HttpFilter FAULT_FILTER =
+  static final HttpFilter FAULT_FILTER =
       HttpFilter.newBuilder()
           .setName(PolicyTranslator.FAULT_FILTER)
           .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance()))
           .build();
 
-  private static final HttpFilter ROUTER_FILTER =
+  static final HttpFilter ROUTER_FILTER =
       HttpFilter.newBuilder()
           .setName(ROUTER)
           .setTypedConfig(Any.pack(Router.getDefaultInstance()))
@@ -106,6 +106,21 @@ final class Translator {
         .build();
   }
 
+  /** A RouteConfiguration named after {@code cluster} that sends every request to it. */
+  static RouteConfiguration everythingTo(String cluster) {
+    return RouteConfiguration.newBuilder()
+        .setName(cluster)
+        .addVirtualHosts(
+            VirtualHost.newBuilder()
+                .setName(cluster)
+                .addDomains("*")
+                .addRoutes(
+                    Route.newBuilder()
+                        .setMatch(RouteMatch.newBuilder().setPrefix(""))
+                        .setRoute(RouteAction.newBuilder().setCluster(cluster))))
+        .build();
+  }
+
   /**
    * The Listener served for a client name that is not in the mesh. The xDS state-of-the-world
    * protocol has no way to say "does not exist" for a name just asked for, and gRPC waits 15
@@ -120,18 +135,7 @@ final class Translator {
    */
   static Listener unknownClientListener(String name) {
     String cluster = ResourceNames.notInMeshCluster(name);
-    RouteConfiguration everyCallFails =
-        RouteConfiguration.newBuilder()
-            .setName(cluster)
-            .addVirtualHosts(
-                VirtualHost.newBuilder()
-                    .setName(cluster)
-                    .addDomains("*")
-                    .addRoutes(
-                        Route.newBuilder()
-                            .setMatch(RouteMatch.newBuilder().setPrefix(""))
-                            .setRoute(RouteAction.newBuilder().setCluster(cluster))))
-            .build();
+    RouteConfiguration everyCallFails = everythingTo(cluster);
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             // Not the name asked for: a client may ask for "", and Envoy refuses an empty prefix.
