@@ -16,6 +16,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -54,6 +55,18 @@ final class ResourceCache {
   private volatile OutboundMemo outbound;
 
   private record OutboundMemo(Map<ServiceKey, MeshService> services, Resource resource) {}
+
+  /**
+   * The mesh's endpoints by the Pod that backs them ({@code namespace/pod}), and the endpoints map
+   * it was built from: one scan per change of endpoints, instead of one per sidecar and push.
+   */
+  private volatile PodIndex podIndex;
+
+  private record PodIndex(
+      Map<ServiceKey, ServiceEndpoints> endpoints, Map<String, List<PodEndpoint>> byPod) {}
+
+  /** An endpoint of a Pod, and the Service it is an endpoint of. */
+  private record PodEndpoint(ServiceKey service, Endpoint endpoint) {}
 
   /*
    * What proxies name is cached, so that thousands of proxies asking for the same names share one
@@ -226,7 +239,12 @@ final class ResourceCache {
    * stream, not shared by name like the others; streams of servers of the same Services share it.
    */
   Resource serverListener(MeshState state, ResourceRef ref, Inbound.Workload workload) {
-    List<ServiceKey> services = Inbound.services(state, workload, ref.server());
+    // A server that names its Pod (Weft's bootstraps do) is found through the index by Pod; the
+    // others need Inbound's scan of the mesh's endpoints.
+    List<ServiceKey> services =
+        workload.pod().isEmpty() || workload.namespace().isEmpty()
+            ? Inbound.services(state, workload, ref.server())
+            : servicesOfPod(state, workload, ref.server().port());
     // The namespaces' attachments last: a namespace's MeshTLSPolicy applies too.
     List<String> namespaces =
         services.isEmpty()
@@ -407,30 +425,25 @@ final class ResourceCache {
     }
     Map<Integer, List<ServiceKey>> servicesByPort = new TreeMap<>();
     Map<Integer, Boolean> httpByPort = new TreeMap<>();
-    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : state.endpoints().entrySet()) {
-      ServiceKey service = entry.getKey();
-      if (!service.namespace().equals(workload.namespace())) {
-        continue;
-      }
+    List<PodEndpoint> endpoints =
+        endpointsByPod(state).getOrDefault(workload.namespace() + "/" + workload.pod(), List.of());
+    for (PodEndpoint each : endpoints) {
+      ServiceKey service = each.service();
+      Endpoint endpoint = each.endpoint();
       MeshService mesh = state.service(service).orElse(null);
-      for (Endpoint endpoint : entry.getValue().all()) {
-        if (!endpoint.pod().equals(workload.pod())) {
-          continue;
-        }
-        List<ServiceKey> services =
-            servicesByPort.computeIfAbsent(endpoint.port(), port -> new ArrayList<>());
-        if (!services.contains(service)) {
-          services.add(service);
-        }
-        boolean http =
-            mesh != null
-                && mesh.ports().stream()
-                    .anyMatch(
-                        port ->
-                            port.name().equals(endpoint.portName())
-                                && EnvoySidecarTranslator.isHttp(port));
-        httpByPort.merge(endpoint.port(), http, Boolean::logicalOr);
+      List<ServiceKey> services =
+          servicesByPort.computeIfAbsent(endpoint.port(), port -> new ArrayList<>());
+      if (!services.contains(service)) {
+        services.add(service);
       }
+      boolean http =
+          mesh != null
+              && mesh.ports().stream()
+                  .anyMatch(
+                      port ->
+                          port.name().equals(endpoint.portName())
+                              && EnvoySidecarTranslator.isHttp(port));
+      httpByPort.merge(endpoint.port(), http, Boolean::logicalOr);
     }
     List<EnvoySidecarTranslator.InboundPort> ports = new ArrayList<>();
     for (Map.Entry<Integer, List<ServiceKey>> entry : servicesByPort.entrySet()) {
@@ -445,6 +458,41 @@ final class ResourceCache {
                   Inbound.authorization(state, services), mutualTls.trustDomain())));
     }
     return ports;
+  }
+
+  /** The Services with an endpoint of the workload's Pod on {@code port}, sorted. */
+  private List<ServiceKey> servicesOfPod(MeshState state, Inbound.Workload workload, int port) {
+    List<ServiceKey> services = new ArrayList<>();
+    for (PodEndpoint each :
+        endpointsByPod(state)
+            .getOrDefault(workload.namespace() + "/" + workload.pod(), List.of())) {
+      if (each.endpoint().port() == port && !services.contains(each.service())) {
+        services.add(each.service());
+      }
+    }
+    services.sort(null);
+    return services;
+  }
+
+  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged endpoints map
+  private Map<String, List<PodEndpoint>> endpointsByPod(MeshState state) {
+    PodIndex index = podIndex;
+    if (index != null && index.endpoints() == state.endpoints()) {
+      return index.byPod();
+    }
+    Map<String, List<PodEndpoint>> byPod = new HashMap<>();
+    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : state.endpoints().entrySet()) {
+      for (Endpoint endpoint : entry.getValue().all()) {
+        if (!endpoint.pod().isEmpty()) {
+          byPod
+              .computeIfAbsent(
+                  entry.getKey().namespace() + "/" + endpoint.pod(), pod -> new ArrayList<>())
+              .add(new PodEndpoint(entry.getKey(), endpoint));
+        }
+      }
+    }
+    podIndex = new PodIndex(state.endpoints(), byPod);
+    return byPod;
   }
 
   /**
