@@ -531,7 +531,7 @@ abstract class AdsStream implements ConfigWatcher {
     boolean sidecar = this.type.equals("sidecar");
     if (isEnvoy() && type == ResourceType.LISTENER) {
       if (sidecar) {
-        if (!context.cache().inboundPorts(version.state(), workload()).isEmpty()) {
+        if (!context.cache().inboundPortNumbers(version.state(), workload()).isEmpty()) {
           refs.add(ref(type, EnvoySidecarTranslator.INBOUND_LISTENER));
         }
         refs.add(ref(type, EnvoySidecarTranslator.OUTBOUND_LISTENER));
@@ -547,8 +547,8 @@ abstract class AdsStream implements ConfigWatcher {
     if (isEnvoy() && type == ResourceType.CLUSTER) {
       refs.add(ref(type, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER));
       if (sidecar) {
-        for (var port : context.cache().inboundPorts(version.state(), workload())) {
-          refs.add(ref(type, EnvoySidecarTranslator.inboundClusterName(port.port())));
+        for (int port : context.cache().inboundPortNumbers(version.state(), workload())) {
+          refs.add(ref(type, EnvoySidecarTranslator.inboundClusterName(port)));
         }
       }
     }

@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -418,7 +419,7 @@ final class ResourceCache {
    * strictest mTLS mode and the AuthorizationPolicies of the Services it serves there. Sorted by
    * port; empty without a Pod name (nothing ties the sidecar to endpoints).
    */
-  List<EnvoySidecarTranslator.InboundPort> inboundPorts(
+  private List<EnvoySidecarTranslator.InboundPort> inboundPorts(
       MeshState state, Inbound.Workload workload) {
     if (workload.pod().isEmpty()) {
       return List.of();
@@ -493,6 +494,24 @@ final class ResourceCache {
     }
     podIndex = new PodIndex(state.endpoints(), byPod);
     return byPod;
+  }
+
+  /**
+   * The ports of the workload's Pod, sorted: the names of its inbound clusters, and whether it has
+   * an inbound Listener. Only the index is read; the Listener itself is built by {@link
+   * #envoyInbound}.
+   */
+  List<Integer> inboundPortNumbers(MeshState state, Inbound.Workload workload) {
+    if (workload.pod().isEmpty()) {
+      return List.of();
+    }
+    TreeSet<Integer> ports = new TreeSet<>();
+    for (PodEndpoint each :
+        endpointsByPod(state)
+            .getOrDefault(workload.namespace() + "/" + workload.pod(), List.of())) {
+      ports.add(each.endpoint().port());
+    }
+    return List.copyOf(ports);
   }
 
   /**

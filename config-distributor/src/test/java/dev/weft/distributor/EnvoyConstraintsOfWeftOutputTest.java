@@ -165,13 +165,13 @@ class EnvoyConstraintsOfWeftOutputTest {
         if (inbound != null) {
           sent.put("Envoy inbound LISTENER for " + pod, inbound.body());
         }
-        for (EnvoySidecarTranslator.InboundPort port : cache.inboundPorts(state, pod)) {
+        for (int port : cache.inboundPortNumbers(state, pod)) {
           sendToEnvoy(
               sent,
               cache,
               state,
               ResourceType.CLUSTER,
-              EnvoySidecarTranslator.inboundClusterName(port.port()));
+              EnvoySidecarTranslator.inboundClusterName(port));
         }
       }
     }

@@ -10,13 +10,13 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Structure-aware mutations of a parsed manifest, for fuzz tests (the same as the registry's test
- * copy; test sources are not shared between modules): the fuzzer's bytes choose a node of the tree
- * and what to do to it (replace it with null, a number, a string, an empty or null-holding
- * container; remove, add or duplicate entries). Mutated manifests stay YAML, so they get past the
- * parser to the decoders and validators, where byte-level mutation rarely reaches.
+ * Structure-aware mutations of a parsed manifest, for fuzz tests (this module's and the registry's,
+ * through this module's test jar): the fuzzer's bytes choose a node of the tree and what to do to
+ * it (replace it with null, a number, a string, an empty or null-holding container; remove, add or
+ * duplicate entries). Mutated manifests stay YAML, so they get past the parser to the decoders and
+ * validators, where byte-level mutation rarely reaches.
  */
-final class JsonTreeMutator {
+public final class JsonTreeMutator {
 
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -62,7 +62,7 @@ final class JsonTreeMutator {
   private JsonTreeMutator() {}
 
   /** Applies between one and {@code max} mutations to {@code root} in place. */
-  static void mutate(JsonNode root, FuzzedDataProvider data, int max) {
+  public static void mutate(JsonNode root, FuzzedDataProvider data, int max) {
     int count = data.consumeInt(1, max);
     for (int i = 0; i < count && data.remainingBytes() > 0; i++) {
       List<JsonNode> containers = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.weft.registry;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.weft.api.JsonTreeMutator;
 import dev.weft.api.validation.FieldError;
 import java.io.IOException;
 import java.io.InputStream;
