@@ -1,5 +1,8 @@
 package dev.weft.distributor;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.google.protobuf.StringValue;
 import dev.weft.demo.Greeter;
 import dev.weft.registry.MeshRegistry;
@@ -30,9 +33,11 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -293,6 +298,25 @@ final class XdsTestbed implements AutoCloseable {
       counts.merge(call(channel, Duration.ofSeconds(10)), 1, Integer::sum);
     }
     return counts;
+  }
+
+  /**
+   * Calls until each of {@code backends} has answered, and fails if any call fails or another
+   * answers. Round robin picks among the backends a channel is connected to, so a new channel's
+   * first calls may all go to the one that connected first: counting a fixed number of calls would
+   * depend on connection timing.
+   */
+  static void awaitEveryBackend(Channel channel, String... backends) {
+    Set<String> answered = new HashSet<>();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              Map<String, Integer> spread = spread(channel, 20);
+              assertThat(spread.keySet()).isSubsetOf(backends);
+              answered.addAll(spread.keySet());
+              assertThat(answered).containsExactlyInAnyOrder(backends);
+            });
   }
 
   /** The backend that answered, or the status code when the call failed. */
