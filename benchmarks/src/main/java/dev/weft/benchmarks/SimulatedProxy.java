@@ -46,6 +46,13 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class SimulatedProxy {
 
+  /**
+   * What a proxyless gRPC client subscribes to: every type but Secrets, which only Gateways get.
+   */
+  private static final List<ResourceType> SUBSCRIBED =
+      List.of(
+          ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.LISTENER, ResourceType.ROUTE);
+
   /** The ADS variant a proxy speaks. */
   enum Protocol {
     SOTW,
@@ -123,7 +130,7 @@ final class SimulatedProxy {
   /** Opens a stream on {@code channel} and subscribes, as a proxy that holds nothing yet. */
   void connect(ManagedChannel channel) {
     configured = false;
-    for (ResourceType type : ResourceType.values()) {
+    for (ResourceType type : SUBSCRIBED) {
       missing.put(type, new HashSet<>(names));
     }
     // Like a real proxy, keep trying to reach the control plane rather than give up: when
@@ -131,7 +138,7 @@ final class SimulatedProxy {
     var stub = AggregatedDiscoveryServiceGrpc.newStub(channel).withWaitForReady();
     if (protocol == Protocol.SOTW) {
       var requests = stub.streamAggregatedResources(new Sotw());
-      for (ResourceType type : ResourceType.values()) {
+      for (ResourceType type : SUBSCRIBED) {
         requests.onNext(
             DiscoveryRequest.newBuilder()
                 .setNode(node)
@@ -141,7 +148,7 @@ final class SimulatedProxy {
       }
     } else {
       var requests = stub.deltaAggregatedResources(new Delta());
-      for (ResourceType type : ResourceType.values()) {
+      for (ResourceType type : SUBSCRIBED) {
         requests.onNext(
             DeltaDiscoveryRequest.newBuilder()
                 .setNode(node)
@@ -327,7 +334,7 @@ final class SimulatedProxy {
               }
               yield assignment.getClusterName();
             }
-            case CLUSTER, LISTENER -> nameOf(body.getValue());
+            case CLUSTER, LISTENER, SECRET -> nameOf(body.getValue());
             case ROUTE -> {
               String routeName = nameOf(body.getValue());
               if (BenchMesh.serviceIndex(routeName) == 0) {

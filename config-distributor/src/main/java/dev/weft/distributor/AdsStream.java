@@ -92,6 +92,13 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String type = "";
 
   /**
+   * For a Gateway's Envoy, its Gateway as {@code namespace/name}: the Gateway of the proxy's
+   * namespace its Pod's {@code gateway.networking.k8s.io/gateway-name} label names (GEP-1762);
+   * empty for any other proxy, or a gateway that names none.
+   */
+  private volatile String gateway = "";
+
+  /**
    * @param authenticated who the proxy's certificate says it is, on the mutual TLS port; null on
    *     the plaintext port, where its node's claims are all there is
    */
@@ -316,7 +323,12 @@ abstract class AdsStream implements ConfigWatcher {
       if (state == null) {
         continue;
       }
-      if (changes == null || state.wildcard) {
+      // A Gateway's routes and certificates follow its Gateway, its routes and its Secrets:
+      // configuration no Service change names. Its Envoy resolves them again at every change
+      // (Gateways are few, and its view is built once per snapshot).
+      boolean gatewayOwn =
+          !gateway.isEmpty() && (type == ResourceType.ROUTE || type == ResourceType.SECRET);
+      if (changes == null || state.wildcard || gatewayOwn) {
         state.stale = true;
         state.dirty = true;
         continue;
@@ -447,6 +459,11 @@ abstract class AdsStream implements ConfigWatcher {
     serviceAccount = claimedAccount;
     pod = text(metadata, "POD_NAME");
     type = proxyType(node);
+    if (type.equals("gateway") && !namespace.isEmpty()) {
+      Value labels = metadata.getFieldsOrDefault("LABELS", null);
+      String name = labels == null ? "" : text(labels.getStructValue(), GATEWAY_NAME_LABEL);
+      gateway = name.isEmpty() ? "" : namespace + "/" + name;
+    }
     nodeId = node.getId();
     log.debug("stream {} from {} is proxy {} ({})", id, peer, nodeId, type);
     return true;
@@ -469,6 +486,9 @@ abstract class AdsStream implements ConfigWatcher {
     Value value = metadata.getFieldsOrDefault(key, null);
     return value == null ? "" : value.getStringValue();
   }
+
+  /** The label of a Gateway's Pods that names their Gateway (GEP-1762). */
+  static final String GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
 
   /** Watches exactly the Services the given resources refer to, and every change when needed. */
   protected final void watch(Collection<ResourceRef> refs, boolean all) {
@@ -495,7 +515,8 @@ abstract class AdsStream implements ConfigWatcher {
       context.watchers().update(this, started, stopped);
       watched = now.toArray(new ServiceKey[0]);
     }
-    if (all && !watchingAll) {
+    // A Gateway's Envoy follows its Gateway, routes and Secrets, which no Service names.
+    if ((all || !gateway.isEmpty()) && !watchingAll) {
       context.watchers().watchAll(this);
       watchingAll = true;
     }
@@ -529,6 +550,9 @@ abstract class AdsStream implements ConfigWatcher {
   protected final List<ResourceRef> wildcardRefs(ResourceType type) {
     List<ResourceRef> refs = new ArrayList<>();
     boolean sidecar = this.type.equals("sidecar");
+    if (this.type.equals("gateway")) {
+      return gatewayWildcardRefs(type);
+    }
     if (isEnvoy() && type == ResourceType.LISTENER) {
       if (sidecar) {
         if (!context.cache().inboundPortNumbers(version.state(), workload()).isEmpty()) {
@@ -556,7 +580,45 @@ abstract class AdsStream implements ConfigWatcher {
     return refs;
   }
 
+  /**
+   * A Gateway's wildcard Listeners and Clusters: those of its ports, and those its routes forward
+   * to; nothing before its Gateway (of a Weft class) exists.
+   */
+  private List<ResourceRef> gatewayWildcardRefs(ResourceType type) {
+    if (gateway.isEmpty()) {
+      return new ArrayList<>();
+    }
+    GatewayTranslator.View view = context.cache().gatewayView(version.state(), gateway);
+    Collection<String> names =
+        switch (type) {
+          case LISTENER -> view.listeners().keySet();
+          case CLUSTER -> view.clusters();
+          default -> List.of();
+        };
+    List<ResourceRef> refs = new ArrayList<>(names.size());
+    for (String name : names) {
+      refs.add(ref(type, name));
+    }
+    return refs;
+  }
+
+  /**
+   * Whether the proxy may hold what {@code ref} names: a Gateway's resources only its own Envoy,
+   * and a certificate only the Envoy of a Gateway that serves it. Anything else is as if it did not
+   * exist, so that asking tells nothing.
+   */
+  private boolean mayHold(ResourceRef ref) {
+    if (ref.type() == ResourceType.SECRET) {
+      return !gateway.isEmpty()
+          && context.cache().gatewayView(version.state(), gateway).secrets().contains(ref.name());
+    }
+    return GatewayTranslator.gatewayOf(ref.name()).map(gateway::equals).orElse(true);
+  }
+
   protected final Resource resolve(ResourceRef ref) {
+    if (!mayHold(ref)) {
+      return null;
+    }
     if (ref.isServerListener()) {
       return context.cache().serverListener(version.state(), ref, workload());
     }

@@ -55,6 +55,10 @@ final class ResourceCache {
    */
   private volatile OutboundMemo outbound;
 
+  /** Gateways' views by {@code namespace/name}: few, and rebuilt once per snapshot each. */
+  private final Cache<String, GatewayMemo> gateways =
+      Caffeine.newBuilder().maximumSize(1_024).expireAfterAccess(IDLE).build();
+
   private record OutboundMemo(Map<ServiceKey, MeshService> services, Resource resource) {}
 
   /**
@@ -299,6 +303,13 @@ final class ResourceCache {
   }
 
   private Resource lookUp(MeshState state, ResourceRef ref) {
+    if (ref.type() == ResourceType.SECRET) {
+      var secret = GatewayTranslator.secret(state, ref.name());
+      return secret == null ? null : Resource.of(ref.name(), secret);
+    }
+    if (ref.name().startsWith(GatewayTranslator.PREFIX)) {
+      return gatewayResource(state, ref);
+    }
     if (ref.isEnvoy() && ref.type() == ResourceType.LISTENER) {
       return ref.name().equals(EnvoySidecarTranslator.OUTBOUND_LISTENER)
           ? outboundListener(state)
@@ -378,6 +389,7 @@ final class ResourceCache {
                   canonical, service, port, endpoints, attachments, mode, ref.isEnvoy()));
       case ENDPOINT ->
           Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
+      case SECRET -> throw new IllegalArgumentException("a Secret is not a Service's: " + ref);
     };
   }
 
@@ -524,6 +536,43 @@ final class ResourceCache {
         ? null
         : Resource.of(
             EnvoySidecarTranslator.INBOUND_LISTENER, EnvoySidecarTranslator.inbound(ports));
+  }
+
+  /**
+   * The view of Gateway {@code gateway} ({@code namespace/name}) in {@code state}: built once per
+   * snapshot and Gateway, for all the resources of its Envoy and for the names it may ask for.
+   */
+  GatewayTranslator.View gatewayView(MeshState state, String gateway) {
+    GatewayMemo memo = gateways.getIfPresent(gateway);
+    if (memo != null && memo.stateVersion() == state.version()) {
+      return memo.view();
+    }
+    int slash = gateway.indexOf('/');
+    GatewayTranslator.View view =
+        slash <= 0
+            ? GatewayTranslator.View.NONE
+            : GatewayTranslator.view(
+                state, gateway.substring(0, slash), gateway.substring(slash + 1), names);
+    gateways.put(gateway, new GatewayMemo(state.version(), view));
+    return view;
+  }
+
+  private record GatewayMemo(long stateVersion, GatewayTranslator.View view) {}
+
+  /** A Listener or RouteConfiguration of a Gateway, from its view. */
+  private Resource gatewayResource(MeshState state, ResourceRef ref) {
+    String gateway = GatewayTranslator.gatewayOf(ref.name()).orElse(null);
+    if (gateway == null) {
+      return null;
+    }
+    GatewayTranslator.View view = gatewayView(state, gateway);
+    com.google.protobuf.Message message =
+        switch (ref.type()) {
+          case LISTENER -> view.listeners().get(ref.name());
+          case ROUTE -> view.routes().get(ref.name());
+          default -> null;
+        };
+    return message == null ? null : Resource.of(ref.name(), message);
   }
 
   /** Built once per change of the mesh's Services, shared by every sidecar. */

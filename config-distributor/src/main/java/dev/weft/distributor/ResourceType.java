@@ -14,7 +14,11 @@ public enum ResourceType {
       "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
       StateOfTheWorld.REQUESTED),
   LISTENER("type.googleapis.com/envoy.config.listener.v3.Listener", StateOfTheWorld.FULL),
-  ROUTE("type.googleapis.com/envoy.config.route.v3.RouteConfiguration", StateOfTheWorld.REQUESTED);
+  ROUTE("type.googleapis.com/envoy.config.route.v3.RouteConfiguration", StateOfTheWorld.REQUESTED),
+  /** Certificates a Gateway's HTTPS listeners serve (SDS over ADS); only Gateways get any. */
+  SECRET(
+      "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+      StateOfTheWorld.REQUESTED);
 
   /**
    * What a state-of-the-world response of the type means: for clusters and listeners it is the full

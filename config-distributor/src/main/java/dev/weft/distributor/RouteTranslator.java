@@ -92,6 +92,15 @@ final class RouteTranslator {
     return RouteConfiguration.newBuilder().setName(name).addVirtualHosts(host).build();
   }
 
+  /**
+   * One rule's match of a Gateway's route: as a Service's, without the Service's own policies
+   * (those a Service's clients apply; a Gateway's routes reach the backends' clusters, whose
+   * policies apply there).
+   */
+  static Route route(RoutePrecedence.Entry entry, ResourceNames names) {
+    return route(entry, names, AttachedPolicies.NONE);
+  }
+
   private static Route route(
       RoutePrecedence.Entry entry, ResourceNames names, AttachedPolicies policies) {
     RouteRule rule = entry.rule();

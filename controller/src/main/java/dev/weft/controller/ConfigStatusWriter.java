@@ -129,7 +129,13 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       ObjectKey key = config.key();
       if (key.kind() == ResourceKind.SERVICE
           || key.kind() == ResourceKind.ENDPOINT_SLICE
-          || key.kind() == ResourceKind.POD) {
+          || key.kind() == ResourceKind.POD
+          // Gateways' status is not written yet (docs/envoy.md#gateways), nor that of routes
+          // whose parents are Gateways only: they have no Service parent to report on.
+          || key.kind() == ResourceKind.GATEWAY
+          || key.kind() == ResourceKind.GATEWAY_CLASS
+          || key.kind() == ResourceKind.SECRET
+          || config.route().map(route -> route.parents().isEmpty()).orElse(false)) {
         continue;
       }
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
@@ -203,7 +209,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       case FAULT_POLICY -> FaultPolicy.class;
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
       case MESH_TLS_POLICY -> MeshTLSPolicy.class;
-      case SERVICE, ENDPOINT_SLICE, POD ->
+      case SERVICE, ENDPOINT_SLICE, POD, GATEWAY, GATEWAY_CLASS, SECRET ->
           throw new IllegalArgumentException(kind + " has no status Weft writes");
     };
   }

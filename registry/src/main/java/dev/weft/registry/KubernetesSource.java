@@ -6,12 +6,16 @@ import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -26,12 +30,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A registry source that watches the Kubernetes API through Fabric8 informers: Services,
- * EndpointSlices, Pods, and Gateway API HTTPRoutes and GRPCRoutes, in all namespaces or a list.
+ * EndpointSlices, Pods, Gateway API HTTPRoutes, GRPCRoutes, Gateways and GatewayClasses, Weft's
+ * policies, and the {@code kubernetes.io/tls} Secrets Gateways serve, in all namespaces or a list.
  *
  * <p>Informers list, then watch; after a disconnect they resume the watch or, when the API server
  * has compacted past it, list again and report what changed meanwhile (deletions included). The
@@ -96,6 +102,20 @@ public final class KubernetesSource implements AutoCloseable {
             Requirement.OPTIONAL));
     synced.add(
         watch(MeshTLSPolicy.class, c -> c.resources(MeshTLSPolicy.class), Requirement.OPTIONAL));
+    synced.add(watch(Gateway.class, c -> c.resources(Gateway.class), Requirement.OPTIONAL));
+    synced.add(
+        inform(
+            GatewayClass.class,
+            client.resources(GatewayClass.class).runnableInformer(0),
+            Requirement.OPTIONAL));
+    // Only the Secrets a Gateway could serve: the API server filters by type, so the informer
+    // never holds the cluster's other Secrets (Helm releases, tokens, application credentials).
+    synced.add(
+        watch(
+            Secret.class,
+            c -> c.secrets(),
+            operation -> operation.withField("type", GatewayDecoder.TLS_SECRET_TYPE),
+            Requirement.REQUIRED));
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(
@@ -136,16 +156,28 @@ public final class KubernetesSource implements AutoCloseable {
       Class<T> type,
       Function<KubernetesClient, MixedOperation<T, ?, ?>> operation,
       Requirement requirement) {
+    return watch(type, operation, selection -> selection, requirement);
+  }
+
+  /** Watches {@code type} in the source's namespaces, narrowed by {@code filter}. */
+  private <T extends HasMetadata> CompletableFuture<Void> watch(
+      Class<T> type,
+      Function<KubernetesClient, MixedOperation<T, ?, ?>> operation,
+      UnaryOperator<FilterWatchListDeletable<T, ?, ?>> filter,
+      Requirement requirement) {
     List<CompletableFuture<Void>> synced = new ArrayList<>();
     if (namespaces.isEmpty()) {
       synced.add(
-          inform(type, operation.apply(client).inAnyNamespace().runnableInformer(0), requirement));
+          inform(
+              type,
+              filter.apply(operation.apply(client).inAnyNamespace()).runnableInformer(0),
+              requirement));
     } else {
       for (String namespace : namespaces) {
         synced.add(
             inform(
                 type,
-                operation.apply(client).inNamespace(namespace).runnableInformer(0),
+                filter.apply(operation.apply(client).inNamespace(namespace)).runnableInformer(0),
                 requirement));
       }
     }

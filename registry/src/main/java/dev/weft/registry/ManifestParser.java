@@ -7,9 +7,12 @@ import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.ArrayList;
@@ -197,7 +200,9 @@ final class ManifestParser {
     ObjectKey key =
         new ObjectKey(
             resourceKind.get(),
-            namespace == null ? ResourceDecoder.DEFAULT_NAMESPACE : namespace,
+            resourceKind.get().clusterScoped()
+                ? ""
+                : namespace == null ? ResourceDecoder.DEFAULT_NAMESPACE : namespace,
             name);
     HasMetadata object;
     try {
@@ -205,7 +210,9 @@ final class ManifestParser {
     } catch (IllegalArgumentException | JacksonException e) {
       return new Malformed(position, key, List.of(mappingError(e)));
     }
-    object.getMetadata().setNamespace(key.namespace());
+    if (!key.kind().clusterScoped()) {
+      object.getMetadata().setNamespace(key.namespace());
+    }
     return new Parsed(position, key, object);
   }
 
@@ -220,6 +227,9 @@ final class ManifestParser {
       case FAULT_POLICY -> FaultPolicy.class;
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
       case MESH_TLS_POLICY -> MeshTLSPolicy.class;
+      case GATEWAY -> Gateway.class;
+      case GATEWAY_CLASS -> GatewayClass.class;
+      case SECRET -> Secret.class;
     };
   }
 

@@ -1,5 +1,6 @@
 package dev.weft.registry;
 
+import dev.weft.registry.model.GatewayObject;
 import dev.weft.registry.model.MeshRoute;
 import dev.weft.registry.model.PolicyValues;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -15,22 +16,32 @@ import java.util.Optional;
  *     validation, and neither may a reader
  * @param route for a route, its decoded model, which is what translation reads
  * @param policy for a Weft policy, its decoded values, which is what translation reads
+ * @param gateway for a Gateway, a GatewayClass or a TLS Secret, its decoded values
  */
 public record MeshConfig(
-    ObjectKey key, HasMetadata resource, Optional<MeshRoute> route, Optional<PolicyValues> policy) {
+    ObjectKey key,
+    HasMetadata resource,
+    Optional<MeshRoute> route,
+    Optional<PolicyValues> policy,
+    Optional<GatewayObject> gateway) {
 
   public MeshConfig {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(resource, "resource");
     Objects.requireNonNull(route, "route");
     Objects.requireNonNull(policy, "policy");
+    Objects.requireNonNull(gateway, "gateway");
   }
 
   static MeshConfig ofRoute(ObjectKey key, HasMetadata resource, MeshRoute route) {
-    return new MeshConfig(key, resource, Optional.of(route), Optional.empty());
+    return new MeshConfig(key, resource, Optional.of(route), Optional.empty(), Optional.empty());
   }
 
   static MeshConfig ofPolicy(ObjectKey key, HasMetadata resource, PolicyValues policy) {
-    return new MeshConfig(key, resource, Optional.empty(), Optional.of(policy));
+    return new MeshConfig(key, resource, Optional.empty(), Optional.of(policy), Optional.empty());
+  }
+
+  static MeshConfig ofGateway(ObjectKey key, HasMetadata resource, GatewayObject gateway) {
+    return new MeshConfig(key, resource, Optional.empty(), Optional.empty(), Optional.of(gateway));
   }
 }

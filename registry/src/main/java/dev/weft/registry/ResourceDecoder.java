@@ -3,6 +3,7 @@ package dev.weft.registry;
 import com.google.common.net.InetAddresses;
 import com.google.common.primitives.Ints;
 import dev.weft.api.gateway.GatewayRouteValidator;
+import dev.weft.api.gateway.GatewayValidator;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
@@ -20,12 +21,15 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectReference;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceSpec;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -73,7 +77,10 @@ final class ResourceDecoder {
     if (kind == null || meta == null || meta.getName() == null || meta.getName().isEmpty()) {
       return Optional.empty();
     }
-    String namespace = meta.getNamespace() == null ? DEFAULT_NAMESPACE : meta.getNamespace();
+    String namespace =
+        kind.clusterScoped()
+            ? ""
+            : meta.getNamespace() == null ? DEFAULT_NAMESPACE : meta.getNamespace();
     return Optional.of(new ObjectKey(kind, namespace, meta.getName()));
   }
 
@@ -96,6 +103,12 @@ final class ResourceDecoder {
       return ResourceKind.AUTHORIZATION_POLICY;
     } else if (object instanceof MeshTLSPolicy) {
       return ResourceKind.MESH_TLS_POLICY;
+    } else if (object instanceof Gateway) {
+      return ResourceKind.GATEWAY;
+    } else if (object instanceof GatewayClass) {
+      return ResourceKind.GATEWAY_CLASS;
+    } else if (object instanceof Secret) {
+      return ResourceKind.SECRET;
     }
     return null;
   }
@@ -117,7 +130,7 @@ final class ResourceDecoder {
       case HTTP_ROUTE -> {
         HTTPRoute route = (HTTPRoute) object;
         if (route.getSpec() != null
-            && !GatewayRouteValidator.isMeshRoute(route.getSpec().getParentRefs())) {
+            && !GatewayRouteValidator.isWeftHttpRoute(route.getSpec().getParentRefs())) {
           yield Validated.valid(new Mutation.Delete(key));
         }
         yield GatewayRouteValidator.validate(route)
@@ -169,6 +182,30 @@ final class ResourceDecoder {
                 valid ->
                     new Mutation.PutConfig(
                         MeshConfig.ofPolicy(key, policy, new PolicyValues.MeshTls(valid))));
+      }
+      case GATEWAY ->
+          GatewayValidator.validate((Gateway) object)
+              .map(
+                  valid ->
+                      new Mutation.PutConfig(
+                          MeshConfig.ofGateway(key, valid, GatewayDecoder.decode(valid))));
+      case GATEWAY_CLASS ->
+          GatewayValidator.validate((GatewayClass) object)
+              .map(
+                  valid ->
+                      new Mutation.PutConfig(
+                          MeshConfig.ofGateway(key, valid, GatewayDecoder.decode(valid))));
+      case SECRET -> {
+        Secret secret = (Secret) object;
+        if (!GatewayDecoder.TLS_SECRET_TYPE.equals(secret.getType())) {
+          // Not a certificate a Gateway could serve: not Weft's (and its data never kept).
+          yield Validated.valid(new Mutation.Delete(key));
+        }
+        yield GatewayDecoder.credential(key, secret)
+            .map(
+                credential ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofGateway(key, GatewayDecoder.withoutData(secret), credential)));
       }
     };
   }

@@ -13,7 +13,11 @@ public enum ResourceKind {
   TRAFFIC_POLICY("mesh.weft.dev/v1alpha1", "TrafficPolicy"),
   FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy"),
   AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy"),
-  MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy");
+  MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy"),
+  GATEWAY("gateway.networking.k8s.io/v1", "Gateway"),
+  GATEWAY_CLASS("gateway.networking.k8s.io/v1", "GatewayClass"),
+  /** Only those of type {@code kubernetes.io/tls}, which Gateways' HTTPS listeners serve. */
+  SECRET("v1", "Secret");
 
   private final String apiVersion;
   private final String kind;
@@ -29,6 +33,11 @@ public enum ResourceKind {
 
   public String kind() {
     return kind;
+  }
+
+  /** Whether objects of the kind have no namespace (their key's namespace is empty). */
+  public boolean clusterScoped() {
+    return this == GATEWAY_CLASS;
   }
 
   /** Finds the kind for an object's {@code apiVersion} and {@code kind}, if Weft reads it. */

@@ -1,6 +1,7 @@
 package dev.weft.registry;
 
 import dev.weft.api.gateway.GatewayDuration;
+import dev.weft.api.gateway.GatewayRouteValidator;
 import dev.weft.api.validation.Validated;
 import dev.weft.registry.model.MeshRoute;
 import dev.weft.registry.model.RouteMatch;
@@ -87,6 +88,8 @@ final class RouteDecoder {
         route.getMetadata().getName(),
         created(route),
         parents(route.getSpec().getParentRefs(), route.getMetadata().getNamespace()),
+        gateways(route.getSpec().getParentRefs(), route.getMetadata().getNamespace()),
+        orEmpty(route.getSpec().getHostnames()),
         rules);
   }
 
@@ -128,6 +131,8 @@ final class RouteDecoder {
         route.getMetadata().getName(),
         created(route),
         parents(route.getSpec().getParentRefs(), route.getMetadata().getNamespace()),
+        List.of(),
+        List.of(),
         rules);
   }
 
@@ -150,6 +155,24 @@ final class RouteDecoder {
       }
     }
     return parents;
+  }
+
+  /**
+   * The Gateways the {@code parentRefs} name, in any namespace (the Gateway says whom it takes).
+   */
+  static List<MeshRoute.GatewayParent> gateways(List<ParentReference> refs, String namespace) {
+    List<MeshRoute.GatewayParent> gateways = new ArrayList<>();
+    for (ParentReference parent : orEmpty(refs)) {
+      if (GatewayRouteValidator.isGateway(parent)) {
+        gateways.add(
+            new MeshRoute.GatewayParent(
+                parent.getNamespace() == null ? namespace : parent.getNamespace(),
+                parent.getName(),
+                Optional.ofNullable(parent.getSectionName()),
+                parent.getPort() == null ? OptionalInt.empty() : OptionalInt.of(parent.getPort())));
+      }
+    }
+    return gateways;
   }
 
   private static RouteMatch httpMatch(HTTPRouteMatch match) {
@@ -302,7 +325,7 @@ final class RouteDecoder {
   }
 
   /** RFC 3339 timestamps in UTC sort in time order as text; a missing one sorts last. */
-  private static String created(HasMetadata route) {
+  static String created(HasMetadata route) {
     String created = route.getMetadata().getCreationTimestamp();
     return created == null ? "~" : created;
   }

@@ -5,7 +5,10 @@ import dev.weft.registry.Mutation.PodInfo;
 import dev.weft.registry.Mutation.SliceEndpoint;
 import dev.weft.registry.Mutation.SlicePort;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClass;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.CustomResource;
 import java.util.ArrayList;
@@ -108,7 +111,10 @@ final class StateWriter {
   private void putConfig(MeshConfig config) {
     MeshConfig old = configs.get(config.key());
     // A relist, or a write of the object's status (Weft's own among them), changes nothing.
-    if (old == null || !sameDesiredState(old.resource(), config.resource())) {
+    // A Secret's resource keeps no data: its credential says whether it changed.
+    if (old == null
+        || !sameDesiredState(old.resource(), config.resource())
+        || !old.gateway().equals(config.gateway())) {
       configs = configs.plus(config.key(), config);
       changes.config(config.key());
       if (old != null) {
@@ -139,6 +145,12 @@ final class StateWriter {
       return route.getSpec();
     } else if (resource instanceof GRPCRoute route) {
       return route.getSpec();
+    } else if (resource instanceof Gateway gateway) {
+      return gateway.getSpec();
+    } else if (resource instanceof GatewayClass gatewayClass) {
+      return gatewayClass.getSpec();
+    } else if (resource instanceof Secret secret) {
+      return secret.getType();
     } else if (resource instanceof CustomResource<?, ?> custom) {
       return custom.getSpec();
     }
@@ -303,7 +315,10 @@ final class StateWriter {
           TRAFFIC_POLICY,
           FAULT_POLICY,
           AUTHORIZATION_POLICY,
-          MESH_TLS_POLICY -> {
+          MESH_TLS_POLICY,
+          GATEWAY,
+          GATEWAY_CLASS,
+          SECRET -> {
         MeshConfig old = configs.get(key);
         if (old != null) {
           configs = configs.minus(key);

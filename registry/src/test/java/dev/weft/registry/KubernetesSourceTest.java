@@ -238,6 +238,70 @@ class KubernetesSourceTest {
   }
 
   @Test
+  void followsGatewaysTheirClassesAndOnlyTlsSecrets() {
+    create(
+        new io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayClassBuilder()
+            .withNewMetadata()
+            .withName("weft")
+            .endMetadata()
+            .withNewSpec()
+            .withControllerName("weft.dev/gateway-controller")
+            .endSpec()
+            .build());
+    create(
+        new io.fabric8.kubernetes.api.model.gatewayapi.v1.GatewayBuilder()
+            .withNewMetadata()
+            .withName("edge")
+            .withNamespace(NS)
+            .endMetadata()
+            .withNewSpec()
+            .withGatewayClassName("weft")
+            .addNewListener()
+            .withName("http")
+            .withPort(8080)
+            .withProtocol("HTTP")
+            .endListener()
+            .endSpec()
+            .build());
+    create(secret("opaque", "Opaque", java.util.Map.of("password", "c2VjcmV0")));
+    // Not PEM: the decoder refuses it, which shows it was read.
+    create(secret("broken-cert", "kubernetes.io/tls", java.util.Map.of("tls.crt", "eA==")));
+
+    startAndSync(List.of());
+
+    assertThat(registry.current().config(new ObjectKey(ResourceKind.GATEWAY, NS, "edge")))
+        .isPresent();
+    assertThat(registry.current().config(new ObjectKey(ResourceKind.GATEWAY_CLASS, "", "weft")))
+        .isPresent();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                registry
+                    .current()
+                    .rejection(new ObjectKey(ResourceKind.SECRET, NS, "broken-cert"))
+                    .isPresent());
+    // Only TLS Secrets are kept (the informer asks for that type; the decoder checks it too).
+    assertThat(registry.current().rejections())
+        .extracting(Rejection::object)
+        .containsExactly("Secret " + NS + "/broken-cert");
+    assertThat(registry.current().config(new ObjectKey(ResourceKind.SECRET, NS, "opaque")))
+        .isEmpty();
+  }
+
+  private static io.fabric8.kubernetes.api.model.Secret secret(
+      String name, String type, java.util.Map<String, String> data) {
+    return new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace(NS)
+        .endMetadata()
+        .withType(type)
+        .withData(data)
+        .build();
+  }
+
+  @Test
   void syncsWithoutRoutesWhenGatewayApiIsNotInstalled() {
     apiServer.stopServing("/apis/gateway.networking.k8s.io/");
     create(service(NS, "reviews", "http", 9080));

@@ -66,12 +66,28 @@ public final class GatewayRouteValidator {
     return parentRefs != null && parentRefs.stream().anyMatch(GatewayRouteValidator::isService);
   }
 
+  /**
+   * Whether an HTTPRoute may be Weft's: it attaches to a Service, or to a Gateway (which is Weft's
+   * when its class is; that is settled where Gateways and their classes are known).
+   */
+  public static boolean isWeftHttpRoute(List<ParentReference> parentRefs) {
+    return parentRefs != null && parentRefs.stream().anyMatch(p -> isService(p) || isGateway(p));
+  }
+
+  /** Whether a parentRef names a Gateway: its group and kind default to the Gateway API's. */
+  public static boolean isGateway(ParentReference parent) {
+    return parent != null
+        && (parent.getGroup() == null || "gateway.networking.k8s.io".equals(parent.getGroup()))
+        && (parent.getKind() == null || "Gateway".equals(parent.getKind()));
+  }
+
   public static Validated<HTTPRoute> validate(HTTPRoute route) {
     FieldErrors errors = new FieldErrors();
     if (route.getSpec() == null) {
       return Validated.invalid("spec", "required");
     }
-    validateParents(route.getSpec().getParentRefs(), errors);
+    validateParents(route.getSpec().getParentRefs(), true, errors);
+    validateHostnames(route.getSpec().getHostnames(), errors);
     List<HTTPRouteRule> rules = nullToEmpty(route.getSpec().getRules());
     checkMax("spec.rules", rules.size(), MAX_RULES, errors);
     for (int i = 0; i < rules.size(); i++) {
@@ -128,7 +144,7 @@ public final class GatewayRouteValidator {
     if (route.getSpec() == null) {
       return Validated.invalid("spec", "required");
     }
-    validateParents(route.getSpec().getParentRefs(), errors);
+    validateParents(route.getSpec().getParentRefs(), false, errors);
     List<GRPCRouteRule> rules = nullToEmpty(route.getSpec().getRules());
     checkMax("spec.rules", rules.size(), MAX_RULES, errors);
     for (int i = 0; i < rules.size(); i++) {
@@ -243,9 +259,14 @@ public final class GatewayRouteValidator {
     }
   }
 
-  private static void validateParents(List<ParentReference> parents, FieldErrors errors) {
-    if (!isMeshRoute(parents)) {
-      errors.add("spec.parentRefs", "must name at least one Service (kind: Service, group: \"\")");
+  private static void validateParents(
+      List<ParentReference> parents, boolean gatewaysAllowed, FieldErrors errors) {
+    if (gatewaysAllowed ? !isWeftHttpRoute(parents) : !isMeshRoute(parents)) {
+      errors.add(
+          "spec.parentRefs",
+          gatewaysAllowed
+              ? "must name at least one Service (kind: Service, group: \"\") or Gateway"
+              : "must name at least one Service (kind: Service, group: \"\")");
       return;
     }
     for (int i = 0; i < parents.size(); i++) {
@@ -256,6 +277,24 @@ public final class GatewayRouteValidator {
       }
       requireName(path + ".name", parent.getName(), errors);
       checkPort(path + ".port", parent.getPort(), false, errors);
+    }
+  }
+
+  private static final int MAX_HOSTNAMES = 16;
+
+  private static void validateHostnames(List<String> hostnames, FieldErrors errors) {
+    List<String> all = nullToEmpty(hostnames);
+    checkMax("spec.hostnames", all.size(), MAX_HOSTNAMES, errors);
+    for (int i = 0; i < all.size(); i++) {
+      String hostname = all.get(i);
+      String path = FieldErrors.indexed("spec.hostnames", i);
+      if (!errors.checkPresent(path, hostname)) {
+        continue;
+      }
+      String problem = GatewayValidator.hostnameProblem(hostname);
+      if (problem != null) {
+        errors.add(path, problem);
+      }
     }
   }
 

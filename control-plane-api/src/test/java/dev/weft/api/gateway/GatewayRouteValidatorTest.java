@@ -144,10 +144,12 @@ class GatewayRouteValidatorTest {
             HTTPRoute.class);
 
     assertThat(GatewayRouteValidator.isMeshRoute(route.getSpec().getParentRefs())).isFalse();
+    assertThat(GatewayRouteValidator.isWeftHttpRoute(route.getSpec().getParentRefs())).isFalse();
     assertThat(GatewayRouteValidator.validate(route).errors())
         .extracting(FieldError::toString)
         .containsExactly(
-            "spec.parentRefs: must name at least one Service (kind: Service, group: \"\")");
+            "spec.parentRefs: must name at least one Service (kind: Service, group: \"\") or"
+                + " Gateway");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -3,11 +3,12 @@ package dev.weft.registry.model;
 import dev.weft.registry.ServiceKey;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * A route of the mesh: an {@code HTTPRoute} or a {@code GRPCRoute} with Service parents (GAMMA),
- * decoded.
+ * A route of the mesh: an {@code HTTPRoute} or a {@code GRPCRoute} with Service parents (GAMMA), or
+ * an {@code HTTPRoute} with Gateway parents, decoded.
  *
  * @param protocol which kind of route it was
  * @param namespace its namespace, which is also its backends' (references to other namespaces are
@@ -16,6 +17,9 @@ import java.util.OptionalInt;
  * @param created its creation timestamp (RFC 3339, UTC), or {@code "~"} when unknown so that it
  *     sorts after every known one: the oldest route wins a precedence tie
  * @param parents the Services (and ports) it attaches to
+ * @param gateways the Gateways (and listeners) it attaches to
+ * @param hostnames for Gateway parents, the hosts it answers for (exact, or a wildcard of one
+ *     leading label); empty for any. Service parents ignore them, as GAMMA says.
  * @param rules its rules, in order
  */
 public record MeshRoute(
@@ -24,6 +28,8 @@ public record MeshRoute(
     String name,
     String created,
     List<ServiceParent> parents,
+    List<GatewayParent> gateways,
+    List<String> hostnames,
     List<RouteRule> rules) {
 
   public MeshRoute {
@@ -32,6 +38,8 @@ public record MeshRoute(
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(created, "created");
     parents = List.copyOf(parents);
+    gateways = List.copyOf(gateways);
+    hostnames = List.copyOf(hostnames);
     rules = List.copyOf(rules);
   }
 
@@ -61,6 +69,24 @@ public record MeshRoute(
   public record ServiceParent(String service, OptionalInt port) {
     public ServiceParent {
       Objects.requireNonNull(service, "service");
+      Objects.requireNonNull(port, "port");
+    }
+  }
+
+  /**
+   * A Gateway parent.
+   *
+   * @param namespace the Gateway's namespace (the route's, unless the parentRef says another)
+   * @param name the Gateway's name
+   * @param listener the one listener it attaches to ({@code sectionName}); empty for every one
+   * @param port the listeners of one port it attaches to; empty for every port
+   */
+  public record GatewayParent(
+      String namespace, String name, Optional<String> listener, OptionalInt port) {
+    public GatewayParent {
+      Objects.requireNonNull(namespace, "namespace");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(listener, "listener");
       Objects.requireNonNull(port, "port");
     }
   }

@@ -57,11 +57,13 @@ public final class RoutePrecedence {
 
   /** The entries of the {@code routes} attached to {@code port} of {@code service}, in order. */
   public static List<Entry> order(List<MeshRoute> routes, ServiceKey service, int port) {
+    return order(routes.stream().filter(route -> route.attachesTo(service, port)).toList());
+  }
+
+  /** The entries of every one of {@code routes}, in order (a Gateway's, on one host). */
+  public static List<Entry> order(List<MeshRoute> routes) {
     List<Entry> entries = new ArrayList<>();
     for (MeshRoute route : routes) {
-      if (!route.attachesTo(service, port)) {
-        continue;
-      }
       for (int r = 0; r < route.rules().size(); r++) {
         for (int m = 0; m < route.rules().get(r).matches().size(); m++) {
           entries.add(new Entry(route, r, m));
