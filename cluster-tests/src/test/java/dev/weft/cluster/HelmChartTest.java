@@ -419,6 +419,9 @@ class HelmChartTest {
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/meshtlspolicies/default/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/authorizationpolicies/only-checkout/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/faultpolicies/chaos/status",
+    "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies",
+    "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies?watch=true",
+    "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/ratelimitpolicies/ratings-limit/status",
     // Leader election in its own namespace.
     "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
     "PUT, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",

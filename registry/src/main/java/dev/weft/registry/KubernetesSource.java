@@ -3,6 +3,7 @@ package dev.weft.registry;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
+import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -96,6 +97,9 @@ public final class KubernetesSource implements AutoCloseable {
             Requirement.OPTIONAL));
     synced.add(
         watch(MeshTLSPolicy.class, c -> c.resources(MeshTLSPolicy.class), Requirement.OPTIONAL));
+    synced.add(
+        watch(
+            RateLimitPolicy.class, c -> c.resources(RateLimitPolicy.class), Requirement.OPTIONAL));
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(

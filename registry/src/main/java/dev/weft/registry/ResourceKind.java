@@ -13,7 +13,8 @@ public enum ResourceKind {
   TRAFFIC_POLICY("mesh.weft.dev/v1alpha1", "TrafficPolicy"),
   FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy"),
   AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy"),
-  MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy");
+  MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy"),
+  RATE_LIMIT_POLICY("mesh.weft.dev/v1alpha1", "RateLimitPolicy");
 
   private final String apiVersion;
   private final String kind;

@@ -303,7 +303,8 @@ final class StateWriter {
           TRAFFIC_POLICY,
           FAULT_POLICY,
           AUTHORIZATION_POLICY,
-          MESH_TLS_POLICY -> {
+          MESH_TLS_POLICY,
+          RATE_LIMIT_POLICY -> {
         MeshConfig old = configs.get(key);
         if (old != null) {
           configs = configs.minus(key);
