@@ -419,6 +419,9 @@ class HelmChartTest {
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/meshtlspolicies/default/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/authorizationpolicies/only-checkout/status",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/faultpolicies/chaos/status",
+    "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies",
+    "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies?watch=true",
+    "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/ratelimitpolicies/ratings-limit/status",
     // Leader election in its own namespace.
     "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
     "PUT, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
@@ -561,6 +564,36 @@ class HelmChartTest {
             rbac.allows(
                 ApiRequest.of("POST", "/apis/authentication.k8s.io/v1/tokenreviews"), NAMESPACE))
         .isTrue();
+  }
+
+  @Test
+  void gatewaysAreOffByDefaultAndOnReadOnlyTlsSecretsAndGateways() {
+    assertThat(at(defaults().settings(), "weft.kubernetes.gateways")).contains(false);
+
+    RenderedChart chart = RenderedChart.template().set("gateways.enabled", "true").render();
+
+    assertThat(at(chart.settings(), "weft.kubernetes.gateways")).contains(true);
+    RbacRules rbac = RbacRules.of(chart);
+    // What KubernetesSource asks for with gateways on.
+    for (String path :
+        List.of(
+            "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls",
+            "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls&watch=true",
+            "/apis/gateway.networking.k8s.io/v1/gateways",
+            "/apis/gateway.networking.k8s.io/v1/gateways?watch=true",
+            "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+            "/apis/gateway.networking.k8s.io/v1/gatewayclasses?watch=true")) {
+      assertThat(rbac.allows(ApiRequest.of("GET", path), NAMESPACE)).as(path).isTrue();
+    }
+    // Still no Secret by name, and no write.
+    for (ApiRequest denied :
+        List.of(
+            ApiRequest.of("GET", "/api/v1/namespaces/shop/secrets/shop-cert"),
+            ApiRequest.of("PUT", "/api/v1/namespaces/shop/secrets/shop-cert"),
+            ApiRequest.of(
+                "PUT", "/apis/gateway.networking.k8s.io/v1/namespaces/shop/gateways/edge"))) {
+      assertThat(rbac.allows(denied, NAMESPACE)).as("%s", denied).isFalse();
+    }
   }
 
   /** The chart with sidecar injection on, as docs/envoy.md#injection installs it. */

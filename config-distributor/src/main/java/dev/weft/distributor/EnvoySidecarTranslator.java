@@ -72,8 +72,15 @@ final class EnvoySidecarTranslator {
    * @param http whether it speaks HTTP (gRPC included): then authorization applies per request
    * @param mode the strictest mutual TLS mode of the Services it serves there
    * @param authorization the RBAC filters of the AuthorizationPolicies of those Services
+   * @param rateLimits the local rate limit filters of the RateLimitPolicies of those Services (or
+   *     of their ports served here)
    */
-  record InboundPort(int port, boolean http, MutualTlsMode mode, List<HttpFilter> authorization) {}
+  record InboundPort(
+      int port,
+      boolean http,
+      MutualTlsMode mode,
+      List<HttpFilter> authorization,
+      List<HttpFilter> rateLimits) {}
 
   /**
    * Application protocols and port name prefixes that mean HTTP (gRPC among them), as Kubernetes
@@ -141,8 +148,9 @@ final class EnvoySidecarTranslator {
    * The inbound Listener on 15006: a filter chain per port the workload serves, whose TLS follows
    * the mode (STRICT: a client certificate of the mesh is required; PERMISSIVE: the TLS inspector
    * tells TLS from plaintext and both are served; DISABLE: plaintext), and whose HTTP ports carry
-   * the RBAC filters of the Services' AuthorizationPolicies before the router. Connections go on to
-   * the workload on localhost ({@link #inboundCluster}).
+   * the RBAC filters of the Services' AuthorizationPolicies and the local rate limits of their
+   * RateLimitPolicies before the router; TCP ports are neither authorized nor limited. Connections
+   * go on to the workload on localhost ({@link #inboundCluster}).
    */
   static Listener inbound(List<InboundPort> ports) {
     Listener.Builder listener =
@@ -162,7 +170,10 @@ final class EnvoySidecarTranslator {
     boolean inspectsTls = false;
     for (InboundPort port : ports) {
       String cluster = inboundClusterName(port.port());
-      Filter filter = port.http() ? inboundHttp(cluster, port.authorization()) : tcpProxy(cluster);
+      Filter filter =
+          port.http()
+              ? inboundHttp(cluster, port.authorization(), port.rateLimits())
+              : tcpProxy(cluster);
       FilterChainMatch.Builder match =
           FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port.port()));
       switch (port.mode()) {
@@ -253,12 +264,17 @@ final class EnvoySidecarTranslator {
         .build();
   }
 
-  private static Filter inboundHttp(String cluster, List<HttpFilter> authorization) {
+  private static Filter inboundHttp(
+      String cluster, List<HttpFilter> authorization, List<HttpFilter> rateLimits) {
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             .setStatPrefix(cluster)
             .setRouteConfig(Translator.everythingTo(cluster))
             .addAllHttpFilters(authorization)
+            // After authorization: a request RBAC refuses takes no token, so callers that may not
+            // call at all cannot use up the allowed callers' share. Before the router, which
+            // forwards.
+            .addAllHttpFilters(rateLimits)
             .addHttpFilters(Translator.ROUTER_FILTER)
             .setNormalizePath(BoolValue.of(true))
             .build();

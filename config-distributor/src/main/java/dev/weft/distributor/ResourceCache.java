@@ -4,6 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.api.policy.PolicyTarget;
+import dev.weft.api.policy.RateLimitValues;
 import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
@@ -11,14 +13,17 @@ import dev.weft.registry.ServiceAttachments;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
+import dev.weft.registry.model.ResolvedPolicies;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -428,8 +433,8 @@ final class ResourceCache {
 
   /**
    * What a sidecar's workload serves: per port of its Pod's endpoints, whether it speaks HTTP, the
-   * strictest mTLS mode and the AuthorizationPolicies of the Services it serves there. Sorted by
-   * port; empty without a Pod name (nothing ties the sidecar to endpoints).
+   * strictest mTLS mode, the AuthorizationPolicies and the rate limits of the Services it serves
+   * there. Sorted by port; empty without a Pod name (nothing ties the sidecar to endpoints).
    */
   private List<EnvoySidecarTranslator.InboundPort> inboundPorts(
       MeshState state, Inbound.Workload workload) {
@@ -438,6 +443,7 @@ final class ResourceCache {
     }
     Map<Integer, List<ServiceKey>> servicesByPort = new TreeMap<>();
     Map<Integer, Boolean> httpByPort = new TreeMap<>();
+    Map<Integer, Map<PolicyTarget, RateLimitValues.LocalLimit>> rateLimitsByPort = new TreeMap<>();
     List<PodEndpoint> endpoints =
         endpointsByPod(state).getOrDefault(workload.namespace() + "/" + workload.pod(), List.of());
     for (PodEndpoint each : endpoints) {
@@ -457,6 +463,12 @@ final class ResourceCache {
                           port.name().equals(endpoint.portName())
                               && EnvoySidecarTranslator.isHttp(port));
       httpByPort.merge(endpoint.port(), http, Boolean::logicalOr);
+      rateLimit(state, service, endpoint.portName())
+          .ifPresent(
+              limit ->
+                  rateLimitsByPort
+                      .computeIfAbsent(endpoint.port(), port -> new TreeMap<>(TARGET_ORDER))
+                      .put(limit.getKey(), limit.getValue()));
     }
     List<EnvoySidecarTranslator.InboundPort> ports = new ArrayList<>();
     for (Map.Entry<Integer, List<ServiceKey>> entry : servicesByPort.entrySet()) {
@@ -468,9 +480,35 @@ final class ResourceCache {
               httpByPort.get(entry.getKey()),
               inboundMode(state, workload, services),
               AuthorizationTranslator.filters(
-                  Inbound.authorization(state, services), mutualTls.trustDomain())));
+                  Inbound.authorization(state, services), mutualTls.trustDomain()),
+              rateLimitsByPort.getOrDefault(entry.getKey(), Map.of()).entrySet().stream()
+                  .map(limit -> RateLimitTranslator.filter(limit.getKey(), limit.getValue()))
+                  .toList()));
     }
     return ports;
+  }
+
+  private static final Comparator<PolicyTarget> TARGET_ORDER =
+      Comparator.comparing(PolicyTarget::namespace)
+          .thenComparing(PolicyTarget::service)
+          .thenComparing(target -> target.sectionName().orElse(""));
+
+  /**
+   * The limit on requests to {@code service}'s port {@code portName}, with the target it was set
+   * on: a RateLimitPolicy on the port itself, else one on the whole Service. A workload port that
+   * serves several Services gets the limit of each, every one with its own bucket: a request passes
+   * only if each has a token for it, so the tightest limit binds.
+   */
+  private static Optional<Map.Entry<PolicyTarget, RateLimitValues.LocalLimit>> rateLimit(
+      MeshState state, ServiceKey service, String portName) {
+    ResolvedPolicies policies = state.attachments(service).policies();
+    PolicyTarget port =
+        new PolicyTarget(service.namespace(), service.name(), Optional.of(portName));
+    PolicyTarget whole = new PolicyTarget(service.namespace(), service.name(), Optional.empty());
+    return policies
+        .rateLimit(port)
+        .map(limit -> Map.entry(port, limit))
+        .or(() -> policies.rateLimit(whole).map(limit -> Map.entry(whole, limit)));
   }
 
   /** The Services with an endpoint of the workload's Pod on {@code port}, sorted. */

@@ -311,6 +311,20 @@ class EnvoyConstraintsOfWeftOutputTest {
               .flatMap(m -> m.getHttpFiltersList().stream())
               .anyMatch(f -> f.getName().equals(rbac)));
     }
+    features.put(
+        "local rate limit",
+        managers.stream()
+            .flatMap(m -> m.getHttpFiltersList().stream())
+            .anyMatch(f -> f.getName().startsWith(RateLimitTranslator.FILTER_PREFIX)));
+    features.put(
+        "local rate limits of two Services on one port",
+        managers.stream()
+            .anyMatch(
+                m ->
+                    m.getHttpFiltersList().stream()
+                            .filter(f -> f.getName().startsWith(RateLimitTranslator.FILTER_PREFIX))
+                            .count()
+                        == 2));
     features.put("cluster with TLS", clusters.stream().anyMatch(Cluster::hasTransportSocket));
     features.put("outlier detection", clusters.stream().anyMatch(Cluster::hasOutlierDetection));
     features.put("circuit breakers", clusters.stream().anyMatch(Cluster::hasCircuitBreakers));
@@ -422,7 +436,8 @@ class EnvoyConstraintsOfWeftOutputTest {
    * endpoints in zones, terminating, not ready and on IPv6; HTTPRoutes and a GRPCRoute with every
    * kind of match, split, timeout, retry, header change and mirror Weft translates, rules that
    * forward nowhere and an empty path regex (the Gateway API allows one); more TrafficPolicies,
-   * FaultPolicies and MeshTLSPolicies on top of the examples.
+   * FaultPolicies, MeshTLSPolicies and RateLimitPolicies (on a port; the largest bucket; two
+   * Services of one Pod) on top of the examples.
    */
   private static final String BOOKINFO =
       """
@@ -711,6 +726,22 @@ class EnvoyConstraintsOfWeftOutputTest {
       spec:
         targetRefs: [{group: "", kind: Service, name: productpage}]
         abort: {grpcStatus: "16", percentage: 0.0001}
+      ---
+      apiVersion: mesh.weft.dev/v1alpha1
+      kind: RateLimitPolicy
+      metadata: {name: details-grpc-limit, namespace: bookinfo}
+      spec:
+        targetRefs: [{group: "", kind: Service, name: details, sectionName: grpc}]
+        local: {requests: 1, per: 50ms}
+      ---
+      apiVersion: mesh.weft.dev/v1alpha1
+      kind: RateLimitPolicy
+      metadata: {name: reviews-limit, namespace: bookinfo}
+      spec:
+        targetRefs:
+          - {group: "", kind: Service, name: reviews}
+          - {group: "", kind: Service, name: reviews-v1}
+        local: {requests: 2147483647, per: 99999h99999m99999s99999ms, burst: 2147483647}
       ---
       apiVersion: mesh.weft.dev/v1alpha1
       kind: MeshTLSPolicy

@@ -10,6 +10,10 @@ import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
+import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.api.policy.PolicyTarget;
+import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.RateLimitValues;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
@@ -20,9 +24,11 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
@@ -37,6 +43,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,6 +69,8 @@ class EnvoySidecarTest {
       Path.of("src/test/resources/golden/envoy-sidecar-strict.json");
   private static final Path GOLDEN_PERMISSIVE =
       Path.of("src/test/resources/golden/envoy-sidecar-permissive-inbound.json");
+  private static final Path GOLDEN_RATE_LIMIT =
+      Path.of("src/test/resources/golden/envoy-sidecar-rate-limited-inbound.json");
 
   /** The sidecar is that of the greeter's Pod, whose endpoint is 127.0.0.1:7001. */
   private static final String POD = TestObjects.podName("greeter", "127.0.0.1");
@@ -97,6 +106,7 @@ class EnvoySidecarTest {
                       io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
                           .getDescriptor())
                   .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
+                  .add(LocalRateLimit.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
                   .build());
 
@@ -260,6 +270,88 @@ class EnvoySidecarTest {
         .containsExactly("tls", "raw_buffer");
     assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
     assertGolden(GOLDEN_PERMISSIVE, List.of(inbound));
+  }
+
+  @Test
+  void aRateLimitPolicyLimitsTheRequestsEachPodOfItsServiceAccepts() throws Exception {
+    mesh.source()
+        .upsert(
+            YAML.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: only-checkout, namespace: demo}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: greeter}]
+                  rules:
+                  - from: [{principals: [cluster.local/ns/demo/sa/checkout]}]
+                """,
+                AuthorizationPolicy.class));
+    // The port's own policy overrides the whole Service's.
+    mesh.source().upsert(rateLimit("greeter-limit", "", "{requests: 1000, per: 1s}"));
+    mesh.source()
+        .upsert(
+            rateLimit(
+                "greeter-http-limit", ", sectionName: http", "{requests: 5, per: 1m, burst: 20}"));
+    awaitServed(
+        state -> state.attachments(new ServiceKey("demo", "greeter")).configs().size() == 3);
+    envoy.openSotw();
+
+    Listener inbound = wildcard(LDS, Listener.class).get(0);
+
+    HttpConnectionManager manager =
+        inbound
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class);
+    assertThat(manager.getHttpFiltersList())
+        .extracting(filter -> filter.getName())
+        .as("authorization first: a refused request takes no token")
+        .containsExactly(
+            AuthorizationTranslator.ALLOW_FILTER,
+            RateLimitTranslator.FILTER_PREFIX + "demo/greeter:http",
+            Translator.ROUTER);
+    LocalRateLimit limit = manager.getHttpFilters(1).getTypedConfig().unpack(LocalRateLimit.class);
+    assertThat(limit.getTokenBucket().getTokensPerFill().getValue()).isEqualTo(5);
+    assertThat(limit.getTokenBucket().getFillInterval().getSeconds()).isEqualTo(60);
+    assertThat(limit.getTokenBucket().getMaxTokens()).isEqualTo(20);
+    assertThat(limit.getFilterEnforced().getDefaultValue().getNumerator()).isEqualTo(100);
+    assertThat(limit.getRateLimitedAsResourceExhausted()).isTrue();
+    assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
+    assertGolden(GOLDEN_RATE_LIMIT, List.of(inbound));
+  }
+
+  @Test
+  void aTcpPortIsNotRateLimited() throws Exception {
+    HttpFilter limit =
+        RateLimitTranslator.filter(
+            new PolicyTarget("demo", "db", Optional.empty()),
+            new RateLimitValues.LocalLimit(1, Duration.ofSeconds(1), 1));
+
+    Listener inbound =
+        EnvoySidecarTranslator.inbound(
+            List.of(
+                new EnvoySidecarTranslator.InboundPort(
+                    5432, false, MutualTlsMode.DISABLE, List.of(), List.of(limit))));
+
+    assertThat(inbound.getFilterChains(0).getFiltersList())
+        .extracting(filter -> filter.getName())
+        .containsExactly("envoy.filters.network.tcp_proxy");
+  }
+
+  private static RateLimitPolicy rateLimit(String name, String section, String local) {
+    return YAML.unmarshal(
+        """
+        apiVersion: mesh.weft.dev/v1alpha1
+        kind: RateLimitPolicy
+        metadata: {name: %s, namespace: demo}
+        spec:
+          targetRefs: [{group: "", kind: Service, name: greeter%s}]
+          local: %s
+        """
+            .formatted(name, section, local),
+        RateLimitPolicy.class);
   }
 
   @Test

@@ -10,6 +10,8 @@ import dev.weft.api.policy.LoadBalancing;
 import dev.weft.api.policy.OutlierDetection;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.PolicyValidator;
+import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.RateLimitValues;
 import dev.weft.api.policy.RetryDefaults;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.policy.TrafficPolicyValues;
@@ -35,11 +37,11 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
- * Fuzz tests of validation (see docs/fuzzing.md): {@link PolicyValidator} on TrafficPolicies and
- * FaultPolicies and {@link GatewayRouteValidator} on HTTPRoutes and GRPCRoutes, each given objects
- * unmarshalled from fuzzed YAML or JSON the way Fabric8 reads them. Validation is a value: it
- * returns every error with a field path and a reason, never throws; and what it accepts keeps the
- * promises of the value types (bounds, defaults, no nulls).
+ * Fuzz tests of validation (see docs/fuzzing.md): {@link PolicyValidator} on TrafficPolicies,
+ * FaultPolicies and RateLimitPolicies and {@link GatewayRouteValidator} on HTTPRoutes and
+ * GRPCRoutes, each given objects unmarshalled from fuzzed YAML or JSON the way Fabric8 reads them.
+ * Validation is a value: it returns every error with a field path and a reason, never throws; and
+ * what it accepts keeps the promises of the value types (bounds, defaults, no nulls).
  *
  * <p>In a normal build each method runs only on its inputs in {@code ValidationFuzzTestInputs/<
  * method>}; with {@code -Dweft.fuzz=1 -Dtest=ValidationFuzzTest#<method>} Jazzer fuzzes it.
@@ -54,6 +56,7 @@ class ValidationFuzzTest {
           "traffic-policy-canary-rule.yaml",
           "fault-policy-grpc.yaml",
           "fault-policy-http.yaml",
+          "rate-limit-policy.yaml",
           "http-route.yaml",
           "grpc-route.yaml");
 
@@ -61,6 +64,7 @@ class ValidationFuzzTest {
       Map.of(
           "TrafficPolicy", TrafficPolicy.class,
           "FaultPolicy", FaultPolicy.class,
+          "RateLimitPolicy", RateLimitPolicy.class,
           "HTTPRoute", HTTPRoute.class,
           "GRPCRoute", GRPCRoute.class);
 
@@ -75,7 +79,7 @@ class ValidationFuzzTest {
   }
 
   /**
-   * Arbitrary text read as each of the four kinds; whatever Fabric8 makes of it is validated. The
+   * Arbitrary text read as each of the five kinds; whatever Fabric8 makes of it is validated. The
    * committed inputs are the policy examples and two routes.
    */
   @FuzzTest(maxDuration = "3m")
@@ -124,6 +128,8 @@ class ValidationFuzzTest {
       check(PolicyValidator.validate(policy)).ifPresent(v -> holds(v, () -> checkTraffic(v)));
     } else if (object instanceof FaultPolicy policy) {
       check(PolicyValidator.validate(policy)).ifPresent(v -> holds(v, () -> checkFault(v)));
+    } else if (object instanceof RateLimitPolicy policy) {
+      check(PolicyValidator.validate(policy)).ifPresent(v -> holds(v, () -> checkRateLimit(v)));
     } else if (object instanceof HTTPRoute route) {
       GatewayRouteValidator.isMeshRoute(
           route.getSpec() == null ? null : route.getSpec().getParentRefs());
@@ -207,6 +213,13 @@ class ValidationFuzzTest {
                 require(abort.status() >= 1 && abort.status() <= 16);
               }
             });
+  }
+
+  private static void checkRateLimit(RateLimitValues rateLimit) {
+    checkTargets(rateLimit.targets());
+    RateLimitValues.LocalLimit local = rateLimit.local();
+    require(local.requests() >= 1 && local.burst() >= local.requests());
+    require(local.per().compareTo(RateLimitValues.LocalLimit.MIN_PERIOD) >= 0);
   }
 
   private static void checkTargets(List<PolicyTarget> targets) {

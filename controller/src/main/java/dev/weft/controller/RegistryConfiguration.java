@@ -53,7 +53,10 @@ class RegistryConfiguration {
               : properties.kubernetes().namespaces());
       KubernetesSource source =
           new KubernetesSource(
-              client, properties.kubernetes().namespaces(), registry.registerSource("kubernetes"));
+              client,
+              properties.kubernetes().namespaces(),
+              registry.registerSource("kubernetes"),
+              properties.kubernetes().gateways());
       return new RegistrySourceLifecycle(
           source::start,
           source,

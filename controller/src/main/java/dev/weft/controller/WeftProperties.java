@@ -60,13 +60,17 @@ public record WeftProperties(
    * @param serviceAccount the control plane's own ServiceAccount, in {@code controlPlaneNamespace}:
    *     the CA serves as its SPIFFE identity
    * @param leaderElection how replicas elect the one that runs the tasks that must happen once
+   * @param gateways whether to follow Gateways, GatewayClasses and the {@code kubernetes.io/tls}
+   *     Secrets their HTTPS listeners serve (docs/envoy.md#gateways); off, Weft reads no Secret but
+   *     its CA's
    */
   public record Kubernetes(
       @DefaultValue List<String> namespaces,
       @DefaultValue("weft-system") String controlPlaneNamespace,
       @DefaultValue("") String identity,
       @DefaultValue("weft") String serviceAccount,
-      @DefaultValue LeaderElection leaderElection) {}
+      @DefaultValue LeaderElection leaderElection,
+      @DefaultValue("false") boolean gateways) {}
 
   /**
    * The leader election, on a Lease in {@code weft.kubernetes.control-plane-namespace}. The

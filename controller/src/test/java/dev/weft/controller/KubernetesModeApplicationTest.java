@@ -4,8 +4,10 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.ca.Pem;
+import dev.weft.registry.ConfigStatus;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -308,6 +310,50 @@ class KubernetesModeApplicationTest {
                   .containsEntry("Programmed", "True/Programmed");
               assertThat(policyConditions("inventory-b"))
                   .containsEntry("Accepted", "False/Conflicted");
+            });
+  }
+
+  @Test
+  void aRateLimitPolicysStatusSaysOnlyEnvoySidecarsEnforceIt() {
+    client.resource(service("billing", 8080)).create();
+    client
+        .resource(
+            Serialization.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: RateLimitPolicy
+                metadata: {name: billing-limit, namespace: payments}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: billing}]
+                  local: {requests: 100, per: 1s}
+                """,
+                RateLimitPolicy.class))
+        .create();
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              RateLimitPolicy current =
+                  client
+                      .resources(RateLimitPolicy.class)
+                      .inNamespace("payments")
+                      .withName("billing-limit")
+                      .get();
+              assertThat(current.getStatus()).isNotNull();
+              assertThat(current.getStatus().getConditions())
+                  .extracting(
+                      condition ->
+                          condition.getType()
+                              + "="
+                              + condition.getStatus()
+                              + "/"
+                              + condition.getReason()
+                              + ": "
+                              + condition.getMessage())
+                  .containsExactly(
+                      "Accepted=True/Accepted: " + ConfigStatus.RATE_LIMIT_ACCEPTED,
+                      "Programmed=True/Programmed: sent to the proxies it concerns");
             });
   }
 

@@ -2,6 +2,8 @@ package dev.weft.registry;
 
 import dev.weft.api.policy.MeshPolicy;
 import dev.weft.api.policy.PolicyConflicts;
+import dev.weft.api.policy.PolicyTargetReference;
+import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
@@ -19,8 +21,8 @@ import java.util.stream.Collectors;
 /**
  * The {@code Accepted} and {@code ResolvedRefs} conditions of a route, as the Gateway API defines
  * them for Service parents, and the {@code Accepted} condition of a Weft policy (False with {@code
- * TargetNotFound} or {@code Conflicted} when it does not apply), computed from a snapshot. Pure
- * functions.
+ * TargetNotFound} when a target Service, or a RateLimitPolicy's port, does not exist, or {@code
+ * Conflicted}), computed from a snapshot. Pure functions.
  *
  * <ul>
  *   <li>Accepted: False with reason {@code Invalid} when the latest version was rejected (the last
@@ -92,6 +94,11 @@ public final class ConfigStatus {
       return new ConfigCondition(
           "Accepted", false, "TargetNotFound", "no such Service: " + missing);
     }
+    List<String> missingPorts = missingPorts(state, policy);
+    if (!missingPorts.isEmpty()) {
+      return new ConfigCondition(
+          "Accepted", false, "TargetNotFound", "no such Service port: " + missingPorts);
+    }
     List<MeshPolicy> neighbours = new ArrayList<>();
     for (ServiceKey target : targets) {
       for (MeshConfig attached : state.attachments(target).configs()) {
@@ -108,9 +115,50 @@ public final class ConfigStatus {
         }
       }
     }
-    return conflicts.isEmpty()
-        ? new ConfigCondition("Accepted", true, "Accepted", "applies to its targets")
-        : new ConfigCondition("Accepted", false, "Conflicted", String.join("; ", conflicts));
+    if (!conflicts.isEmpty()) {
+      return new ConfigCondition("Accepted", false, "Conflicted", String.join("; ", conflicts));
+    }
+    return new ConfigCondition(
+        "Accepted",
+        true,
+        "Accepted",
+        policy instanceof RateLimitPolicy ? RATE_LIMIT_ACCEPTED : "applies to its targets");
+  }
+
+  /**
+   * Where a rate limit is enforced, said where its user looks: only Envoy sidecars have a local
+   * rate limit filter, and they limit requests, not TCP connections.
+   */
+  public static final String RATE_LIMIT_ACCEPTED =
+      "applies to its targets: the Envoy sidecar of each of their Pods limits the requests of its"
+          + " HTTP and gRPC ports (not TCP ports; proxyless gRPC servers have no rate limiting)";
+
+  /**
+   * The ports a RateLimitPolicy's {@code sectionName}s name that its Services do not have ({@code
+   * namespace/service:port}): a misspelt port would otherwise limit nothing without a word. Other
+   * kinds' sections are route rules, which are not checked.
+   */
+  private static List<String> missingPorts(MeshState state, MeshPolicy policy) {
+    if (!(policy instanceof RateLimitPolicy)) {
+      return List.of();
+    }
+    List<String> missing = new ArrayList<>();
+    for (PolicyTargetReference ref : policy.targetRefs()) {
+      String port = ref.getSectionName();
+      if (port == null) {
+        continue;
+      }
+      ServiceKey service = new ServiceKey(policy.getMetadata().getNamespace(), ref.getName());
+      boolean found =
+          state
+              .service(service)
+              .map(s -> s.ports().stream().anyMatch(p -> p.name().equals(port)))
+              .orElse(false);
+      if (!found) {
+        missing.add(service + ":" + port);
+      }
+    }
+    return missing;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.weft.registry;
 import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
+import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -69,18 +70,28 @@ public final class KubernetesSource implements AutoCloseable {
   private final KubernetesClient client;
   private final List<String> namespaces;
   private final RegistrySource sink;
+  private final boolean gateways;
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
   private CompletableFuture<Void> initialSync = new CompletableFuture<>();
   private final Map<String, String> failures = new ConcurrentSkipListMap<>();
   private volatile boolean closed;
 
+  /** A source that follows Gateways too; {@code namespaces} empty watches all. */
+  public KubernetesSource(KubernetesClient client, List<String> namespaces, RegistrySource sink) {
+    this(client, namespaces, sink, true);
+  }
+
   /**
    * @param namespaces the namespaces to watch; empty watches all
+   * @param gateways whether to follow Gateways, GatewayClasses and TLS Secrets: reading Secrets is
+   *     a privilege a mesh without Gateways need not have
    */
-  public KubernetesSource(KubernetesClient client, List<String> namespaces, RegistrySource sink) {
+  public KubernetesSource(
+      KubernetesClient client, List<String> namespaces, RegistrySource sink, boolean gateways) {
     this.client = client;
     this.namespaces = List.copyOf(namespaces);
     this.sink = sink;
+    this.gateways = gateways;
   }
 
   /** Starts the informers; returns at once. The registry reports synced once they have listed. */
@@ -102,20 +113,25 @@ public final class KubernetesSource implements AutoCloseable {
             Requirement.OPTIONAL));
     synced.add(
         watch(MeshTLSPolicy.class, c -> c.resources(MeshTLSPolicy.class), Requirement.OPTIONAL));
-    synced.add(watch(Gateway.class, c -> c.resources(Gateway.class), Requirement.OPTIONAL));
-    synced.add(
-        inform(
-            GatewayClass.class,
-            client.resources(GatewayClass.class).runnableInformer(0),
-            Requirement.OPTIONAL));
-    // Only the Secrets a Gateway could serve: the API server filters by type, so the informer
-    // never holds the cluster's other Secrets (Helm releases, tokens, application credentials).
     synced.add(
         watch(
-            Secret.class,
-            c -> c.secrets(),
-            operation -> operation.withField("type", GatewayDecoder.TLS_SECRET_TYPE),
-            Requirement.REQUIRED));
+            RateLimitPolicy.class, c -> c.resources(RateLimitPolicy.class), Requirement.OPTIONAL));
+    if (gateways) {
+      synced.add(watch(Gateway.class, c -> c.resources(Gateway.class), Requirement.OPTIONAL));
+      synced.add(
+          inform(
+              GatewayClass.class,
+              client.resources(GatewayClass.class).runnableInformer(0),
+              Requirement.OPTIONAL));
+      // Only the Secrets a Gateway could serve: the API server filters by type, so the informer
+      // never holds the cluster's other Secrets (Helm releases, tokens, application credentials).
+      synced.add(
+          watch(
+              Secret.class,
+              c -> c.secrets(),
+              operation -> operation.withField("type", GatewayDecoder.TLS_SECRET_TYPE),
+              Requirement.REQUIRED));
+    }
     initialSync =
         CompletableFuture.allOf(synced.toArray(CompletableFuture[]::new))
             .whenComplete(

@@ -6,6 +6,7 @@ import dev.weft.api.policy.MeshPolicy;
 import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.policy.PolicyTarget;
+import dev.weft.api.policy.RateLimitValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.registry.model.PolicyValues;
 import dev.weft.registry.model.ResolvedPolicies;
@@ -46,6 +47,7 @@ final class PolicyResolution {
     Map<PolicyTarget, TrafficPolicyValues> traffic = new HashMap<>();
     Map<PolicyTarget, FaultInjection> faults = new HashMap<>();
     Map<PolicyTarget, MutualTlsMode> mutualTls = new HashMap<>();
+    Map<PolicyTarget, RateLimitValues.LocalLimit> rateLimits = new HashMap<>();
     for (PolicyConflicts.Resolution<MeshPolicy> resolution : PolicyConflicts.resolve(policies)) {
       PolicyValues accepted = values.get(resolution.accepted());
       if (accepted instanceof PolicyValues.Traffic policy) {
@@ -54,8 +56,10 @@ final class PolicyResolution {
         faults.put(resolution.target(), policy.values());
       } else if (accepted instanceof PolicyValues.MeshTls policy) {
         mutualTls.put(resolution.target(), policy.values().mode());
+      } else if (accepted instanceof PolicyValues.RateLimit policy) {
+        rateLimits.put(resolution.target(), policy.values().local());
       }
     }
-    return new ResolvedPolicies(traffic, faults, mutualTls, authorization);
+    return new ResolvedPolicies(traffic, faults, mutualTls, rateLimits, authorization);
   }
 }

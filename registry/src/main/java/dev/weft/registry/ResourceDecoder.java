@@ -8,6 +8,7 @@ import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.PolicyValidator;
+import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
@@ -103,6 +104,8 @@ final class ResourceDecoder {
       return ResourceKind.AUTHORIZATION_POLICY;
     } else if (object instanceof MeshTLSPolicy) {
       return ResourceKind.MESH_TLS_POLICY;
+    } else if (object instanceof RateLimitPolicy) {
+      return ResourceKind.RATE_LIMIT_POLICY;
     } else if (object instanceof Gateway) {
       return ResourceKind.GATEWAY;
     } else if (object instanceof GatewayClass) {
@@ -182,6 +185,14 @@ final class ResourceDecoder {
                 valid ->
                     new Mutation.PutConfig(
                         MeshConfig.ofPolicy(key, policy, new PolicyValues.MeshTls(valid))));
+      }
+      case RATE_LIMIT_POLICY -> {
+        RateLimitPolicy policy = (RateLimitPolicy) object;
+        yield PolicyValidator.validate(policy)
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, policy, new PolicyValues.RateLimit(valid))));
       }
       case GATEWAY ->
           GatewayValidator.validate((Gateway) object)

@@ -14,6 +14,7 @@ public enum ResourceKind {
   FAULT_POLICY("mesh.weft.dev/v1alpha1", "FaultPolicy"),
   AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy"),
   MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy"),
+  RATE_LIMIT_POLICY("mesh.weft.dev/v1alpha1", "RateLimitPolicy"),
   GATEWAY("gateway.networking.k8s.io/v1", "Gateway"),
   GATEWAY_CLASS("gateway.networking.k8s.io/v1", "GatewayClass"),
   /** Only those of type {@code kubernetes.io/tls}, which Gateways' HTTPS listeners serve. */

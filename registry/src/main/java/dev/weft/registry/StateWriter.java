@@ -316,6 +316,7 @@ final class StateWriter {
           FAULT_POLICY,
           AUTHORIZATION_POLICY,
           MESH_TLS_POLICY,
+          RATE_LIMIT_POLICY,
           GATEWAY,
           GATEWAY_CLASS,
           SECRET -> {

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.weft.api.policy.FaultPolicy;
+import dev.weft.api.policy.RateLimitPolicy;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -174,11 +175,27 @@ class KubernetesSourceTest {
                     .formatted(NS),
                 FaultPolicy.class))
         .create();
+    client
+        .resource(
+            Serialization.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: RateLimitPolicy
+                metadata: {name: reviews-limit, namespace: %s}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: reviews}]
+                  local: {requests: 100, per: 1s}
+                """
+                    .formatted(NS),
+                RateLimitPolicy.class))
+        .create();
 
-    await().atMost(WAIT).until(() -> !registry.current().attachments(REVIEWS).isEmpty());
+    await().atMost(WAIT).until(() -> registry.current().attachments(REVIEWS).configs().size() == 2);
     assertThat(registry.current().attachments(REVIEWS).configs())
         .extracting(MeshConfig::key)
-        .containsExactly(new ObjectKey(ResourceKind.FAULT_POLICY, NS, "reviews-chaos"));
+        .containsExactly(
+            new ObjectKey(ResourceKind.FAULT_POLICY, NS, "reviews-chaos"),
+            new ObjectKey(ResourceKind.RATE_LIMIT_POLICY, NS, "reviews-limit"));
   }
 
   /** One watch per kind the source informs on: core kinds, Gateway API routes, Weft policies. */

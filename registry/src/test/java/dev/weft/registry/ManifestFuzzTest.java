@@ -44,7 +44,8 @@ class ManifestFuzzTest {
           "traffic-policy.yaml",
           "traffic-policy-canary-rule.yaml",
           "fault-policy-grpc.yaml",
-          "fault-policy-http.yaml");
+          "fault-policy-http.yaml",
+          "rate-limit-policy.yaml");
 
   private static final ManifestParser PARSER = new ManifestParser();
   private static final Pattern DOCUMENT_SEPARATOR = Pattern.compile("(?m)^---$");

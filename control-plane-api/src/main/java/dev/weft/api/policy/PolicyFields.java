@@ -53,6 +53,10 @@ final class PolicyFields {
           "DATA_LOSS",
           "UNAUTHENTICATED");
 
+  // IANA_SVC_NAME, as Kubernetes requires of a Service's port names.
+  private static final Pattern PORT_NAME =
+      Pattern.compile("^(?=.{1,15}$)(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+
   // A manifest without a namespace lands in "default", as kubectl would put it.
   private static final String DEFAULT_NAMESPACE = "default";
 
@@ -211,6 +215,11 @@ final class PolicyFields {
 
   static String grpcStatusName(int code) {
     return GRPC_STATUS_NAMES.get(code);
+  }
+
+  /** Whether {@code name} can be the name of a Service's port. */
+  static boolean isPortName(String name) {
+    return PORT_NAME.matcher(name).matches();
   }
 
   static boolean isCoreGroup(String group) {

@@ -4,11 +4,13 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A validated policy target: a Service, and optionally one of its route rules.
+ * A validated policy target: a Service, and optionally one of its route rules (a port, for a
+ * RateLimitPolicy).
  *
  * @param namespace the namespace of the Service, which is the policy's own
  * @param service the Service's name
- * @param sectionName the route rule's name; empty when the policy applies to the whole Service
+ * @param sectionName the route rule's name (a port's name, for a RateLimitPolicy); empty when the
+ *     policy applies to the whole Service
  */
 public record PolicyTarget(String namespace, String service, Optional<String> sectionName) {
 

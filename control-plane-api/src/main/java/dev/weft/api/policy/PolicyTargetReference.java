@@ -7,7 +7,8 @@ import io.fabric8.generator.annotation.Required;
 
 /**
  * What a policy attaches to, as the Gateway API's {@code LocalPolicyTargetReferenceWithSectionName}
- * (GEP-713): a Service in the policy's own namespace, optionally narrowed to one route rule.
+ * (GEP-713): a Service in the policy's own namespace, optionally narrowed to one route rule (or,
+ * for a RateLimitPolicy, one port).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class PolicyTargetReference {
@@ -26,7 +27,8 @@ public final class PolicyTargetReference {
   private String name;
 
   @JsonPropertyDescription(
-      "Name of one route rule (HTTPRoute/GRPCRoute rule name) to narrow the policy to.")
+      "Name of one section of the Service to narrow the policy to: an HTTPRoute/GRPCRoute rule's"
+          + " name, or for a RateLimitPolicy a port's name.")
   private String sectionName;
 
   public PolicyTargetReference() {}

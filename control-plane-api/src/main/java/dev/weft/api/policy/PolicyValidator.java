@@ -105,4 +105,33 @@ public final class PolicyValidator {
     Optional<FaultInjection.Abort> abort = FaultPolicyChecks.abort(spec.getAbort(), errors);
     return errors.toResult(() -> new FaultInjection(targets, delay, abort));
   }
+
+  /**
+   * A RateLimitPolicy's {@code sectionName} names a port of the Service (by its name), not a route
+   * rule: the limit is the receiving Pod's, which sees ports, not the rules its callers matched.
+   */
+  public static Validated<RateLimitValues> validate(RateLimitPolicy policy) {
+    RateLimitPolicySpec spec = policy.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    List<PolicyTarget> targets = PolicyFields.targets(policy, spec.getTargetRefs(), errors);
+    List<PolicyTargetReference> refs =
+        spec.getTargetRefs() == null ? List.of() : spec.getTargetRefs();
+    for (int i = 0; i < refs.size(); i++) {
+      String section = refs.get(i) == null ? null : refs.get(i).getSectionName();
+      if (section != null && !section.isEmpty() && !PolicyFields.isPortName(section)) {
+        errors.add(
+            FieldErrors.indexed("spec.targetRefs", i) + ".sectionName",
+            "\""
+                + section
+                + "\" is not a port name (at most 15 lowercase letters, digits and '-'); a"
+                + " RateLimitPolicy narrows to a port of the Service by its name");
+      }
+    }
+    Optional<RateLimitValues.LocalLimit> local =
+        RateLimitPolicyChecks.local(spec.getLocal(), errors);
+    return errors.toResult(() -> new RateLimitValues(targets, local.orElseThrow()));
+  }
 }

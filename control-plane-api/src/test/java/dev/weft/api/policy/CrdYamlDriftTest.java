@@ -30,6 +30,7 @@ class CrdYamlDriftTest {
             "authorizationpolicies.mesh.weft.dev-v1.yml",
             "faultpolicies.mesh.weft.dev-v1.yml",
             "meshtlspolicies.mesh.weft.dev-v1.yml",
+            "ratelimitpolicies.mesh.weft.dev-v1.yml",
             "trafficpolicies.mesh.weft.dev-v1.yml");
 
     for (String file : generated) {

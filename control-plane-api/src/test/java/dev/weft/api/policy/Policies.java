@@ -45,4 +45,14 @@ final class Policies {
     return SERIALIZATION.unmarshal(
         String.format(HEADER, "FaultPolicy") + "spec:\n" + spec, FaultPolicy.class);
   }
+
+  /** A RateLimitPolicy on Service shop/reviews with {@code fragment} (spec lines) added. */
+  static RateLimitPolicy rateLimit(String fragment) {
+    return rateLimitSpec(TARGET + "  " + fragment + "\n");
+  }
+
+  static RateLimitPolicy rateLimitSpec(String spec) {
+    return SERIALIZATION.unmarshal(
+        String.format(HEADER, "RateLimitPolicy") + "spec:\n" + spec, RateLimitPolicy.class);
+  }
 }

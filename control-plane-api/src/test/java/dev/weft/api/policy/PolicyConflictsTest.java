@@ -97,6 +97,33 @@ class PolicyConflictsTest {
   }
 
   @Test
+  void theOldestRateLimitPolicyOnAPortWins() {
+    RateLimitPolicy newer =
+        Policies.rateLimitSpec(
+            "  targetRefs: [{group: \"\", kind: Service, name: reviews, sectionName: http}]\n"
+                + "  local: {requests: 1, per: 1s}\n");
+    newer.getMetadata().setName("newer");
+    newer.getMetadata().setCreationTimestamp("2026-11-02T00:00:00Z");
+    RateLimitPolicy older =
+        Policies.rateLimitSpec(
+            "  targetRefs: [{group: \"\", kind: Service, name: reviews, sectionName: http}]\n"
+                + "  local: {requests: 100, per: 1s}\n");
+    older.getMetadata().setName("older");
+    older.getMetadata().setCreationTimestamp("2026-11-01T00:00:00Z");
+
+    Resolution<RateLimitPolicy> resolution = PolicyConflicts.resolve(List.of(newer, older)).get(0);
+
+    assertThat(resolution.kind()).isEqualTo("RateLimitPolicy");
+    assertThat(resolution.target())
+        .isEqualTo(new PolicyTarget("shop", "reviews", Optional.of("http")));
+    assertThat(resolution.accepted()).isSameAs(older);
+    assertThat(resolution.conflicted().get(0).reason())
+        .isEqualTo(
+            "RateLimitPolicy shop/older also targets Service shop/reviews (section http) and takes"
+                + " precedence: it was created earlier (2026-11-01T00:00:00Z)");
+  }
+
+  @Test
   void aPolicyCanWinOnOneTargetAndLoseOnAnother() {
     TrafficPolicy both = traffic("shop", "both", "2026-11-02T00:00:00Z", "reviews", null);
     both.getSpec().getTargetRefs().add(PolicyTargetReference.service("ratings", null));

@@ -84,6 +84,17 @@ class PolicyExamplesTest {
   }
 
   @Test
+  void rateLimitPolicyExample() throws IOException {
+    RateLimitPolicy policy = read("rate-limit-policy.yaml", RateLimitPolicy.class);
+
+    RateLimitValues values = valid(PolicyValidator.validate(policy));
+    assertThat(values.targets())
+        .containsExactly(new PolicyTarget("bookinfo", "ratings", Optional.empty()));
+    assertThat(values.local())
+        .isEqualTo(new RateLimitValues.LocalLimit(100, Duration.ofSeconds(1), 200));
+  }
+
+  @Test
   void theKindInTheYamlPicksTheType() throws IOException {
     // The kinds are registered for Fabric8's deserializer in META-INF/services.
     Object parsed =

@@ -1,6 +1,7 @@
 package dev.weft.api.policy;
 
 import static dev.weft.api.policy.Policies.faultSpec;
+import static dev.weft.api.policy.Policies.rateLimitSpec;
 import static dev.weft.api.policy.Policies.trafficSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -65,6 +66,16 @@ class TargetRefsValidationTest {
   void faultPolicyRejects(String targetRefs, String path, String reason) {
     FaultPolicy policy =
         faultSpec("  " + targetRefs + "\n  abort: {httpStatus: 503, percentage: 1}\n");
+
+    assertThat(PolicyValidator.validate(policy).errors())
+        .containsExactly(new FieldError(path, reason));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @MethodSource("rejected")
+  void rateLimitPolicyRejects(String targetRefs, String path, String reason) {
+    RateLimitPolicy policy =
+        rateLimitSpec("  " + targetRefs + "\n  local: {requests: 10, per: 1s}\n");
 
     assertThat(PolicyValidator.validate(policy).errors())
         .containsExactly(new FieldError(path, reason));

@@ -3,6 +3,7 @@ package dev.weft.registry.model;
 import dev.weft.api.policy.AuthorizationRules;
 import dev.weft.api.policy.FaultInjection;
 import dev.weft.api.policy.MeshTlsValues;
+import dev.weft.api.policy.RateLimitValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import java.util.Objects;
 
@@ -11,7 +12,8 @@ public sealed interface PolicyValues
     permits PolicyValues.Traffic,
         PolicyValues.Fault,
         PolicyValues.Authorization,
-        PolicyValues.MeshTls {
+        PolicyValues.MeshTls,
+        PolicyValues.RateLimit {
 
   /** A {@code TrafficPolicy}. */
   record Traffic(TrafficPolicyValues values) implements PolicyValues {
@@ -37,6 +39,13 @@ public sealed interface PolicyValues
   /** A {@code MeshTLSPolicy}. */
   record MeshTls(MeshTlsValues values) implements PolicyValues {
     public MeshTls {
+      Objects.requireNonNull(values, "values");
+    }
+  }
+
+  /** A {@code RateLimitPolicy}. */
+  record RateLimit(RateLimitValues values) implements PolicyValues {
+    public RateLimit {
       Objects.requireNonNull(values, "values");
     }
   }
