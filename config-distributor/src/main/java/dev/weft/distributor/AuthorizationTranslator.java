@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import dev.weft.api.policy.AuthorizationPolicySpec;
 import dev.weft.api.policy.AuthorizationRules;
 import dev.weft.api.policy.Wildcard;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
@@ -47,16 +48,78 @@ final class AuthorizationTranslator {
    */
   static List<HttpFilter> filters(List<Named> policies, String trustDomain) {
     List<HttpFilter> filters = new ArrayList<>(2);
-    filter(DENY_FILTER, RBAC.Action.DENY, policies, trustDomain).ifPresent(filters::add);
-    filter(ALLOW_FILTER, RBAC.Action.ALLOW, policies, trustDomain).ifPresent(filters::add);
+    for (RBAC.Action action : List.of(RBAC.Action.DENY, RBAC.Action.ALLOW)) {
+      rules(action, policies, trustDomain, false)
+          .ifPresent(
+              rules ->
+                  filters.add(
+                      HttpFilter.newBuilder()
+                          .setName(action == RBAC.Action.DENY ? DENY_FILTER : ALLOW_FILTER)
+                          .setTypedConfig(
+                              Any.pack(
+                                  io.envoyproxy
+                                      .envoy
+                                      .extensions
+                                      .filters
+                                      .http
+                                      .rbac
+                                      .v3
+                                      .RBAC
+                                      .newBuilder()
+                                      .setRules(rules)
+                                      .build()))
+                          .build()));
+    }
+    return filters;
+  }
+
+  /**
+   * The network RBAC filters for a TCP port of an Envoy sidecar's inbound Listener, to put before
+   * {@code tcp_proxy}: they judge each connection by its caller's certificate and port. A rule's
+   * HTTP conditions (paths, methods, {@code when} on headers) mean nothing to a connection, so, as
+   * Istio does, an ALLOW rule that has any matches no connection (allowing less), and a DENY rule
+   * is applied without them (denying more): never more access than the policy gives over HTTP.
+   */
+  static List<Filter> connectionFilters(
+      List<Named> policies, String trustDomain, String statPrefix) {
+    List<Filter> filters = new ArrayList<>(2);
+    for (RBAC.Action action : List.of(RBAC.Action.DENY, RBAC.Action.ALLOW)) {
+      rules(action, policies, trustDomain, true)
+          .ifPresent(
+              rules ->
+                  filters.add(
+                      Filter.newBuilder()
+                          .setName("envoy.filters.network.rbac")
+                          .setTypedConfig(
+                              Any.pack(
+                                  io.envoyproxy
+                                      .envoy
+                                      .extensions
+                                      .filters
+                                      .network
+                                      .rbac
+                                      .v3
+                                      .RBAC
+                                      .newBuilder()
+                                      .setStatPrefix(
+                                          statPrefix
+                                              + (action == RBAC.Action.DENY ? ".deny" : ".allow"))
+                                      .setRules(rules)
+                                      .build()))
+                          .build()));
+    }
     return filters;
   }
 
   /** A policy's rules and the name its RBAC policies are called by. */
   record Named(String name, AuthorizationRules rules) {}
 
-  private static java.util.Optional<HttpFilter> filter(
-      String filterName, RBAC.Action action, List<Named> policies, String trustDomain) {
+  /**
+   * The RBAC rules of every policy of {@code action}, or none when no policy has that action.
+   * {@code connection}: for a TCP port, see {@link #connectionFilters}.
+   */
+  private static java.util.Optional<RBAC> rules(
+      RBAC.Action action, List<Named> policies, String trustDomain, boolean connection) {
     AuthorizationPolicySpec.Action wanted =
         action == RBAC.Action.DENY
             ? AuthorizationPolicySpec.Action.DENY
@@ -70,31 +133,46 @@ final class AuthorizationTranslator {
       any = true;
       List<AuthorizationRules.Rule> rules = policy.rules().rules();
       for (int i = 0; i < rules.size(); i++) {
-        rbac.putPolicies(policy.name() + "/rules[" + i + "]", policy(rules.get(i), trustDomain));
+        AuthorizationRules.Rule rule = rules.get(i);
+        if (connection && hasHttpConditions(rule)) {
+          if (action == RBAC.Action.ALLOW) {
+            continue; // allows no connection
+          }
+          rule = withoutHttpConditions(rule);
+        }
+        rbac.putPolicies(policy.name() + "/rules[" + i + "]", policy(rule, trustDomain));
       }
-    }
-    if (!any) {
-      return java.util.Optional.empty();
     }
     // An ALLOW policy without rules allows nothing: its filter, with no RBAC policies, refuses
     // every call, as Istio's does.
-    return java.util.Optional.of(
-        HttpFilter.newBuilder()
-            .setName(filterName)
-            .setTypedConfig(
-                Any.pack(
-                    io.envoyproxy
-                        .envoy
-                        .extensions
-                        .filters
-                        .http
-                        .rbac
-                        .v3
-                        .RBAC
-                        .newBuilder()
-                        .setRules(rbac)
-                        .build()))
-            .build());
+    return any ? java.util.Optional.of(rbac.build()) : java.util.Optional.empty();
+  }
+
+  private static boolean hasHttpConditions(AuthorizationRules.Rule rule) {
+    return !rule.when().isEmpty()
+        || rule.to().stream()
+            .anyMatch(
+                to ->
+                    !to.paths().isEmpty()
+                        || !to.notPaths().isEmpty()
+                        || !to.methods().isEmpty()
+                        || !to.notMethods().isEmpty());
+  }
+
+  /** The rule with only what a connection has: its callers and ports. */
+  private static AuthorizationRules.Rule withoutHttpConditions(AuthorizationRules.Rule rule) {
+    List<AuthorizationRules.Operation> to = new ArrayList<>();
+    for (AuthorizationRules.Operation operation : rule.to()) {
+      if (operation.ports().isEmpty() && operation.notPorts().isEmpty()) {
+        // Only HTTP conditions: without them it matches every connection, so the rule does.
+        to.clear();
+        break;
+      }
+      to.add(
+          new AuthorizationRules.Operation(
+              operation.ports(), operation.notPorts(), List.of(), List.of(), List.of(), List.of()));
+    }
+    return new AuthorizationRules.Rule(rule.from(), to, List.of());
   }
 
   private static Policy policy(AuthorizationRules.Rule rule, String trustDomain) {

@@ -30,6 +30,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -71,16 +72,20 @@ final class EnvoySidecarTranslator {
    * @param port the workload's port (an endpoint's port)
    * @param http whether it speaks HTTP (gRPC included): then authorization applies per request
    * @param mode the strictest mutual TLS mode of the Services it serves there
-   * @param authorization the RBAC filters of the AuthorizationPolicies of those Services
+   * @param authorization for an HTTP port, the RBAC filters of the AuthorizationPolicies of those
+   *     Services; empty for a TCP port
    * @param rateLimits the local rate limit filters of the RateLimitPolicies of those Services (or
    *     of their ports served here)
+   * @param connectionAuthorization for a TCP port, the network RBAC filters of those policies,
+   *     which judge each connection; empty for an HTTP port
    */
   record InboundPort(
       int port,
       boolean http,
       MutualTlsMode mode,
       List<HttpFilter> authorization,
-      List<HttpFilter> rateLimits) {}
+      List<HttpFilter> rateLimits,
+      List<Filter> connectionAuthorization) {}
 
   /**
    * Application protocols and port name prefixes that mean HTTP (gRPC among them), as Kubernetes
@@ -170,10 +175,11 @@ final class EnvoySidecarTranslator {
     boolean inspectsTls = false;
     for (InboundPort port : ports) {
       String cluster = inboundClusterName(port.port());
-      Filter filter =
+      List<Filter> filters = new ArrayList<>(port.connectionAuthorization());
+      filters.add(
           port.http()
               ? inboundHttp(cluster, port.authorization(), port.rateLimits())
-              : tcpProxy(cluster);
+              : tcpProxy(cluster));
       FilterChainMatch.Builder match =
           FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port.port()));
       switch (port.mode()) {
@@ -182,7 +188,7 @@ final class EnvoySidecarTranslator {
                 FilterChain.newBuilder()
                     .setName(cluster)
                     .setFilterChainMatch(match)
-                    .addFilters(filter)
+                    .addAllFilters(filters)
                     .setTransportSocket(SecurityTranslator.downstreamFromSds()));
         case PERMISSIVE -> {
           inspectsTls = true;
@@ -190,20 +196,20 @@ final class EnvoySidecarTranslator {
               FilterChain.newBuilder()
                   .setName(cluster + "|tls")
                   .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
-                  .addFilters(filter)
+                  .addAllFilters(filters)
                   .setTransportSocket(SecurityTranslator.downstreamFromSds()));
           listener.addFilterChains(
               FilterChain.newBuilder()
                   .setName(cluster + "|plaintext")
                   .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
-                  .addFilters(filter));
+                  .addAllFilters(filters));
         }
         case DISABLE ->
             listener.addFilterChains(
                 FilterChain.newBuilder()
                     .setName(cluster)
                     .setFilterChainMatch(match)
-                    .addFilters(filter));
+                    .addAllFilters(filters));
       }
     }
     if (inspectsTls) {

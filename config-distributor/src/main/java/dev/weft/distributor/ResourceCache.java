@@ -474,16 +474,21 @@ final class ResourceCache {
     for (Map.Entry<Integer, List<ServiceKey>> entry : servicesByPort.entrySet()) {
       List<ServiceKey> services = entry.getValue();
       services.sort(null);
+      boolean http = httpByPort.get(entry.getKey());
+      List<AuthorizationTranslator.Named> policies = Inbound.authorization(state, services);
       ports.add(
           new EnvoySidecarTranslator.InboundPort(
               entry.getKey(),
-              httpByPort.get(entry.getKey()),
+              http,
               inboundMode(state, workload, services),
-              AuthorizationTranslator.filters(
-                  Inbound.authorization(state, services), mutualTls.trustDomain()),
+              http ? AuthorizationTranslator.filters(policies, mutualTls.trustDomain()) : List.of(),
               rateLimitsByPort.getOrDefault(entry.getKey(), Map.of()).entrySet().stream()
                   .map(limit -> RateLimitTranslator.filter(limit.getKey(), limit.getValue()))
-                  .toList()));
+                  .toList(),
+              http
+                  ? List.of()
+                  : AuthorizationTranslator.connectionFilters(
+                      policies, mutualTls.trustDomain(), "inbound|" + entry.getKey())));
     }
     return ports;
   }

@@ -333,11 +333,97 @@ class EnvoySidecarTest {
         EnvoySidecarTranslator.inbound(
             List.of(
                 new EnvoySidecarTranslator.InboundPort(
-                    5432, false, MutualTlsMode.DISABLE, List.of(), List.of(limit))));
+                    5432, false, MutualTlsMode.DISABLE, List.of(), List.of(limit), List.of())));
 
     assertThat(inbound.getFilterChains(0).getFiltersList())
         .extracting(filter -> filter.getName())
         .containsExactly("envoy.filters.network.tcp_proxy");
+  }
+
+  @Test
+  void aTcpPortJudgesEachConnectionByTheAuthorizationPolicies() throws Exception {
+    String dbPod = TestObjects.podName("db", "127.0.0.1");
+    mesh.source().upsert(TestObjects.slice("demo", "db-a", "db", 5432, "127.0.0.1"));
+    mesh.source()
+        .upsert(
+            YAML.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: only-orders, namespace: demo}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: db}]
+                  rules:
+                  - from: [{principals: [cluster.local/ns/demo/sa/orders]}]
+                  - to: [{paths: [/admin]}]
+                """,
+                AuthorizationPolicy.class));
+    mesh.source()
+        .upsert(
+            YAML.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {name: no-reports, namespace: demo}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: db}]
+                  action: DENY
+                  rules:
+                  - from: [{principals: [cluster.local/ns/demo/sa/reports]}]
+                    to: [{methods: [DELETE]}]
+                """,
+                AuthorizationPolicy.class));
+    awaitServed(state -> state.attachments(new ServiceKey("demo", "db")).configs().size() == 2);
+    envoy.openSotw();
+    envoy.send(
+        DiscoveryRequest.newBuilder()
+            .setNode(
+                SIDECAR.toBuilder()
+                    .setMetadata(
+                        SIDECAR.getMetadata().toBuilder().putFields("POD_NAME", text(dbPod))))
+            .setTypeUrl(LDS)
+            .build());
+    DiscoveryResponse response = envoy.nextSotw();
+    Listener inbound =
+        response.getResourcesList().stream()
+            .map(resource -> unpack(resource, Listener.class))
+            .filter(listener -> listener.getName().equals("weft/inbound"))
+            .findFirst()
+            .orElseThrow();
+
+    FilterChain chain = inbound.getFilterChains(0);
+    assertThat(chain.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(5432);
+    assertThat(chain.getFiltersList())
+        .extracting(filter -> filter.getName())
+        .containsExactly(
+            "envoy.filters.network.rbac",
+            "envoy.filters.network.rbac",
+            "envoy.filters.network.tcp_proxy");
+    var deny =
+        chain
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    var allow =
+        chain
+            .getFilters(1)
+            .getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    // A connection has no method: the DENY rule refuses every connection of its caller...
+    assertThat(deny.getRules().getPoliciesMap()).containsOnlyKeys("demo/no-reports/rules[0]");
+    assertThat(deny.getRules().getPoliciesMap().get("demo/no-reports/rules[0]").getPermissions(0))
+        .isEqualTo(io.envoyproxy.envoy.config.rbac.v3.Permission.newBuilder().setAny(true).build());
+    // ...and the ALLOW rule on a path allows none: only the orders service account connects.
+    assertThat(allow.getRules().getPoliciesMap()).containsOnlyKeys("demo/only-orders/rules[0]");
+    assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
+  }
+
+  private static <T extends Message> T unpack(Any resource, Class<T> type) {
+    try {
+      return resource.unpack(type);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static RateLimitPolicy rateLimit(String name, String section, String local) {
