@@ -258,10 +258,7 @@ final class GatewayTranslator {
     Map<String, List<MeshRoute>> byHost = new TreeMap<>();
     for (MeshGateway.Listener listener : listeners) {
       for (MeshRoute route : routes) {
-        if (!attaches(route, gateway, listener)) {
-          continue;
-        }
-        for (String host : hosts(listener.hostname(), route.hostnames())) {
+        for (String host : gateway.hostsOf(route, listener)) {
           List<MeshRoute> onHost = byHost.computeIfAbsent(host, h -> new ArrayList<>());
           if (!onHost.contains(route)) {
             onHost.add(route);
@@ -279,60 +276,6 @@ final class GatewayTranslator {
       configuration.addVirtualHosts(host);
     }
     return configuration.build();
-  }
-
-  /**
-   * Whether {@code route} attaches to {@code listener}: its parentRef and the listener allow it.
-   */
-  private static boolean attaches(
-      MeshRoute route, MeshGateway gateway, MeshGateway.Listener listener) {
-    if (!listener.routesFromAllNamespaces() && !route.namespace().equals(gateway.namespace())) {
-      return false;
-    }
-    for (MeshRoute.GatewayParent parent : route.gateways()) {
-      if (parent.namespace().equals(gateway.namespace())
-          && parent.name().equals(gateway.name())
-          && parent.listener().map(listener.name()::equals).orElse(true)
-          && (parent.port().isEmpty() || parent.port().getAsInt() == listener.port())) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * The host names a route answers for on a listener, as the Gateway API intersects them: with
-   * neither naming one, every host ({@code *}); with one, its; with both, those of the route that
-   * the listener's match, each narrowed to the more specific of the two.
-   */
-  static List<String> hosts(Optional<String> listener, List<String> route) {
-    if (route.isEmpty()) {
-      return List.of(listener.orElse("*"));
-    }
-    if (listener.isEmpty()) {
-      return route;
-    }
-    String own = listener.get();
-    List<String> hosts = new ArrayList<>();
-    for (String host : route) {
-      if (matches(own, host)) {
-        hosts.add(host); // the route's is the narrower (or the same)
-      } else if (matches(host, own)) {
-        hosts.add(own);
-      }
-    }
-    return hosts;
-  }
-
-  /**
-   * Whether {@code pattern} (exact, or {@code *.} and a suffix) covers every host of {@code host}.
-   */
-  private static boolean matches(String pattern, String host) {
-    if (!pattern.startsWith("*.")) {
-      return pattern.equals(host);
-    }
-    String suffix = pattern.substring(1); // ".example.com"
-    return host.endsWith(suffix) && host.length() > suffix.length();
   }
 
   private static Filter httpConnectionManager(String routeName) {

@@ -66,4 +66,59 @@ public record MeshGateway(
   public String namespacedName() {
     return namespace + "/" + name;
   }
+
+  /**
+   * The host names {@code route} answers for on {@code listener}; empty when it does not attach
+   * there: its parentRef names another Gateway, listener or port, the listener does not take routes
+   * of its namespace, or their host names do not intersect.
+   */
+  public List<String> hostsOf(MeshRoute route, Listener listener) {
+    if (!listener.routesFromAllNamespaces() && !route.namespace().equals(namespace)) {
+      return List.of();
+    }
+    for (MeshRoute.GatewayParent parent : route.gateways()) {
+      if (parent.namespace().equals(namespace)
+          && parent.name().equals(name)
+          && parent.listener().map(listener.name()::equals).orElse(true)
+          && (parent.port().isEmpty() || parent.port().getAsInt() == listener.port())) {
+        return intersection(listener.hostname(), route.hostnames());
+      }
+    }
+    return List.of();
+  }
+
+  /**
+   * The host names a route answers for on a listener, as the Gateway API intersects them: with
+   * neither naming one, every host ({@code *}); with one, its; with both, those of the route that
+   * the listener's match, each narrowed to the more specific of the two.
+   */
+  static List<String> intersection(Optional<String> listener, List<String> route) {
+    if (route.isEmpty()) {
+      return List.of(listener.orElse("*"));
+    }
+    if (listener.isEmpty()) {
+      return route;
+    }
+    String own = listener.get();
+    List<String> hosts = new java.util.ArrayList<>();
+    for (String host : route) {
+      if (covers(own, host)) {
+        hosts.add(host); // the route's is the narrower (or the same)
+      } else if (covers(host, own)) {
+        hosts.add(own);
+      }
+    }
+    return hosts;
+  }
+
+  /**
+   * Whether {@code pattern} (exact, or {@code *.} and a suffix) covers every host of {@code host}.
+   */
+  private static boolean covers(String pattern, String host) {
+    if (!pattern.startsWith("*.")) {
+      return pattern.equals(host);
+    }
+    String suffix = pattern.substring(1); // ".example.com"
+    return host.endsWith(suffix) && host.length() > suffix.length();
+  }
 }
