@@ -19,11 +19,12 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * AuthorizationPolicies as Envoy's RBAC HTTP filter, which xDS-enabled gRPC servers enforce (gRFC
- * A41) and Envoy will: a DENY filter with every DENY policy's rules, then an ALLOW filter with
- * every ALLOW policy's, before the router. That gives Istio's semantics: a call a DENY rule matches
- * is refused; when there is an ALLOW policy, only calls one of its rules matches pass; without
- * policies, there is no filter and every call passes. Pure functions.
+ * AuthorizationPolicies as Envoy's RBAC HTTP filter, which xDS-enabled gRPC servers (gRFC A41) and
+ * Envoy sidecars' HTTP ports enforce, and, for sidecars' TCP ports, as the network RBAC filter
+ * ({@link #connectionFilters}): a DENY filter with every DENY policy's rules, then an ALLOW filter
+ * with every ALLOW policy's, before the router. That gives Istio's semantics: a call a DENY rule
+ * matches is refused; when there is an ALLOW policy, only calls one of its rules matches pass;
+ * without policies, there is no filter and every call passes. Pure functions.
  *
  * <p>Callers are matched on the URI SAN of their certificate ({@code principal_name}): principals
  * as {@code spiffe://<principal>}, namespaces as {@code spiffe://<trust domain>/ns/<namespace>/sa/}
