@@ -3,6 +3,8 @@ package dev.weft.distributor;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.weft.api.validation.Validated;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.registry.ChangeSet;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -90,6 +92,9 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String serviceAccount = "";
   private volatile String pod = "";
   private volatile String type = "";
+
+  /** Which Services a sidecar sees: those its egress hosts declare, or the whole mesh. */
+  private volatile EgressView egress = EgressView.ALL;
 
   /**
    * For a Gateway's Envoy, its Gateway as {@code namespace/name}: the Gateway of the proxy's
@@ -255,7 +260,17 @@ abstract class AdsStream implements ConfigWatcher {
 
   private ProxyStatus identity(Map<String, ProxyStatus.TypeStatus> types) {
     return new ProxyStatus(
-        id, nodeId, namespace, serviceAccount, pod, type, peer, protocol(), connectedSince, types);
+        id,
+        nodeId,
+        namespace,
+        serviceAccount,
+        pod,
+        type,
+        egress.entries(),
+        peer,
+        protocol(),
+        connectedSince,
+        types);
   }
 
   @Override
@@ -464,9 +479,59 @@ abstract class AdsStream implements ConfigWatcher {
       String name = labels == null ? "" : text(labels.getStructValue(), GATEWAY_NAME_LABEL);
       gateway = name.isEmpty() ? "" : namespace + "/" + name;
     }
+    if (type.equals("sidecar")) {
+      egress = egressView(node, namespace);
+    }
     nodeId = node.getId();
-    log.debug("stream {} from {} is proxy {} ({})", id, peer, nodeId, type);
+    log.debug("stream {} from {} is proxy {} ({}), seeing {}", id, peer, nodeId, type, egress);
     return true;
+  }
+
+  /**
+   * The view a sidecar's egress hosts declare ({@link EgressHosts}). A declaration with an invalid
+   * entry is ignored as a whole, with one WARN naming each bad entry and why, and the sidecar sees
+   * the whole mesh, as without one: scoping trims what a sidecar holds, it is not access control,
+   * so a mistake in it should cost memory, never traffic. Ignoring only the bad entry would send
+   * the Services it meant past Weft's routes and mutual TLS (they pass through), and refusing the
+   * stream would leave the Pod, whose outbound traffic iptables sends to Envoy, with no Listener.
+   */
+  private EgressView egressView(Node node, String namespace) {
+    Value declared = node.getMetadata().getFieldsOrDefault(EgressHosts.METADATA_KEY, null);
+    if (declared == null) {
+      return EgressView.ALL;
+    }
+    List<String> entries = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
+    if (declared.hasStringValue()) {
+      entries.addAll(EgressHosts.split(declared.getStringValue()));
+    } else if (declared.hasListValue()) {
+      for (Value entry : declared.getListValue().getValuesList()) {
+        if (entry.hasStringValue()) {
+          entries.add(entry.getStringValue());
+        } else {
+          problems.add("an entry is not a string: " + entry.toString().strip());
+        }
+      }
+    } else {
+      problems.add("not a list of <namespace>/<service> entries");
+    }
+    if (problems.isEmpty()) {
+      Validated<List<EgressHosts.Host>> hosts = EgressHosts.parse(entries);
+      Validated<EgressView> view =
+          hosts instanceof Validated.Valid<List<EgressHosts.Host>> valid
+              ? EgressView.of(valid.value(), namespace)
+              : Validated.invalid(hosts.errors());
+      if (view instanceof Validated.Valid<EgressView> valid) {
+        return valid.value();
+      }
+      view.errors().forEach(error -> problems.add(error.reason()));
+    }
+    log.warn(
+        "node {}: its {} is ignored, the sidecar sees the whole mesh: {}",
+        node.getId(),
+        EgressHosts.METADATA_KEY,
+        String.join("; ", problems));
+    return EgressView.ALL;
   }
 
   /**
@@ -545,7 +610,8 @@ abstract class AdsStream implements ConfigWatcher {
   /**
    * Every resource of a type that exists, for a wildcard subscription, by canonical name. An Envoy
    * sidecar's wildcard Listeners are its outbound Listener; a gateway's, none yet; an Envoy's
-   * wildcard Clusters include the passthrough to destinations outside the mesh.
+   * wildcard Clusters are those of the Services it sees (its view's list, shared), and the
+   * passthrough to destinations outside the mesh, or outside its view.
    */
   protected final List<ResourceRef> wildcardRefs(ResourceType type) {
     List<ResourceRef> refs = new ArrayList<>();
@@ -562,17 +628,21 @@ abstract class AdsStream implements ConfigWatcher {
       }
       return refs;
     }
-    ResourceNames names = context.cache().names();
-    for (var service : version.state().services().values()) {
-      for (var port : service.ports()) {
-        refs.add(ref(type, names.canonical(service.key(), port.port())));
-      }
-    }
     if (isEnvoy() && type == ResourceType.CLUSTER) {
+      refs.addAll(context.cache().outbound(version.state(), egress).clusters());
       refs.add(ref(type, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER));
       if (sidecar) {
         for (int port : context.cache().inboundPortNumbers(version.state(), workload())) {
           refs.add(ref(type, EnvoySidecarTranslator.inboundClusterName(port)));
+        }
+      }
+    } else {
+      ResourceNames names = context.cache().names();
+      for (var service : version.state().services().values()) {
+        if (egress.includes(service.key())) {
+          for (var port : service.ports()) {
+            refs.add(ref(type, names.canonical(service.key(), port.port())));
+          }
         }
       }
     }
@@ -622,8 +692,14 @@ abstract class AdsStream implements ConfigWatcher {
     if (ref.isServerListener()) {
       return context.cache().serverListener(version.state(), ref, workload());
     }
-    if (ref.isEnvoy() && ref.name().equals(EnvoySidecarTranslator.INBOUND_LISTENER)) {
-      return context.cache().envoyInbound(version.state(), workload());
+    if (ref.isEnvoy() && ref.type() == ResourceType.LISTENER) {
+      return switch (ref.name()) {
+        case EnvoySidecarTranslator.INBOUND_LISTENER ->
+            context.cache().envoyInbound(version.state(), workload());
+        case EnvoySidecarTranslator.OUTBOUND_LISTENER ->
+            context.cache().outbound(version.state(), egress).listener();
+        default -> context.cache().resolve(version.state(), ref); // a Gateway's, or none
+      };
     }
     return context.cache().resolve(version.state(), ref);
   }

@@ -184,6 +184,14 @@ public final class ConfigDistributor implements AutoCloseable {
     return proxies.find(proxy).map(ConfigDistributor::dump);
   }
 
+  /**
+   * The resources a proxy holds, per type, by stream id or node id: the very instances the cache
+   * shares, for tests of that sharing.
+   */
+  Optional<Map<ResourceType, List<Resource>>> held(String proxy) {
+    return proxies.find(proxy).map(AdsStream::held);
+  }
+
   private static String dump(AdsStream stream) {
     Struct.Builder configs = Struct.newBuilder();
     for (Map.Entry<ResourceType, List<Resource>> entry : stream.held().entrySet()) {

@@ -5,7 +5,6 @@ import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.registry.MeshService;
-import dev.weft.registry.MeshState;
 import dev.weft.registry.ServicePort;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
@@ -102,8 +101,11 @@ final class EnvoySidecarTranslator {
 
   private EnvoySidecarTranslator() {}
 
-  /** The outbound Listener for a sidecar that sees every Service of {@code state}. */
-  static Listener outbound(MeshState state, ResourceNames names) {
+  /**
+   * The outbound Listener for a sidecar that sees {@code services}: the whole mesh's, or those of
+   * its egress hosts. Connections to any other destination pass through.
+   */
+  static Listener outbound(Iterable<MeshService> services, ResourceNames names) {
     Listener.Builder listener =
         Listener.newBuilder()
             .setName(OUTBOUND_LISTENER)
@@ -122,7 +124,7 @@ final class EnvoySidecarTranslator {
                 FilterChain.newBuilder()
                     .setName(PASSTHROUGH_CLUSTER)
                     .addFilters(tcpProxy(PASSTHROUGH_CLUSTER)));
-    for (MeshService service : state.services().values()) {
+    for (MeshService service : services) {
       if (service.clusterIps().isEmpty()) {
         continue; // headless: its clients connect to Pod addresses, which pass through
       }

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param type what kind of proxy the node says it is: {@code grpc} (proxyless gRPC), {@code
  *     sidecar} or {@code gateway} (Envoy, from the node metadata {@code PROXY_TYPE}, or its user
  *     agent); empty before the first request
+ * @param egress the Services a sidecar sees, from its egress hosts, resolved and normalized ({@code
+ *     <namespace>/<service>}, {@code *} for any); empty: the whole mesh
  * @param address the peer address of the stream
  * @param protocol {@code sotw} (state of the world) or {@code delta}
  * @param connectedSince when the stream opened
@@ -27,6 +29,7 @@ public record ProxyStatus(
     String serviceAccount,
     String pod,
     String type,
+    List<String> egress,
     String address,
     String protocol,
     Instant connectedSince,

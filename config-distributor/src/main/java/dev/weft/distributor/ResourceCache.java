@@ -18,12 +18,15 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,16 +58,50 @@ final class ResourceCache {
       new EnumMap<>(ResourceType.class);
 
   /**
-   * Envoy sidecars' outbound Listener, and the services map it was built from: any change of a
-   * Service (not of endpoints, which reach Envoy by EDS) rebuilds it.
+   * The outbound Listener and wildcard Clusters of sidecars that see the whole mesh: most of them,
+   * so never evicted. Replaced under {@link #unscopedLock}, so that one build serves them all.
    */
-  private volatile OutboundMemo outbound;
+  private volatile OutboundView unscoped;
+
+  private final Object unscopedLock = new Object();
+
+  /** The same for sidecars that declare their egress hosts, per view; bounded by bytes. */
+  private final Cache<EgressView, OutboundView> scoped;
 
   /** Gateways' views by {@code namespace/name}: few, and rebuilt once per snapshot each. */
   private final Cache<String, GatewayMemo> gateways =
       Caffeine.newBuilder().maximumSize(1_024).expireAfterAccess(IDLE).build();
 
-  private record OutboundMemo(Map<ServiceKey, MeshService> services, Resource resource) {}
+  /**
+   * What a view of the mesh gets of the Services: the outbound Listener, and the refs of the
+   * Clusters a wildcard CDS request lists (sorted by name), shared by every sidecar of the view.
+   * Built from {@code included}, the view's Services in the snapshot of {@code stateVersion}, whose
+   * services map was {@code services}. Any change of a Service the view includes rebuilds it (not
+   * of endpoints, which reach Envoy by EDS); a change of another only carries it over to the new
+   * snapshot.
+   */
+  record OutboundView(
+      long stateVersion,
+      Map<ServiceKey, MeshService> services,
+      List<MeshService> included,
+      Resource listener,
+      List<ResourceRef> clusters) {
+
+    /**
+     * Whether it serves a stream at {@code state}: built from its services map, or from a newer
+     * snapshot, which a stream still at an older one takes too (it is told of the newer soon),
+     * rather than build an old copy again.
+     */
+    @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged services map
+    boolean serves(MeshState state) {
+      return services == state.services() || stateVersion >= state.version();
+    }
+
+    /** About what it holds, for the bound of {@link #scoped}. */
+    int weight() {
+      return listener.body().getValue().size() + 96 * clusters.size() + 8 * included.size() + 256;
+    }
+  }
 
   /**
    * The mesh's endpoints by the Pod that backs them ({@code namespace/pod}), and the endpoints map
@@ -92,6 +129,13 @@ final class ResourceCache {
    * port of a 5,000-Service mesh that proxies use.
    */
   private static final long MAX_REF_BYTES = 8L << 20;
+
+  /**
+   * Outbound Listeners and cluster lists of scoped views. A view of 100 HTTP Services weighs about
+   * 60 KiB (a 50 KiB Listener), so this holds some 1,000 distinct views; the least used of more are
+   * built again when next asked for.
+   */
+  private static final long MAX_SCOPED_VIEW_BYTES = 64L << 20;
 
   /** Answers for missing names: client Listeners that fail fast, empty clusters. */
   private static final long MAX_PLACEHOLDER_BYTES = 4L << 20;
@@ -157,6 +201,10 @@ final class ResourceCache {
     serverListeners =
         bounded(MAX_SERVER_LISTENER_BYTES)
             .<InboundKey, Resource>weigher((key, resource) -> weight(resource))
+            .build();
+    scoped =
+        bounded(MAX_SCOPED_VIEW_BYTES)
+            .<EgressView, OutboundView>weigher((view, built) -> view.weight() + built.weight())
             .build();
   }
 
@@ -316,9 +364,9 @@ final class ResourceCache {
       return gatewayResource(state, ref);
     }
     if (ref.isEnvoy() && ref.type() == ResourceType.LISTENER) {
-      return ref.name().equals(EnvoySidecarTranslator.OUTBOUND_LISTENER)
-          ? outboundListener(state)
-          : null;
+      // A sidecar's two Listeners depend on who asks, its view (outbound) and its workload
+      // (envoyInbound), and are resolved per stream; any other but a Gateway's (above) is none.
+      return null;
     }
     if (ref.isEnvoy() && ref.name().equals(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER)) {
       return PASSTHROUGH;
@@ -618,19 +666,70 @@ final class ResourceCache {
     return message == null ? null : Resource.of(ref.name(), message);
   }
 
-  /** Built once per change of the mesh's Services, shared by every sidecar. */
-  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged services map
-  private Resource outboundListener(MeshState state) {
-    OutboundMemo memo = outbound;
-    if (memo != null && memo.services() == state.services()) {
-      return memo.resource();
+  /**
+   * The outbound Listener and wildcard Clusters of sidecars with {@code view}: built once per
+   * change of the Services it includes, and shared by every sidecar of the view. Sidecars of one
+   * view that ask at once wait for one build: Caffeine's {@code compute} runs one at a time per key
+   * (and {@link #unscopedLock} for the whole mesh's).
+   */
+  OutboundView outbound(MeshState state, EgressView view) {
+    if (view.isAll()) {
+      OutboundView memo = unscoped;
+      if (memo != null && memo.serves(state)) {
+        return memo;
+      }
+      synchronized (unscopedLock) {
+        unscoped = refreshed(unscoped, state, view);
+        return unscoped;
+      }
     }
-    Resource built =
+    OutboundView memo = scoped.getIfPresent(view);
+    if (memo != null && memo.serves(state)) {
+      return memo;
+    }
+    return scoped.asMap().compute(view, (key, old) -> refreshed(old, state, key));
+  }
+
+  private OutboundView refreshed(OutboundView old, MeshState state, EgressView view) {
+    if (old != null && old.serves(state)) {
+      return old;
+    }
+    List<MeshService> included = new ArrayList<>();
+    for (MeshService service : state.services().values()) {
+      if (view.includes(service.key())) {
+        included.add(service);
+      }
+    }
+    if (old != null && sameInstances(old.included(), included)) {
+      return new OutboundView(
+          state.version(), state.services(), old.included(), old.listener(), old.clusters());
+    }
+    Resource listener =
         Resource.of(
             EnvoySidecarTranslator.OUTBOUND_LISTENER,
-            EnvoySidecarTranslator.outbound(state, names));
-    outbound = new OutboundMemo(state.services(), built);
-    return built;
+            EnvoySidecarTranslator.outbound(included, names));
+    List<ResourceRef> clusters = new ArrayList<>();
+    for (MeshService service : included) {
+      for (ServicePort port : service.ports()) {
+        clusters.add(envoyRef(ResourceType.CLUSTER, names.canonical(service.key(), port.port())));
+      }
+    }
+    clusters.sort(Comparator.comparing(ResourceRef::name));
+    return new OutboundView(
+        state.version(), state.services(), List.copyOf(included), listener, List.copyOf(clusters));
+  }
+
+  /**
+   * Whether two lists hold the very same Services (snapshots share every unchanged one), in any
+   * order: a snapshot may iterate its Services in another order after an unrelated change.
+   */
+  private static boolean sameInstances(List<MeshService> before, List<MeshService> now) {
+    if (before.size() != now.size()) {
+      return false;
+    }
+    Set<MeshService> held = Collections.newSetFromMap(new IdentityHashMap<>(before.size()));
+    held.addAll(before);
+    return held.containsAll(now);
   }
 
   /**

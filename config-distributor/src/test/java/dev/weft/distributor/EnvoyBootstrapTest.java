@@ -3,7 +3,9 @@ package dev.weft.distributor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -11,6 +13,7 @@ import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -69,6 +72,25 @@ class EnvoyBootstrapTest {
     assertThat(
             metadata.get("LABELS").getStructValue().getFieldsMap().get("version").getStringValue())
         .isEqualTo("v1");
+  }
+
+  @Test
+  void theNodeListsTheEgressHostsOnlyWhenThereAreSome() {
+    EnvoyBootstrap.Proxy scoped =
+        new EnvoyBootstrap.Proxy(
+            SIDECAR.type(),
+            SIDECAR.workload(),
+            SIDECAR.podIp(),
+            SIDECAR.labels(),
+            List.of(new EgressHosts.Host(".", "*"), new EgressHosts.Host("bank", "ledger")));
+
+    var metadata = EnvoyBootstrap.of(scoped, MUTUAL_TLS).getNode().getMetadata().getFieldsMap();
+
+    assertThat(metadata.get(EgressHosts.METADATA_KEY).getListValue().getValuesList())
+        .extracting(Value::getStringValue)
+        .containsExactly("./*", "bank/ledger");
+    assertThat(EnvoyBootstrap.of(SIDECAR, MUTUAL_TLS).getNode().getMetadata().getFieldsMap())
+        .doesNotContainKey(EgressHosts.METADATA_KEY);
   }
 
   @Test

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import dev.weft.api.validation.Validated;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import dev.weft.registry.DirectorySource;
 import dev.weft.registry.Endpoint;
@@ -145,9 +147,16 @@ class EnvoyConstraintsOfWeftOutputTest {
         sendToEnvoy(sent, cache, state, ResourceType.CLUSTER, canonical);
       }
     }
-    // What an Envoy sidecar gets of its own: its outbound Listener and the passthrough cluster.
-    sendToEnvoy(
-        sent, cache, state, ResourceType.LISTENER, EnvoySidecarTranslator.OUTBOUND_LISTENER);
+    // What an Envoy sidecar gets of its own: its outbound Listener, of the whole mesh or of the
+    // Services it declares (here, a namespace's), and the passthrough cluster.
+    sent.put("Envoy outbound LISTENER", cache.outbound(state, EgressView.ALL).listener().body());
+    String someNamespace = state.services().keySet().iterator().next().namespace();
+    EgressView scoped =
+        ((Validated.Valid<EgressView>)
+                EgressView.of(List.of(new EgressHosts.Host(someNamespace, "*")), someNamespace))
+            .value();
+    sent.put(
+        "Envoy outbound LISTENER of " + scoped, cache.outbound(state, scoped).listener().body());
     sendToEnvoy(
         sent, cache, state, ResourceType.CLUSTER, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER);
     // Each workload's servers, by the wildcard addresses and by their own; and an unknown server.

@@ -14,6 +14,9 @@ import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.validation.Validated;
+import dev.weft.distributor.envoy.EgressHosts;
+import dev.weft.distributor.envoy.EnvoyBootstrap;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
@@ -42,7 +45,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
@@ -64,6 +69,8 @@ class EnvoySidecarTest {
   private static final String EDS = ResourceType.ENDPOINT.typeUrl();
   private static final String GREETER = "greeter.demo.svc.cluster.local:50051";
   private static final String DATABASE = "db.demo.svc.cluster.local:5432";
+  private static final String LEDGER = "ledger.shop.svc.cluster.local:9090";
+  private static final String OUTBOUND = EnvoySidecarTranslator.OUTBOUND_LISTENER;
   private static final Path GOLDEN = Path.of("src/test/resources/golden/envoy-sidecar.json");
   private static final Path GOLDEN_STRICT =
       Path.of("src/test/resources/golden/envoy-sidecar-strict.json");
@@ -486,6 +493,139 @@ class EnvoySidecarTest {
         .hasSize(2); // its filter chain and its cluster
   }
 
+  @Test
+  void aScopedSidecarGetsOnlyTheChainsAndClustersOfTheServicesItCalls() throws Exception {
+    mesh.source().upsert(TestObjects.service("shop", "ledger", "grpc", 9090));
+    awaitServed(state -> state.service(new ServiceKey("shop", "ledger")).isPresent());
+    envoy.openSotw();
+    Node node = scopedSidecar(POD, "./greeter", "shop/*");
+
+    List<Listener> listeners = unpack(wildcard(envoy, node, LDS), Listener.class);
+    List<Cluster> clusters = unpack(wildcard(envoy, node, CDS), Cluster.class);
+
+    assertThat(listeners)
+        .extracting(Listener::getName)
+        .containsExactly("weft/inbound", "weft/outbound");
+    Listener outbound = listeners.get(1);
+    assertThat(chainNames(outbound)).containsExactlyInAnyOrder(GREETER, LEDGER);
+    // The database, undeclared, is reached as a destination outside the mesh is.
+    assertThat(outbound.getDefaultFilterChain().getName()).isEqualTo("weft/passthrough");
+    assertThat(clusters)
+        .extracting(Cluster::getName)
+        .containsExactly(GREETER, "inbound|7001", LEDGER, "weft/passthrough");
+    for (Message resource : List.<Message>of(outbound, clusters.get(2))) {
+      assertThat(EnvoyConstraints.violations(resource)).as("%s", resource).isEmpty();
+    }
+    assertThat(mesh.distributor.proxies())
+        .singleElement()
+        .extracting(ProxyStatus::egress)
+        .isEqualTo(List.of("demo/greeter", "shop/*"));
+  }
+
+  @Test
+  void sidecarsThatSeeTheSameServicesShareOneListenerBuiltOncePerChange() throws Exception {
+    envoy.openSotw();
+    try (AdsTestClient other = new AdsTestClient(mesh.xdsPort())) {
+      other.openSotw();
+      // The same view in other words: "." is their namespace, and demo/* covers the greeter.
+      Node first = scopedSidecar("web-1", "./*");
+      Node second = scopedSidecar("web-2", "demo/greeter", "demo/*");
+
+      Any firstListener = wildcard(envoy, first, LDS).getResources(0);
+      Any secondListener = wildcard(other, second, LDS).getResources(0);
+      wildcard(envoy, first, CDS);
+      wildcard(other, second, CDS);
+
+      assertThat(firstListener).isEqualTo(secondListener);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(held(second, ResourceType.LISTENER, OUTBOUND))
+                      .isNotNull()
+                      .isSameAs(held(first, ResourceType.LISTENER, OUTBOUND)));
+      Resource before = held(first, ResourceType.LISTENER, OUTBOUND);
+
+      mesh.source().upsert(TestObjects.service("demo", "ledger", "grpc", 9090));
+      List<String> chains = new ArrayList<>();
+      for (AdsTestClient client : List.of(envoy, other)) {
+        for (int i = 0; i < 2; i++) { // the new cluster, and the new Listener
+          DiscoveryResponse response = client.nextSotw();
+          client.send(ack(response));
+          if (response.getTypeUrl().equals(LDS)) {
+            chains.addAll(chainNames(response.getResources(0).unpack(Listener.class)));
+          }
+        }
+      }
+
+      assertThat(chains).filteredOn("ledger.demo.svc.cluster.local:9090"::equals).hasSize(2);
+      // Built once for both: the new copy either holds is the other's too.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                Resource rebuilt = held(first, ResourceType.LISTENER, OUTBOUND);
+                assertThat(rebuilt).isNotNull().isNotSameAs(before);
+                assertThat(held(second, ResourceType.LISTENER, OUTBOUND)).isSameAs(rebuilt);
+              });
+    }
+  }
+
+  @Test
+  void aScopedDeltaSidecarGetsAServiceThatEntersItsViewAndNoOther() throws Exception {
+    envoy.openDelta();
+    Node node = scopedSidecar("web-1", "./greeter", "*/ledger");
+    envoy.send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build());
+    DeltaDiscoveryResponse listeners = envoy.nextDelta();
+    envoy.send(ack(listeners));
+    envoy.send(DeltaDiscoveryRequest.newBuilder().setTypeUrl(CDS).build());
+    DeltaDiscoveryResponse clusters = envoy.nextDelta();
+    envoy.send(ack(clusters));
+
+    assertThat(chainNames(unpack(listeners, Listener.class).get(0))).containsExactly(GREETER);
+    assertThat(unpack(clusters, Cluster.class))
+        .extracting(Cluster::getName)
+        .containsExactly(GREETER, "weft/passthrough");
+
+    // Outside the view first: nothing of it reaches the sidecar, and the next responses carry
+    // the ledger alone.
+    mesh.source().upsert(TestObjects.service("shop", "audit", "grpc", 9091));
+    mesh.source().upsert(TestObjects.service("shop", "ledger", "grpc", 9090));
+    DeltaDiscoveryResponse newCluster = envoy.nextDelta();
+    envoy.send(ack(newCluster));
+    DeltaDiscoveryResponse newListener = envoy.nextDelta();
+    envoy.send(ack(newListener));
+
+    assertThat(newCluster.getTypeUrl()).isEqualTo(CDS);
+    assertThat(unpack(newCluster, Cluster.class))
+        .extracting(Cluster::getName)
+        .containsExactly(LEDGER);
+    assertThat(newListener.getTypeUrl()).isEqualTo(LDS);
+    assertThat(chainNames(unpack(newListener, Listener.class).get(0)))
+        .containsExactlyInAnyOrder(GREETER, LEDGER);
+  }
+
+  @Test
+  void aSidecarWhoseEgressHasAnInvalidEntrySeesTheWholeMesh() throws Exception {
+    envoy.openSotw();
+    // As a hand-written bootstrap may declare them: one string, which Weft's own never is.
+    Node node = scopedSidecar("web-1");
+    node =
+        node.toBuilder()
+            .setMetadata(
+                node.getMetadata().toBuilder()
+                    .putFields(EgressHosts.METADATA_KEY, text("demo/greeter, greeter.demo")))
+            .build();
+
+    Listener outbound = unpack(wildcard(envoy, node, LDS), Listener.class).get(0);
+
+    assertThat(chainNames(outbound)).containsExactlyInAnyOrder(GREETER, DATABASE);
+    assertThat(mesh.distributor.proxies())
+        .singleElement()
+        .extracting(ProxyStatus::egress)
+        .isEqualTo(List.of());
+  }
+
   /** Waits until what the distributor serves satisfies {@code condition}, before a proxy asks. */
   private void awaitServed(Predicate<MeshState> condition) {
     await()
@@ -494,14 +634,77 @@ class EnvoySidecarTest {
   }
 
   private <T extends Message> List<T> wildcard(String typeUrl, Class<T> type) throws Exception {
-    envoy.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(typeUrl).build());
-    DiscoveryResponse response = envoy.nextSotw();
-    envoy.send(ack(response));
+    return unpack(wildcard(envoy, SIDECAR, typeUrl), type);
+  }
+
+  /** Asks for every resource of a type by wildcard, as {@code node}; ACKs the response. */
+  private static DiscoveryResponse wildcard(AdsTestClient client, Node node, String typeUrl) {
+    client.send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
+    DiscoveryResponse response = client.nextSotw();
+    client.send(ack(response));
+    return response;
+  }
+
+  private static <T extends Message> List<T> unpack(DiscoveryResponse response, Class<T> type)
+      throws Exception {
     List<T> resources = new ArrayList<>();
     for (Any resource : response.getResourcesList()) {
       resources.add(resource.unpack(type));
     }
     return resources;
+  }
+
+  private static <T extends Message> List<T> unpack(DeltaDiscoveryResponse response, Class<T> type)
+      throws Exception {
+    List<T> resources = new ArrayList<>();
+    for (io.envoyproxy.envoy.service.discovery.v3.Resource resource : response.getResourcesList()) {
+      resources.add(resource.getResource().unpack(type));
+    }
+    return resources;
+  }
+
+  private static DeltaDiscoveryRequest ack(DeltaDiscoveryResponse response) {
+    return DeltaDiscoveryRequest.newBuilder()
+        .setTypeUrl(response.getTypeUrl())
+        .setResponseNonce(response.getNonce())
+        .build();
+  }
+
+  /**
+   * The node of the sidecar of Pod {@code pod} in namespace demo that declares {@code egress}, as
+   * Weft's Envoy bootstrap writes it.
+   */
+  private static Node scopedSidecar(String pod, String... egress) {
+    var hosts = (Validated.Valid<List<EgressHosts.Host>>) EgressHosts.parse(Arrays.asList(egress));
+    return EnvoyBootstrap.of(
+            new EnvoyBootstrap.Proxy(
+                EnvoyBootstrap.ProxyType.SIDECAR,
+                new Bootstrap.Workload("demo", "greeter", pod, ""),
+                "",
+                Map.of(),
+                hosts.value()),
+            new EnvoyBootstrap.ControlPlane("localhost", 15010, Optional.empty(), true))
+        .getNode();
+  }
+
+  /**
+   * The resource of a name a proxy holds, as its stream recorded the ACK: the very instance the
+   * distributor sent; null before.
+   */
+  private Resource held(Node node, ResourceType type, String name) {
+    return mesh
+        .distributor
+        .held(node.getId())
+        .orElse(Map.of())
+        .getOrDefault(type, List.of())
+        .stream()
+        .filter(resource -> resource.name().equals(name))
+        .findFirst()
+        .orElse(null);
+  }
+
+  private static List<String> chainNames(Listener listener) {
+    return listener.getFilterChainsList().stream().map(FilterChain::getName).toList();
   }
 
   private <T extends Message> T named(String typeUrl, String name, Class<T> type) throws Exception {

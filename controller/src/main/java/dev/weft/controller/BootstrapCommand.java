@@ -4,6 +4,7 @@ import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.ca.CredentialFiles;
 import dev.weft.distributor.Bootstrap;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -81,6 +82,14 @@ final class BootstrapCommand implements Callable<Integer> {
   List<String> labels;
 
   @Option(
+      names = "--egress",
+      description =
+          "Envoy sidecar only: a Service the workload calls, <namespace>/<service> (* for any,"
+              + " . for the workload's namespace: ./*); repeat, or separate with commas. The"
+              + " sidecar then gets those Services only; default: the whole mesh.")
+  List<String> egress;
+
+  @Option(
       names = "--control-plane-id",
       defaultValue = "",
       description =
@@ -136,6 +145,7 @@ final class BootstrapCommand implements Callable<Integer> {
       errors.add("type", "\"" + type + "\" is neither sidecar nor gateway");
     }
     Map<String, String> podLabels = EnvoyBootstraps.labels(labels, errors);
+    List<EgressHosts.Host> egressHosts = EnvoyBootstraps.egress(egress, errors);
     if (!podIp.isEmpty() && !EnvoyBootstraps.isIpAddress(podIp)) {
       errors.add("pod-ip", "\"" + podIp + "\" is not an IP address");
     }
@@ -160,7 +170,8 @@ final class BootstrapCommand implements Callable<Integer> {
               : Optional.of(new EnvoyBootstrap.ControlPlaneTls(controlPlaneId, sdsSocket));
       json =
           EnvoyBootstrap.json(
-              new EnvoyBootstrap.Proxy(proxyType.get(), valid.value(), podIp, podLabels),
+              new EnvoyBootstrap.Proxy(
+                  proxyType.get(), valid.value(), podIp, podLabels, egressHosts),
               new EnvoyBootstrap.ControlPlane(
                   xdsAddress.substring(0, colon), port, tls, !stateOfTheWorld));
     } else {

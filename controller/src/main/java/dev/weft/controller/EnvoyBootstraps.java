@@ -1,9 +1,12 @@
 package dev.weft.controller;
 
 import dev.weft.api.validation.FieldErrors;
+import dev.weft.api.validation.Validated;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -115,6 +118,24 @@ final class EnvoyBootstraps {
       }
     }
     return labels;
+  }
+
+  /**
+   * The egress hosts of a bootstrap: each value an entry, or several separated by commas; each
+   * entry that is not one is an error (a bootstrap is written by hand, so it is refused, unlike an
+   * annotation, which the injection webhook ignores with a warning).
+   */
+  static List<EgressHosts.Host> egress(List<String> values, FieldErrors errors) {
+    if (values == null) {
+      return List.of();
+    }
+    List<String> entries = new ArrayList<>();
+    values.forEach(value -> entries.addAll(EgressHosts.split(value)));
+    Validated<List<EgressHosts.Host>> hosts = EgressHosts.parse(entries);
+    errors.addAll(hosts.errors());
+    return hosts instanceof Validated.Valid<List<EgressHosts.Host>> valid
+        ? valid.value()
+        : List.of();
   }
 
   /** Whether {@code text} is an IPv4 or IPv6 literal; never a DNS lookup. */

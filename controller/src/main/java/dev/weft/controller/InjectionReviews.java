@@ -169,12 +169,14 @@ final class InjectionReviews {
     String name = namespace + "/" + podName(pod);
     Validated<SidecarInjector.Injection> result;
     byte[] patch = null;
+    List<String> warnings = List.of();
     try {
       result = injector.inject(pod, namespace);
       if (result instanceof Validated.Valid<SidecarInjector.Injection> valid
           && valid.value() instanceof SidecarInjector.Injected injected) {
         patch =
             JSON.writeValueAsBytes(JsonDiff.asJson(json(pod), json(injected.pod()), PLAIN_PATCH));
+        warnings = injected.warnings();
       }
     } catch (RuntimeException e) {
       log.error("injecting a sidecar into {} failed; admitting it without one", name, e);
@@ -188,8 +190,13 @@ final class InjectionReviews {
                   + "); this is a bug, please report it"));
     }
     if (patch != null) {
-      log.debug("injected a sidecar into {}", name);
-      return allowed(uid, Outcome.INJECTED, patch, List.of());
+      if (warnings.isEmpty()) {
+        log.debug("injected a sidecar into {}", name);
+      } else {
+        // The client of a Pod that a ReplicaSet creates never shows the warnings: log them too.
+        log.warn("injected a sidecar into {}: {}", name, String.join("; ", warnings));
+      }
+      return allowed(uid, Outcome.INJECTED, patch, warnings);
     }
     if (result instanceof Validated.Valid<SidecarInjector.Injection> valid
         && valid.value() instanceof SidecarInjector.Skipped skipped) {

@@ -1,8 +1,10 @@
 package dev.weft.controller;
 
+import dev.weft.api.validation.FieldError;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.Bootstrap;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -18,6 +20,7 @@ import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -47,6 +50,13 @@ final class SidecarInjector {
 
   /** Namespace label {@code enabled}: inject; Pod label or annotation {@code "false"}: don't. */
   static final String INJECT = "weft.dev/inject";
+
+  /**
+   * Pod annotation: the Services the workload calls (its sidecar's egress hosts, {@link
+   * EgressHosts}), entries separated by commas or white space; absent, the sidecar sees the whole
+   * mesh.
+   */
+  static final String EGRESS = "weft.dev/egress";
 
   /** Set on every Pod injected, so that a second pass (reinvocation, a retry) changes nothing. */
   static final String INJECTED = "weft.dev/injected";
@@ -149,8 +159,16 @@ final class SidecarInjector {
   /** What injection did to a Pod it could handle. */
   sealed interface Injection {}
 
-  /** The Pod with its sidecar. */
-  record Injected(Pod pod) implements Injection {}
+  /**
+   * The Pod with its sidecar.
+   *
+   * @param warnings what the Pod asks for that its sidecar does not do, for the client to see
+   */
+  record Injected(Pod pod, List<String> warnings) implements Injection {
+    Injected {
+      warnings = List.copyOf(warnings);
+    }
+  }
 
   /** The Pod as it came, and why: opted out, host network, already injected. */
   record Skipped(String reason) implements Injection {}
@@ -210,6 +228,7 @@ final class SidecarInjector {
         spec.getServiceAccountName() == null || spec.getServiceAccountName().isEmpty()
             ? "default"
             : spec.getServiceAccountName();
+    List<String> warnings = new ArrayList<>();
     String bootstrap =
         compact(
             EnvoyBootstrap.json(
@@ -219,7 +238,8 @@ final class SidecarInjector {
                     // its environment: a Pod made by a controller has no name yet, nor any address.
                     new Bootstrap.Workload(namespace, serviceAccount, "$(POD_NAME)", ""),
                     "$(POD_IP)",
-                    labels),
+                    labels,
+                    egress(annotations.get(EGRESS), warnings)),
                 where.controlPlane()));
     Pod injected =
         new PodBuilder(pod)
@@ -232,7 +252,30 @@ final class SidecarInjector {
             .addAllToVolumes(volumes())
             .endSpec()
             .build();
-    return Validated.valid(new Injected(injected));
+    return Validated.valid(new Injected(injected, warnings));
+  }
+
+  /**
+   * The egress hosts the annotation declares. One that does not parse is left out of the bootstrap
+   * as a whole, with a warning naming each bad entry: the sidecar then sees the whole mesh, as Weft
+   * does with a node's invalid declaration (see AdsStream), since a mistake in scoping should cost
+   * memory, never traffic. The Pod is injected all the same: without a sidecar it would be outside
+   * the mesh.
+   */
+  private static List<EgressHosts.Host> egress(String annotation, List<String> warnings) {
+    if (annotation == null) {
+      return List.of();
+    }
+    Validated<List<EgressHosts.Host>> hosts = EgressHosts.parse(EgressHosts.split(annotation));
+    if (hosts instanceof Validated.Valid<List<EgressHosts.Host>> valid) {
+      return valid.value();
+    }
+    warnings.add(
+        "weft: "
+            + EGRESS
+            + " ignored, the sidecar sees the whole mesh: "
+            + String.join("; ", hosts.errors().stream().map(FieldError::reason).toList()));
+    return List.of();
   }
 
   private static Validated<Injection> skipped(String reason) {

@@ -5,6 +5,7 @@ import dev.weft.api.validation.Validated;
 import dev.weft.distributor.Bootstrap;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.ProxyStatus;
+import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +60,8 @@ class XdsDebugController {
   /**
    * A bootstrap for a workload, pointing at this control plane: gRPC's (gRFC A27) by default, or
    * with {@code proxy=envoy} an Envoy sidecar's or gateway's ({@code type}), with its Pod's IP
-   * address and labels ({@code label=key=value}, repeated).
+   * address, labels ({@code label=key=value}, repeated) and the Services it calls ({@code
+   * egress=namespace/service}, repeated or separated by commas).
    */
   @GetMapping(path = "/bootstrap", produces = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<?> bootstrap(
@@ -72,6 +74,7 @@ class XdsDebugController {
       @RequestParam(defaultValue = "sidecar") String type,
       @RequestParam(required = false) String podIp,
       @RequestParam(required = false) List<String> label,
+      @RequestParam(required = false) List<String> egress,
       @RequestParam(defaultValue = "true") boolean delta) {
     FieldErrors errors = new FieldErrors();
     Validated<Bootstrap.Workload> workload =
@@ -85,6 +88,7 @@ class XdsDebugController {
       errors.add("type", "\"" + type + "\" is neither sidecar nor gateway");
     }
     Map<String, String> labels = EnvoyBootstraps.labels(label, errors);
+    List<EgressHosts.Host> egressHosts = EnvoyBootstraps.egress(egress, errors);
     String address = podIp == null ? "" : podIp.trim();
     if (!address.isEmpty() && !EnvoyBootstraps.isIpAddress(address)) {
       errors.add("podIp", "\"" + address + "\" is not an IP address");
@@ -107,7 +111,8 @@ class XdsDebugController {
       }
       return ResponseEntity.ok(
           EnvoyBootstrap.json(
-              new EnvoyBootstrap.Proxy(proxyType.get(), valid.value(), address, labels),
+              new EnvoyBootstrap.Proxy(
+                  proxyType.get(), valid.value(), address, labels, egressHosts),
               controlPlane));
     }
     return ResponseEntity.ok(

@@ -83,6 +83,8 @@ class BootstrapCommandTest {
                 "--pod-ip=10.1.0.7",
                 "--label=app=checkout",
                 "--label=version=v2",
+                "--egress=./*,bank/ledger",
+                "--egress=*/audit",
                 "--xds-address=weft.weft-system.svc:15012",
                 "--control-plane-id=spiffe://cluster.local/ns/weft-system/sa/weft");
 
@@ -99,6 +101,16 @@ class BootstrapCommandTest {
     assertThat(bootstrap.getNode().getId()).isEqualTo("checkout-7d9.shop");
     assertThat(bootstrap.getNode().getMetadata().getFieldsOrThrow("INSTANCE_IPS").getStringValue())
         .isEqualTo("10.1.0.7");
+    assertThat(
+            bootstrap
+                .getNode()
+                .getMetadata()
+                .getFieldsOrThrow("EGRESS")
+                .getListValue()
+                .getValuesList()
+                .stream()
+                .map(value -> value.getStringValue()))
+        .containsExactly("./*", "bank/ledger", "*/audit");
     assertThat(bootstrap.getDynamicResources().getAdsConfig().getApiType())
         .isEqualTo(ApiConfigSource.ApiType.DELTA_GRPC);
     assertThat(out.toString())
@@ -117,12 +129,14 @@ class BootstrapCommandTest {
                 "--namespace=shop",
                 "--service-account=checkout",
                 "--label=app",
+                "--egress=ledger.bank",
                 "--pod-ip=checkout.shop",
                 "--xds-address=weft");
 
     assertThat(exit).isEqualTo(2);
     assertThat(err.toString())
         .contains("--label: \"app\" is not key=value")
+        .contains("--egress: \"ledger.bank\" is not <namespace>/<service>")
         .contains("--pod-ip: \"checkout.shop\" is not an IP address")
         .contains("--xds-address: \"weft\" is not host:port");
   }

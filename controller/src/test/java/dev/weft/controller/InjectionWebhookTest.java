@@ -282,6 +282,24 @@ class InjectionWebhookTest {
   }
 
   @Test
+  void aPodWithAnInvalidEgressAnnotationIsInjectedWithAWarning() throws Exception {
+    ObjectNode review =
+        (ObjectNode) JSON.readTree(InjectionFixtures.resource("/admission/pod-create.json"));
+    ((ObjectNode) review.at("/request/object/metadata/annotations"))
+        .put("weft.dev/egress", "shop/*, Bank/ledger");
+
+    JsonNode result = JSON.readTree(post(review.toString()).body()).get("response");
+
+    assertThat(result.get("allowed").asBoolean()).isTrue();
+    assertThat(result.get("patchType").asString()).isEqualTo("JSONPatch");
+    assertThat(result.get("warnings").valueStream().map(JsonNode::asString))
+        .containsExactly(
+            "weft: weft.dev/egress ignored, the sidecar sees the whole mesh: \"Bank/ledger\":"
+                + " \"Bank\" is not a namespace name, \"*\" (any) or \".\" (the proxy's own)");
+    assertThat(outcomes).containsExactly(InjectionReviews.Outcome.INJECTED);
+  }
+
+  @Test
   void otherPathsMethodsAndOversizedBodiesAreRefused() throws Exception {
     HttpResponse<String> elsewhere =
         client.send(

@@ -179,6 +179,55 @@ class SidecarInjectorTest {
   }
 
   @Test
+  void theEgressAnnotationBecomesTheSidecarsEgressHosts() {
+    Pod pod =
+        new PodBuilder(pod())
+            .editMetadata()
+            .addToAnnotations("weft.dev/egress", "./*, bank/ledger\n*/audit")
+            .endMetadata()
+            .build();
+
+    SidecarInjector.Injected injected = injection(pod);
+
+    JsonNode bootstrap =
+        JSON.readTree(injected.pod().getSpec().getContainers().get(1).getArgs().get(1));
+    assertThat(bootstrap.at("/node/metadata/EGRESS").valueStream().map(JsonNode::asString))
+        .containsExactly("./*", "bank/ledger", "*/audit");
+    assertThat(injected.warnings()).isEmpty();
+    assertThat(
+            JSON.readTree(injection(pod()).pod().getSpec().getContainers().get(1).getArgs().get(1))
+                .at("/node/metadata")
+                .has("EGRESS"))
+        .isFalse();
+  }
+
+  @Test
+  void anInvalidEgressAnnotationIsIgnoredWithAWarningAndThePodStillInjected() {
+    Pod pod =
+        new PodBuilder(pod())
+            .editMetadata()
+            .addToAnnotations("weft.dev/egress", "bank/ledger, ledger.bank")
+            .endMetadata()
+            .build();
+
+    SidecarInjector.Injected injected = injection(pod);
+
+    JsonNode bootstrap =
+        JSON.readTree(injected.pod().getSpec().getContainers().get(1).getArgs().get(1));
+    assertThat(bootstrap.at("/node/metadata").has("EGRESS")).isFalse();
+    assertThat(injected.warnings())
+        .containsExactly(
+            "weft: weft.dev/egress ignored, the sidecar sees the whole mesh: \"ledger.bank\" is"
+                + " not <namespace>/<service> (such as shop/checkout, shop/*, */checkout or ./*)");
+  }
+
+  private SidecarInjector.Injected injection(Pod pod) {
+    Validated<SidecarInjector.Injection> result = injector.inject(pod, "web");
+    assertThat(result.errors()).isEmpty();
+    return (SidecarInjector.Injected) ((Validated.Valid<SidecarInjector.Injection>) result).value();
+  }
+
+  @Test
   void aPodWithoutAServiceAccountIsTheDefaultOne() {
     Pod pod = new PodBuilder(pod()).editSpec().withServiceAccountName(null).endSpec().build();
 

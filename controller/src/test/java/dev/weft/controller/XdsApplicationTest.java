@@ -175,13 +175,24 @@ class XdsApplicationTest {
     assertThat(bootstrap.at("/staticResources/clusters/0/transportSocket").isMissingNode())
         .isTrue();
 
+    JsonNode scoped =
+        json(
+            get("/bootstrap?proxy=envoy&namespace=demo&serviceAccount=shop"
+                    + "&egress=./*,bank/ledger&egress=*/audit")
+                .body());
+    assertThat(scoped.at("/node/metadata/EGRESS").valueStream().map(JsonNode::asString))
+        .containsExactly("./*", "bank/ledger", "*/audit");
+
     HttpResponse<String> refused =
-        get("/bootstrap?proxy=nginx&type=mesh&namespace=demo&serviceAccount=edge&label=a");
+        get(
+            "/bootstrap?proxy=nginx&type=mesh&namespace=demo&serviceAccount=edge&label=a"
+                + "&egress=bank.ledger");
     assertThat(refused.statusCode()).isEqualTo(400);
     assertThat(refused.body())
         .contains("\"field\":\"proxy\"")
         .contains("\"field\":\"type\"")
-        .contains("\"field\":\"label[0]\"");
+        .contains("\"field\":\"label[0]\"")
+        .contains("\"field\":\"egress[0]\"");
   }
 
   private static Server backend(String name) throws IOException {

@@ -2,6 +2,7 @@ package dev.weft.distributor.envoy;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.Durations;
@@ -43,9 +44,9 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The bootstrap of an Envoy proxy in the mesh: who it is (the node Weft reads its identity and role
- * from), ADS to Weft (delta by default, as sidecars use it), its certificates from the workload
- * agent's SDS socket, and an admin interface on localhost only.
+ * The bootstrap of an Envoy proxy in the mesh: who it is (the node Weft reads its identity, role
+ * and egress hosts from), ADS to Weft (delta by default, as sidecars use it), its certificates from
+ * the workload agent's SDS socket, and an admin interface on localhost only.
  *
  * <p>Built as Envoy's own {@code envoy.config.bootstrap.v3.Bootstrap} and printed as JSON (a subset
  * of YAML), so it is what {@code envoy -c} or {@code --config-yaml} takes and every field is one
@@ -112,14 +113,27 @@ public final class EnvoyBootstrap {
    * @param podIp the Pod's IP address, for the inbound listener; may be empty (a webhook passes
    *     {@code $(POD_IP)}, which the kubelet expands in a container's arguments)
    * @param labels the Pod's labels: which Services select it
+   * @param egress the Services a sidecar's workload calls ({@link EgressHosts}); empty: the whole
+   *     mesh
    */
   public record Proxy(
-      ProxyType type, Bootstrap.Workload workload, String podIp, Map<String, String> labels) {
+      ProxyType type,
+      Bootstrap.Workload workload,
+      String podIp,
+      Map<String, String> labels,
+      List<EgressHosts.Host> egress) {
     public Proxy {
       Objects.requireNonNull(type, "type");
       Objects.requireNonNull(workload, "workload");
       podIp = podIp == null ? "" : podIp;
       labels = Map.copyOf(labels);
+      egress = List.copyOf(egress);
+    }
+
+    /** A proxy that sees the whole mesh. */
+    public Proxy(
+        ProxyType type, Bootstrap.Workload workload, String podIp, Map<String, String> labels) {
+      this(type, workload, podIp, labels, List.of());
     }
   }
 
@@ -213,6 +227,11 @@ public final class EnvoyBootstrap {
     }
     if (!proxy.podIp().isEmpty()) {
       metadata.putFields(INSTANCE_IPS_KEY, text(proxy.podIp()));
+    }
+    if (!proxy.egress().isEmpty()) {
+      ListValue.Builder hosts = ListValue.newBuilder();
+      proxy.egress().forEach(host -> hosts.addValues(text(host.toString())));
+      metadata.putFields(EgressHosts.METADATA_KEY, Value.newBuilder().setListValue(hosts).build());
     }
     if (!proxy.labels().isEmpty()) {
       Struct.Builder labels = Struct.newBuilder();
