@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -53,18 +54,38 @@ final class BenchMesh {
     return endpoints;
   }
 
+  /**
+   * A Pod of the mesh: the backend {@code endpoint} of a Service, as its endpoint first names it.
+   *
+   * @param address its IP, the endpoint's initial address
+   */
+  record Pod(String name, String address, String zone, Map<String, String> labels) {}
+
+  /**
+   * The Pod behind endpoint {@code endpoint} of Service {@code service}, in a mesh of {@code
+   * endpoints} per Service.
+   */
+  static Pod pod(int service, int endpoint, int endpoints) {
+    int n = service * endpoints + endpoint;
+    return new Pod(
+        podName(service, endpoint),
+        "11." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255),
+        "zone-" + (char) ('a' + endpoint % 3),
+        Map.of("app", serviceName(service), "version", "v" + (endpoint % 2 + 1)));
+  }
+
   /** Hands every Service, Pod and EndpointSlice to {@code source}; waits until applied. */
   void load(MeshRegistry registry, RegistrySource source) {
     for (int s = 0; s < services; s++) {
       source.upsert(service(s, "http"));
       for (int e = 0; e < endpoints; e++) {
+        Pod pod = pod(s, e, endpoints);
         source.upsert(
             new PodBuilder()
                 .withNewMetadata()
-                .withName(podName(s, e))
+                .withName(pod.name())
                 .withNamespace(NAMESPACE)
-                .addToLabels("app", serviceName(s))
-                .addToLabels("version", "v" + (e % 2 + 1))
+                .addToLabels(pod.labels())
                 .endMetadata()
                 .withNewSpec()
                 .withServiceAccountName(serviceName(s))
@@ -160,19 +181,19 @@ final class BenchMesh {
             .withPort(PORT)
             .endPort();
     for (int e = 0; e < endpoints; e++) {
-      int n = service * endpoints + e;
+      Pod pod = pod(service, e, endpoints);
       builder
           .addNewEndpoint()
-          .withAddresses("11." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255))
+          .withAddresses(pod.address())
           .withNewConditions()
           .withReady(true)
           .endConditions()
-          .withZone("zone-" + (char) ('a' + e % 3))
+          .withZone(pod.zone())
           .withNodeName("node-" + (e % 16))
           .withNewTargetRef()
           .withKind("Pod")
           .withNamespace(NAMESPACE)
-          .withName(podName(service, e))
+          .withName(pod.name())
           .endTargetRef()
           .endEndpoint();
     }

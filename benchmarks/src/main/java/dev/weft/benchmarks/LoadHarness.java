@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.databind.SerializationFeature;
@@ -49,9 +50,12 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The xDS load harness: N simulated proxies, each with its own connection and ADS stream, against a
- * control plane in a child process, fed M Services with K endpoints through a registry source. Runs
- * the same scenarios against Weft and the reference peer (envoyproxy's java-control-plane) and
- * prints both, with ratios:
+ * control plane in a child process, fed M Services with K endpoints through a registry source. The
+ * proxies are proxyless gRPC clients ({@link ProxylessClient}), or with {@code --proxy-type
+ * envoy-sidecar} Envoy sidecars of the mesh's Pods ({@link EnvoySidecar}), which see the whole mesh
+ * or, with {@code --egress-per-proxy}, the Services their workload declares. Runs the same
+ * scenarios against Weft and the reference peer (envoyproxy's java-control-plane; proxyless clients
+ * only) and prints both, with ratios:
  *
  * <ol>
  *   <li><b>cold start</b>: all proxies connect at once; time until every one holds every resource
@@ -97,6 +101,30 @@ final class LoadHarness implements Callable<Integer> {
       defaultValue = "100",
       description = "Services each proxy subscribes to, svc-0 among them; 0 for all (default 100).")
   int subscriptions;
+
+  @Option(
+      names = "--proxy-type",
+      defaultValue = "grpc",
+      converter = ProxyTypeConverter.class,
+      description =
+          "grpc: proxyless gRPC clients, each naming the resources of its --subscriptions"
+              + " Services; envoy-sidecar: Envoy sidecars of the mesh's Pods, which ask for"
+              + " Clusters and Listeners by wildcard, then the endpoints and routes they name, and"
+              + " see the whole mesh or, with --egress-per-proxy, the Services their workload"
+              + " declares; the reference peer is not measured with them (default"
+              + " ${DEFAULT-VALUE}).")
+  ProxyType proxyType;
+
+  @Option(
+      names = "--egress-per-proxy",
+      defaultValue = "0",
+      description =
+          "Envoy sidecars only: how many Services each workload declares it calls (its egress"
+              + " hosts): svc-0, the canary svc-1 its routes send to, and others drawn per"
+              + " workload. Every replica of a workload (the sidecars of one Service's Pods)"
+              + " declares the same, so they share a view. 0: each sees the whole mesh (default"
+              + " ${DEFAULT-VALUE}).")
+  int egressPerProxy;
 
   @Option(
       names = "--protocol",
@@ -179,6 +207,22 @@ final class LoadHarness implements Callable<Integer> {
   @Option(names = "--json", description = "Also write the figures to this file as JSON.")
   Path json;
 
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** What kind of proxy the harness simulates. */
+  enum ProxyType {
+    GRPC,
+    ENVOY_SIDECAR
+  }
+
+  /** {@code grpc} or {@code envoy-sidecar}, as the option is written. */
+  static final class ProxyTypeConverter implements CommandLine.ITypeConverter<ProxyType> {
+    @Override
+    public ProxyType convert(String value) {
+      return ProxyType.valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_'));
+    }
+  }
+
   /**
    * One scenario's figures for one peer.
    *
@@ -200,7 +244,13 @@ final class LoadHarness implements Callable<Integer> {
       double pushesPerChange,
       double bytesPerChange) {}
 
-  /** Everything measured for one peer. */
+  /**
+   * Everything measured for one peer.
+   *
+   * @param nacks responses the proxies rejected
+   * @param clustersPerProxy the clusters an Envoy sidecar held after cold start, on average; 0 for
+   *     proxyless clients, which hold those they name
+   */
   record PeerResult(
       String peer,
       int proxies,
@@ -211,6 +261,8 @@ final class LoadHarness implements Callable<Integer> {
       long residentBytesWithProxies,
       double residentBytesPerProxy,
       long streamErrors,
+      long nacks,
+      double clustersPerProxy,
       Map<String, Scenario> scenarios) {}
 
   /**
@@ -219,13 +271,18 @@ final class LoadHarness implements Callable<Integer> {
    * @param tls the TLS implementation of both ends, when a peer is {@code WEFT_MTLS}, else null:
    *     gRPC takes BoringSSL (Netty's tcnative) wherever it loads, and both JVMs share a class path
    * @param mtlsMinusPlaintext Weft over mutual TLS minus Weft over plaintext, when both ran
+   * @param subscriptionsPerProxy the Services a proxy holds the resources of: those it names, or
+   *     those an Envoy sidecar sees
+   * @param egressPerProxy the Services a sidecar's workload declares; 0 when it sees the mesh
    */
   record Result(
       String machine,
       int proxies,
       int services,
       int endpoints,
+      String proxyType,
       int subscriptionsPerProxy,
+      int egressPerProxy,
       String protocol,
       String tls,
       List<PeerResult> peers,
@@ -242,7 +299,21 @@ final class LoadHarness implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     List<ControlPlaneCommand.Peer> measured =
-        mtls ? List.of(ControlPlaneCommand.Peer.WEFT, ControlPlaneCommand.Peer.WEFT_MTLS) : peers;
+        new ArrayList<>(
+            mtls
+                ? List.of(ControlPlaneCommand.Peer.WEFT, ControlPlaneCommand.Peer.WEFT_MTLS)
+                : peers);
+    if (proxyType == ProxyType.ENVOY_SIDECAR
+        && measured.remove(ControlPlaneCommand.Peer.REFERENCE)) {
+      System.err.println(
+          "REFERENCE: not measured with Envoy sidecars; its snapshots hold proxyless gRPC"
+              + " resources only");
+    }
+    if (egressPerProxy < 0 || (egressPerProxy > 0 && proxyType != ProxyType.ENVOY_SIDECAR)) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "--egress-per-proxy: a count of Services, for --proxy-type envoy-sidecar only");
+    }
     boolean tls = measured.contains(ControlPlaneCommand.Peer.WEFT_MTLS);
     // The CA's key material, made here: the child serves with it, the harness issues from it.
     Path caDirectory = tls ? Files.createTempDirectory("weft-bench-ca") : null;
@@ -269,7 +340,9 @@ final class LoadHarness implements Callable<Integer> {
             proxies,
             services,
             endpoints,
-            subscriptions == 0 ? services : subscriptions,
+            proxyType.name(),
+            servicesOf(0).length,
+            proxyType == ProxyType.ENVOY_SIDECAR ? Math.min(egressPerProxy, services) : 0,
             protocol.name(),
             tls ? (OpenSsl.isAvailable() ? OpenSsl.versionString() : "JDK") : null,
             results,
@@ -339,15 +412,20 @@ final class LoadHarness implements Callable<Integer> {
       ConvergenceTracker routeTracker = new ConvergenceTracker(routeChanges + 1);
       SimulatedProxy.Counters counters =
           new SimulatedProxy.Counters(
-              endpointTracker, routeTracker, new LongAdder(), new LongAdder(), new LongAdder());
+              endpointTracker,
+              routeTracker,
+              new LongAdder(),
+              new LongAdder(),
+              new LongAdder(),
+              new LongAdder());
       List<SimulatedProxy> fleet = new ArrayList<>();
       int[] subscribers = new int[services];
       for (int i = 0; i < proxies; i++) {
-        int[] chosen = subscriptionsOf(i);
-        for (int service : chosen) {
+        SimulatedProxy proxy = proxy(i, counters);
+        for (int service : proxy.services()) {
           subscribers[service]++;
         }
-        fleet.add(new SimulatedProxy(i, chosen, protocol, counters, serviceAccountOf(i)));
+        fleet.add(proxy);
       }
 
       List<ManagedChannel> channels = new ArrayList<>();
@@ -358,6 +436,12 @@ final class LoadHarness implements Callable<Integer> {
           "coldStart",
           () -> connectAll("coldStart", controlPlane, target, fleet, channels, counters));
       ControlPlaneProcess.Stats connected = controlPlane.stats();
+      double clustersPerProxy =
+          fleet.stream()
+              .filter(EnvoySidecar.class::isInstance)
+              .mapToInt(proxy -> ((EnvoySidecar) proxy).clusters())
+              .average()
+              .orElse(0);
       timed(
           scenarios,
           "endpointChurn",
@@ -388,8 +472,74 @@ final class LoadHarness implements Callable<Integer> {
           connected.residentBytes(),
           (double) (connected.residentBytes() - before.residentBytes()) / proxies,
           counters.errors().sum(),
+          counters.nacks().sum(),
+          round(clustersPerProxy),
           scenarios);
     }
+  }
+
+  /**
+   * Simulated proxy {@code id} (warm-up proxies have negative ids), of the kind measured: a
+   * proxyless client of its {@link #subscriptionsOf} Services, or the Envoy sidecar of the Pod
+   * {@link #podOf} names, which sees its workload's {@link #viewOf}.
+   */
+  private SimulatedProxy proxy(int id, SimulatedProxy.Counters counters) {
+    if (proxyType == ProxyType.GRPC) {
+      // Warm-up proxy -1 - i subscribes as proxy N + i would.
+      int[] subscribed = subscriptionsOf(id >= 0 ? id : proxies - 1 - id);
+      return new ProxylessClient(id, subscribed, protocol, counters, serviceAccountOf(id));
+    }
+    return new EnvoySidecar(
+        podOf(id),
+        viewOf(workloadOf(id)),
+        egressPerProxy > 0,
+        protocol,
+        counters,
+        serviceAccountOf(id));
+  }
+
+  /** The Services proxy {@code id} holds the resources of. */
+  private int[] servicesOf(int id) {
+    return proxyType == ProxyType.GRPC ? subscriptionsOf(id) : viewOf(workloadOf(id));
+  }
+
+  /**
+   * The workload sidecar {@code id} belongs to: the Service whose Pod it is in. Sidecars are spread
+   * over the Services first, then over their Pods, so a fleet smaller than the mesh has one replica
+   * of as many workloads as it can.
+   */
+  private int workloadOf(int id) {
+    return Math.floorMod(id, services);
+  }
+
+  /** The Pod sidecar {@code id} is in: a replica of its workload. */
+  private BenchMesh.Pod podOf(int id) {
+    return BenchMesh.pod(
+        workloadOf(id), Math.floorMod(Math.floorDiv(id, services), endpoints), endpoints);
+  }
+
+  /**
+   * The Services a workload's sidecars see: the whole mesh, or with {@code --egress-per-proxy K},
+   * the K it declares: svc-0, which every workload calls, svc-1, the canary svc-0's route sends a
+   * share to (a sidecar needs the cluster of every backend of its routes), and others drawn from a
+   * seed per workload, so every run, and every replica, declares the same.
+   */
+  private int[] viewOf(int workload) {
+    if (egressPerProxy == 0 || egressPerProxy >= services) {
+      int[] all = new int[services];
+      for (int i = 0; i < services; i++) {
+        all[i] = i;
+      }
+      return all;
+    }
+    Random random = new Random(workload);
+    java.util.LinkedHashSet<Integer> declared = new java.util.LinkedHashSet<>();
+    declared.add(0);
+    declared.add(1);
+    while (declared.size() < egressPerProxy) {
+      declared.add(2 + random.nextInt(services - 2));
+    }
+    return declared.stream().mapToInt(Integer::intValue).limit(egressPerProxy).toArray();
   }
 
   /**
@@ -462,25 +612,22 @@ final class LoadHarness implements Callable<Integer> {
     if (warmupProxies == 0) {
       return;
     }
-    ConvergenceTracker ignored = new ConvergenceTracker(1);
-    SimulatedProxy.Counters counters =
-        new SimulatedProxy.Counters(
-            ignored, ignored, new LongAdder(), new LongAdder(), new LongAdder());
+    SimulatedProxy.Counters counters = SimulatedProxy.Counters.untracked();
     List<SimulatedProxy> fleet = new ArrayList<>();
     for (int i = 0; i < warmupProxies; i++) {
-      fleet.add(
-          new SimulatedProxy(
-              -1 - i, subscriptionsOf(proxies + i), protocol, counters, serviceAccountOf(-1 - i)));
+      fleet.add(proxy(-1 - i, counters));
     }
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
     for (int round = 1; round == 1 || System.nanoTime() < end; round++) {
       long compiling = controlPlane.compilationMillis() + compilationMillis();
       long start = System.nanoTime();
       connectAll("warmUp", controlPlane, target, fleet, channels, counters);
+      // Counted before the moves: read after, it missed the responses that came first, and a
+      // round whose proxies got all their endpoints in one response each waited out the timeout.
+      long moved = counters.responses().sum() + warmupProxies;
       for (int service = 0; service < services; service++) {
         controlPlane.moveEndpoint(service, 0, BenchMesh.WARMUP_CHANGES + round);
       }
-      long moved = counters.responses().sum() + warmupProxies;
       await(() -> counters.responses().sum() >= moved);
       for (int change = 1; change <= 2; change++) {
         long routed = counters.responses().sum() + warmupProxies;
@@ -790,13 +937,19 @@ final class LoadHarness implements Callable<Integer> {
 
   private static void print(Result result) {
     System.out.printf(
-        "xDS load on %s%n  %d proxies (%s), %d services x %d endpoints, %d subscriptions each%n",
+        "xDS load on %s%n  %d %s (%s), %d services x %d endpoints, %d %s each%n",
         result.machine(),
         result.proxies(),
+        result.proxyType().equals(ProxyType.GRPC.name()) ? "proxyless clients" : "Envoy sidecars",
         result.protocol(),
         result.services(),
         result.endpoints(),
-        result.subscriptionsPerProxy());
+        result.subscriptionsPerProxy(),
+        result.proxyType().equals(ProxyType.GRPC.name())
+            ? "subscriptions"
+            : result.egressPerProxy() > 0
+                ? "services seen (declared egress; replicas of a workload share a view)"
+                : "services seen (the whole mesh)");
     if (result.tls() != null) {
       System.out.println("  mutual TLS by " + result.tls() + " (both ends)");
     }
@@ -804,13 +957,17 @@ final class LoadHarness implements Callable<Integer> {
       System.out.printf(
           Locale.ROOT,
           "%n%s: heap %.1f KiB per proxy (%.0f MiB before proxies, %.0f MiB with), resident %.1f"
-              + " KiB per proxy, stream errors %d%n",
+              + " KiB per proxy, stream errors %d, NACKs %d%s%n",
           peer.peer(),
           peer.heapBytesPerProxy() / 1024,
           peer.heapBytesBefore() / 1048576.0,
           peer.heapBytesWithProxies() / 1048576.0,
           peer.residentBytesPerProxy() / 1024,
-          peer.streamErrors());
+          peer.streamErrors(),
+          peer.nacks(),
+          peer.clustersPerProxy() > 0
+              ? String.format(Locale.ROOT, ", %.1f clusters per sidecar", peer.clustersPerProxy())
+              : "");
       for (Scenario s : peer.scenarios().values()) {
         String convergence =
             s.convergenceMicros() == null

@@ -4,8 +4,6 @@ import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import com.google.protobuf.WireFormat;
 import dev.weft.distributor.ResourceType;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -16,15 +14,10 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
-import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -35,23 +28,16 @@ import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One simulated proxy: its own connection, one ADS stream (state of the world or delta), named
- * subscriptions to the listener, route, cluster and load assignment of each of its Services, and an
- * ACK for every response. It reports the changes each acknowledged response contains, and whether
- * it holds every resource it asked for ("fully configured").
+ * One simulated proxy: its own connection, one ADS stream (state of the world or delta), an ACK for
+ * every response it accepts. It reports the changes each acknowledged response contains, and
+ * whether it holds every resource it expects ("fully configured"). How it subscribes is its kind's:
+ * a proxyless gRPC client ({@link ProxylessClient}) or an Envoy sidecar ({@link EnvoySidecar}).
  *
  * <p>Thread-safety: gRPC delivers one stream's responses one at a time and the ACK is sent from
  * that callback, so a stream's state needs no lock; {@link #configured} is volatile, and {@link
  * #connect} is called only while no stream is open.
  */
-final class SimulatedProxy {
-
-  /**
-   * What a proxyless gRPC client subscribes to: every type but Secrets, which only Gateways get.
-   */
-  private static final List<ResourceType> SUBSCRIBED =
-      List.of(
-          ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.LISTENER, ResourceType.ROUTE);
+abstract class SimulatedProxy {
 
   /** The ADS variant a proxy speaks. */
   enum Protocol {
@@ -59,24 +45,37 @@ final class SimulatedProxy {
     DELTA
   }
 
-  /** Where a proxy reports what it received. */
+  /**
+   * Where a proxy reports what it received.
+   *
+   * @param nacks responses a proxy rejected, as Envoy does a resource it cannot take
+   */
   record Counters(
       ConvergenceTracker endpointChanges,
       ConvergenceTracker routeChanges,
       LongAdder bytes,
       LongAdder responses,
-      LongAdder errors) {}
+      LongAdder errors,
+      LongAdder nacks) {
 
+    /** Counters whose changes are not tracked: for the warm-up fleet. */
+    static Counters untracked() {
+      ConvergenceTracker ignored = new ConvergenceTracker(1);
+      return new Counters(
+          ignored, ignored, new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder());
+    }
+  }
+
+  /** The Services whose endpoints and routes it tracks, by index. */
   private final int[] services;
-  private final List<String> names;
 
-  /** The names, encoded once: every SotW ACK repeats them. */
-  private final List<ByteString> encodedNames;
+  /** The canonical names of {@link #services}: cluster, routes and load assignment. */
+  protected final List<String> names;
 
-  private final Protocol protocol;
-  private final Counters counters;
+  protected final Protocol protocol;
+  protected final Counters counters;
+  protected final Node node;
   private final String serviceAccount;
-  private final Node node;
   private final Map<String, Integer> slotByName = new HashMap<>();
 
   private final Map<ResourceType, Set<String>> missing = new EnumMap<>(ResourceType.class);
@@ -86,33 +85,23 @@ final class SimulatedProxy {
   private volatile ClientCallStreamObserver<?> stream;
 
   /**
+   * @param services the Services it holds the resources of
    * @param serviceAccount the service account its node claims, in namespace {@link
    *     BenchMesh#NAMESPACE}, as a sidecar's does; over mutual TLS, the one its certificate names
    */
   SimulatedProxy(
-      int id, int[] services, Protocol protocol, Counters counters, String serviceAccount) {
+      int[] services, Protocol protocol, Counters counters, String serviceAccount, Node node) {
     this.services = services.clone();
     this.names = Arrays.stream(services).mapToObj(BenchMesh::resourceName).toList();
-    this.encodedNames = names.stream().map(ByteString::copyFromUtf8).toList();
     this.protocol = protocol;
     this.counters = counters;
     this.serviceAccount = serviceAccount;
+    this.node = node;
     this.credited = new int[services.length];
     Arrays.fill(credited, -1);
     for (int i = 0; i < services.length; i++) {
       slotByName.put(names.get(i), i);
     }
-    this.node =
-        Node.newBuilder()
-            .setId("proxy-" + id + ".bench")
-            .setMetadata(
-                Struct.newBuilder()
-                    .putFields(
-                        "NAMESPACE", Value.newBuilder().setStringValue(BenchMesh.NAMESPACE).build())
-                    .putFields(
-                        "SERVICE_ACCOUNT",
-                        Value.newBuilder().setStringValue(serviceAccount).build()))
-            .build();
   }
 
   String serviceAccount() {
@@ -128,35 +117,19 @@ final class SimulatedProxy {
   }
 
   /** Opens a stream on {@code channel} and subscribes, as a proxy that holds nothing yet. */
-  void connect(ManagedChannel channel) {
+  abstract void connect(ManagedChannel channel);
+
+  /** Starts over: the proxy holds nothing, and waits for {@code expected}, per type. */
+  protected final void expect(Map<ResourceType, Set<String>> expected) {
     configured = false;
-    for (ResourceType type : SUBSCRIBED) {
-      missing.put(type, new HashSet<>(names));
+    for (ResourceType type : ResourceType.values()) {
+      missing.put(type, new HashSet<>(expected.getOrDefault(type, Set.of())));
     }
-    // Like a real proxy, keep trying to reach the control plane rather than give up: when
-    // thousands connect at once, the kernel's accept backlog drops some first attempts.
-    var stub = AggregatedDiscoveryServiceGrpc.newStub(channel).withWaitForReady();
-    if (protocol == Protocol.SOTW) {
-      var requests = stub.streamAggregatedResources(new Sotw());
-      for (ResourceType type : SUBSCRIBED) {
-        requests.onNext(
-            DiscoveryRequest.newBuilder()
-                .setNode(node)
-                .setTypeUrl(type.typeUrl())
-                .addAllResourceNames(names)
-                .build());
-      }
-    } else {
-      var requests = stub.deltaAggregatedResources(new Delta());
-      for (ResourceType type : SUBSCRIBED) {
-        requests.onNext(
-            DeltaDiscoveryRequest.newBuilder()
-                .setNode(node)
-                .setTypeUrl(type.typeUrl())
-                .addAllResourceNamesSubscribe(names)
-                .build());
-      }
-    }
+  }
+
+  /** The stream just opened: what {@link #disconnect} cancels. */
+  protected final void opened(ClientCallStreamObserver<?> requests) {
+    stream = requests;
   }
 
   /** Ends the stream, as a proxy that goes away. */
@@ -169,91 +142,20 @@ final class SimulatedProxy {
   }
 
   /** A stream that ends without a disconnect is an error: the control plane dropped it. */
-  private void failed() {
+  protected final void failed() {
     if (stream != null) {
       counters.errors().increment();
     }
   }
 
-  /** State of the world: every response ACKed with its version and nonce. */
-  private final class Sotw implements ClientResponseObserver<DiscoveryRequest, DiscoveryResponse> {
-    private ClientCallStreamObserver<DiscoveryRequest> requests;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requestStream) {
-      requests = requestStream;
-      stream = requestStream;
-    }
-
-    @Override
-    public void onNext(DiscoveryResponse response) {
-      counters.bytes().add(response.getSerializedSize());
-      counters.responses().increment();
-      ResourceType type = ResourceType.ofTypeUrl(response.getTypeUrl()).orElseThrow();
-      Received received = new Received();
-      for (Any resource : response.getResourcesList()) {
-        inspect(type, resource, received);
-      }
-      DiscoveryRequest.Builder ack =
-          DiscoveryRequest.newBuilder()
-              .setTypeUrlBytes(response.getTypeUrlBytes())
-              .setVersionInfoBytes(response.getVersionInfoBytes())
-              .setResponseNonceBytes(response.getNonceBytes());
-      for (ByteString name : encodedNames) {
-        ack.addResourceNamesBytes(name);
-      }
-      requests.onNext(ack.build());
-      received.acknowledged(System.nanoTime());
-    }
-
-    @Override
-    public void onError(Throwable error) {
-      failed();
-    }
-
-    @Override
-    public void onCompleted() {}
-  }
-
-  /** Delta: every response ACKed with its nonce. */
-  private final class Delta
-      implements ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
-    private ClientCallStreamObserver<DeltaDiscoveryRequest> requests;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<DeltaDiscoveryRequest> requestStream) {
-      requests = requestStream;
-      stream = requestStream;
-    }
-
-    @Override
-    public void onNext(DeltaDiscoveryResponse response) {
-      counters.bytes().add(response.getSerializedSize());
-      counters.responses().increment();
-      ResourceType type = ResourceType.ofTypeUrl(response.getTypeUrl()).orElseThrow();
-      Received received = new Received();
-      for (Resource resource : response.getResourcesList()) {
-        inspect(type, resource.getResource(), received);
-      }
-      requests.onNext(
-          DeltaDiscoveryRequest.newBuilder()
-              .setTypeUrl(response.getTypeUrl())
-              .setResponseNonce(response.getNonce())
-              .build());
-      received.acknowledged(System.nanoTime());
-    }
-
-    @Override
-    public void onError(Throwable error) {
-      failed();
-    }
-
-    @Override
-    public void onCompleted() {}
+  /** Counts a response as it arrives. */
+  protected final void received(int serializedSize) {
+    counters.bytes().add(serializedSize);
+    counters.responses().increment();
   }
 
   /** The changes one response carries, credited once its ACK is sent. */
-  private final class Received {
+  protected final class Received {
     private final Map<Integer, Integer> newestBySlot = new HashMap<>();
     private int routeState = -1;
 
@@ -297,58 +199,82 @@ final class SimulatedProxy {
    * the rest, because a real proxy's parsing cost is not what this harness measures, and the
    * harness shares the machine's cores with the control plane under test.
    */
-  private static String nameOf(ByteString message) throws InvalidProtocolBufferException {
+  protected static String nameOf(ByteString message) throws InvalidProtocolBufferException {
+    return string(message, 1);
+  }
+
+  /** The first value of string field {@code number} of a message; empty when it has none. */
+  protected static String string(ByteString message, int number)
+      throws InvalidProtocolBufferException {
+    List<ByteString> values = fields(message, number);
+    return values.isEmpty() ? "" : values.get(0).toStringUtf8();
+  }
+
+  /**
+   * The values of length-delimited field {@code number} of a message (strings, bytes, messages), in
+   * order, without parsing anything else: views of its bytes, not copies.
+   */
+  protected static List<ByteString> fields(ByteString message, int number)
+      throws InvalidProtocolBufferException {
     try {
+      List<ByteString> values = new ArrayList<>(1);
       CodedInputStream in = message.newCodedInput();
       for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-        if (WireFormat.getTagFieldNumber(tag) == 1) {
-          return in.readStringRequireUtf8();
+        if (WireFormat.getTagFieldNumber(tag) == number
+            && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+          int length = in.readRawVarint32();
+          int start = in.getTotalBytesRead();
+          values.add(message.substring(start, start + length));
+          in.skipRawBytes(length);
+        } else {
+          in.skipField(tag);
         }
-        in.skipField(tag);
       }
-      return "";
+      return values;
     } catch (InvalidProtocolBufferException e) {
       throw e;
-    } catch (java.io.IOException e) {
-      throw new InvalidProtocolBufferException(e);
+    } catch (IOException | IndexOutOfBoundsException e) {
+      throw new InvalidProtocolBufferException(e.toString());
     }
   }
 
-  private void inspect(ResourceType type, Any body, Received received) {
-    try {
-      String name =
-          switch (type) {
-            case ENDPOINT -> {
-              ClusterLoadAssignment assignment = body.unpack(ClusterLoadAssignment.class);
-              long newest = -1;
-              for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
-                for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
-                  String address =
-                      endpoint.getEndpoint().getAddress().getSocketAddress().getAddress();
-                  newest = Math.max(newest, BenchMesh.changeOf(address));
-                }
+  /**
+   * Takes a resource: credits the endpoint or route changes it holds to {@code received}, and
+   * checks it off what the proxy waits for. Returns its name.
+   */
+  protected final String inspect(ResourceType type, Any body, Received received)
+      throws InvalidProtocolBufferException {
+    String name =
+        switch (type) {
+          case ENDPOINT -> {
+            ClusterLoadAssignment assignment = body.unpack(ClusterLoadAssignment.class);
+            long newest = -1;
+            for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
+              for (LbEndpoint endpoint : locality.getLbEndpointsList()) {
+                String address =
+                    endpoint.getEndpoint().getAddress().getSocketAddress().getAddress();
+                newest = Math.max(newest, BenchMesh.changeOf(address));
               }
-              Integer slot = slotByName.get(assignment.getClusterName());
-              if (newest >= 0 && slot != null) {
-                received.newestBySlot.merge(slot, (int) newest, Math::max);
-              }
-              yield assignment.getClusterName();
             }
-            case CLUSTER, LISTENER, SECRET -> nameOf(body.getValue());
-            case ROUTE -> {
-              String routeName = nameOf(body.getValue());
-              if (BenchMesh.serviceIndex(routeName) == 0) {
-                received.routeState = routeState(body.unpack(RouteConfiguration.class));
-              }
-              yield routeName;
+            Integer slot = slotByName.get(assignment.getClusterName());
+            if (newest >= 0 && slot != null) {
+              received.newestBySlot.merge(slot, (int) newest, Math::max);
             }
-          };
-      Set<String> waiting = missing.get(type);
-      if (waiting != null && waiting.remove(name) && waiting.isEmpty()) {
-        configured = missing.values().stream().allMatch(Set::isEmpty);
-      }
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("a simulated proxy received a malformed resource", e);
+            yield assignment.getClusterName();
+          }
+          case CLUSTER, LISTENER, SECRET -> nameOf(body.getValue());
+          case ROUTE -> {
+            String routeName = nameOf(body.getValue());
+            if (BenchMesh.serviceIndex(routeName) == 0) {
+              received.routeState = routeState(body.unpack(RouteConfiguration.class));
+            }
+            yield routeName;
+          }
+        };
+    Set<String> waiting = missing.get(type);
+    if (waiting != null && waiting.remove(name) && waiting.isEmpty()) {
+      configured = missing.values().stream().allMatch(Set::isEmpty);
     }
+    return name;
   }
 }

@@ -86,6 +86,51 @@ class LoadHarnessTest {
     assertThat(result.get("mtlsMinusPlaintext").has("coldStartCpuMillisPerProxy")).isTrue();
   }
 
+  /**
+   * Envoy sidecars, in both protocols: seeing the whole mesh, each holds every Service's cluster;
+   * scoped to three Services, three (and the passthrough and its inbound cluster); and none of them
+   * rejects anything.
+   */
+  @Test
+  @Timeout(120)
+  void runsEnvoySidecarsWithAndWithoutScopingAtATinySize() throws Exception {
+    for (String[] variant :
+        new String[][] {{"SOTW", "0", "22"}, {"DELTA", "3", "5"}}) { // protocol, egress, clusters
+      Path json = dir.resolve("xds-load-envoy-" + variant[0] + ".json");
+
+      int exit =
+          Benchmarks.commandLine()
+              .execute(
+                  "xds-load",
+                  "--proxy-type=envoy-sidecar",
+                  "--protocol=" + variant[0],
+                  "--egress-per-proxy=" + variant[1],
+                  "--proxies=10",
+                  "--services=20",
+                  "--endpoints=3",
+                  "--churn-rate=20",
+                  "--churn-seconds=1",
+                  "--route-changes=2",
+                  "--warmup-proxies=2",
+                  "--warmup-seconds=0",
+                  "--churn-settle-seconds=0",
+                  "--child-jvm=-Xmx256m",
+                  "--json=" + json);
+
+      assertThat(exit).isZero();
+      JsonNode result = JsonMapper.builder().build().readTree(json.toFile());
+      assertThat(result.get("proxyType").stringValue()).isEqualTo("ENVOY_SIDECAR");
+      // The reference peer serves proxyless resources only: Weft alone.
+      assertThat(result.get("peers").findValuesAsString("peer")).containsExactly("WEFT");
+      JsonNode weft = result.get("peers").get(0);
+      assertCompletedEveryScenario(weft);
+      assertThat(weft.get("nacks").asInt()).isZero();
+      assertThat(weft.get("clustersPerProxy").asDouble())
+          .as(variant[0])
+          .isEqualTo(Double.parseDouble(variant[2]));
+    }
+  }
+
   private static void assertCompletedEveryScenario(JsonNode peer) {
     String name = peer.get("peer").stringValue();
     assertThat(peer.get("streamErrors").asInt()).as(name).isZero();
