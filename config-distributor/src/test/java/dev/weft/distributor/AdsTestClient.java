@@ -36,6 +36,25 @@ final class AdsTestClient implements AutoCloseable {
             .build();
   }
 
+  /**
+   * The ACK of {@code response}: its version and nonce (names, as Envoy repeats them, are added).
+   */
+  static DiscoveryRequest ack(DiscoveryResponse response) {
+    return DiscoveryRequest.newBuilder()
+        .setTypeUrl(response.getTypeUrl())
+        .setVersionInfo(response.getVersionInfo())
+        .setResponseNonce(response.getNonce())
+        .build();
+  }
+
+  /** The ACK of a delta {@code response}: its nonce. */
+  static DeltaDiscoveryRequest ack(DeltaDiscoveryResponse response) {
+    return DeltaDiscoveryRequest.newBuilder()
+        .setTypeUrl(response.getTypeUrl())
+        .setResponseNonce(response.getNonce())
+        .build();
+  }
+
   void openSotw() {
     sotw = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(collector());
   }

@@ -36,7 +36,6 @@ import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -226,7 +225,7 @@ class EnvoyGatewayTest {
       EnvoyConstraints.assertValid(resource);
     }
     EnvoyConstraints.assertValid(secret);
-    assertGolden(golden);
+    GoldenFile.assertMatches(GOLDEN, golden, JSON);
   }
 
   @Test
@@ -282,7 +281,7 @@ class EnvoyGatewayTest {
             .build());
     DiscoveryResponse first = envoy.nextSotw();
     // As Envoy does, the ACK names what it subscribes to (no names would unsubscribe).
-    envoy.send(ack(first).toBuilder().addResourceNames(CERTIFICATE).build());
+    envoy.send(AdsTestClient.ack(first).toBuilder().addResourceNames(CERTIFICATE).build());
 
     X509Certificate old = certificate;
     issueCertificate("shop.example.com");
@@ -290,7 +289,7 @@ class EnvoyGatewayTest {
     mesh.source().upsert(tlsSecret("shop-cert", pem(certificate), pem(key.getPrivate())));
     awaitServed(state -> certificate.equals(servedCertificate(state)));
     DiscoveryResponse rotated = envoy.nextSotw();
-    envoy.send(ack(rotated).toBuilder().addResourceNames(CERTIFICATE).build());
+    envoy.send(AdsTestClient.ack(rotated).toBuilder().addResourceNames(CERTIFICATE).build());
     Secret secret = rotated.getResources(0).unpack(Secret.class);
     assertThat(certificateOf(secret)).isEqualTo(certificate);
     assertServesTls(secret, "shop.example.com");
@@ -516,7 +515,7 @@ class EnvoyGatewayTest {
       throws Exception {
     envoy.send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
     DiscoveryResponse response = envoy.nextSotw();
-    envoy.send(ack(response));
+    envoy.send(AdsTestClient.ack(response));
     List<T> resources = new ArrayList<>();
     for (Any resource : response.getResourcesList()) {
       resources.add(resource.unpack(type));
@@ -528,33 +527,9 @@ class EnvoyGatewayTest {
   private <T extends Message> T named(String typeUrl, String name) throws Exception {
     envoy.send(DiscoveryRequest.newBuilder().setTypeUrl(typeUrl).addResourceNames(name).build());
     DiscoveryResponse response = envoy.nextSotw();
-    envoy.send(ack(response));
+    envoy.send(AdsTestClient.ack(response));
     Class<? extends Message> type = typeUrl.equals(SDS) ? Secret.class : RouteConfiguration.class;
     return (T) response.getResources(0).unpack(type);
-  }
-
-  private static DiscoveryRequest ack(DiscoveryResponse response) {
-    return DiscoveryRequest.newBuilder()
-        .setTypeUrl(response.getTypeUrl())
-        .setVersionInfo(response.getVersionInfo())
-        .setResponseNonce(response.getNonce())
-        .build();
-  }
-
-  private static void assertGolden(List<Message> resources) throws Exception {
-    StringBuilder json = new StringBuilder();
-    for (Message resource : resources) {
-      json.append(JSON.print(resource)).append('\n');
-    }
-    if (Boolean.getBoolean("weft.golden.update")) {
-      Files.writeString(GOLDEN, json, StandardCharsets.UTF_8);
-    }
-    assertThat(json.toString())
-        .as(
-            "what the gateway gets; if the change is meant, regenerate %s with"
-                + " -Dweft.golden.update=true and review it",
-            GOLDEN)
-        .isEqualTo(Files.readString(GOLDEN, StandardCharsets.UTF_8));
   }
 
   private static Value text(String value) {

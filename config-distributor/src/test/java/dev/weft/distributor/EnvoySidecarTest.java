@@ -40,8 +40,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -196,7 +194,7 @@ class EnvoySidecarTest {
     assertThat(mesh.distributor.proxies()).extracting(ProxyStatus::type).containsExactly("sidecar");
     List<Message> golden = new ArrayList<>(listeners);
     golden.addAll(clusters);
-    assertGolden(GOLDEN, golden);
+    GoldenFile.assertMatches(GOLDEN, golden, JSON);
   }
 
   @Test
@@ -249,7 +247,7 @@ class EnvoySidecarTest {
     for (Message resource : sent) {
       assertThat(EnvoyConstraints.violations(resource)).as("%s", resource).isEmpty();
     }
-    assertGolden(GOLDEN_STRICT, sent);
+    GoldenFile.assertMatches(GOLDEN_STRICT, sent, JSON);
   }
 
   @Test
@@ -276,7 +274,7 @@ class EnvoySidecarTest {
         .extracting(chain -> chain.getFilterChainMatch().getTransportProtocol())
         .containsExactly("tls", "raw_buffer");
     assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
-    assertGolden(GOLDEN_PERMISSIVE, List.of(inbound));
+    GoldenFile.assertMatches(GOLDEN_PERMISSIVE, List.of(inbound), JSON);
   }
 
   @Test
@@ -326,7 +324,7 @@ class EnvoySidecarTest {
     assertThat(limit.getFilterEnforced().getDefaultValue().getNumerator()).isEqualTo(100);
     assertThat(limit.getRateLimitedAsResourceExhausted()).isTrue();
     assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
-    assertGolden(GOLDEN_RATE_LIMIT, List.of(inbound));
+    GoldenFile.assertMatches(GOLDEN_RATE_LIMIT, List.of(inbound), JSON);
   }
 
   @Test
@@ -475,7 +473,7 @@ class EnvoySidecarTest {
     List<String> updated = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       DiscoveryResponse response = envoy.nextSotw();
-      envoy.send(ack(response));
+      envoy.send(AdsTestClient.ack(response));
       for (Any resource : response.getResourcesList()) {
         if (response.getTypeUrl().equals(LDS)) {
           updated.addAll(
@@ -551,7 +549,7 @@ class EnvoySidecarTest {
       for (AdsTestClient client : List.of(envoy, other)) {
         for (int i = 0; i < 2; i++) { // the new cluster, and the new Listener
           DiscoveryResponse response = client.nextSotw();
-          client.send(ack(response));
+          client.send(AdsTestClient.ack(response));
           if (response.getTypeUrl().equals(LDS)) {
             chains.addAll(chainNames(response.getResources(0).unpack(Listener.class)));
           }
@@ -577,10 +575,10 @@ class EnvoySidecarTest {
     Node node = scopedSidecar("web-1", "./greeter", "*/ledger");
     envoy.send(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build());
     DeltaDiscoveryResponse listeners = envoy.nextDelta();
-    envoy.send(ack(listeners));
+    envoy.send(AdsTestClient.ack(listeners));
     envoy.send(DeltaDiscoveryRequest.newBuilder().setTypeUrl(CDS).build());
     DeltaDiscoveryResponse clusters = envoy.nextDelta();
-    envoy.send(ack(clusters));
+    envoy.send(AdsTestClient.ack(clusters));
 
     assertThat(chainNames(unpack(listeners, Listener.class).get(0))).containsExactly(GREETER);
     assertThat(unpack(clusters, Cluster.class))
@@ -592,9 +590,9 @@ class EnvoySidecarTest {
     mesh.source().upsert(TestObjects.service("shop", "audit", "grpc", 9091));
     mesh.source().upsert(TestObjects.service("shop", "ledger", "grpc", 9090));
     DeltaDiscoveryResponse newCluster = envoy.nextDelta();
-    envoy.send(ack(newCluster));
+    envoy.send(AdsTestClient.ack(newCluster));
     DeltaDiscoveryResponse newListener = envoy.nextDelta();
-    envoy.send(ack(newListener));
+    envoy.send(AdsTestClient.ack(newListener));
 
     assertThat(newCluster.getTypeUrl()).isEqualTo(CDS);
     assertThat(unpack(newCluster, Cluster.class))
@@ -641,7 +639,7 @@ class EnvoySidecarTest {
   private static DiscoveryResponse wildcard(AdsTestClient client, Node node, String typeUrl) {
     client.send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
     DiscoveryResponse response = client.nextSotw();
-    client.send(ack(response));
+    client.send(AdsTestClient.ack(response));
     return response;
   }
 
@@ -661,13 +659,6 @@ class EnvoySidecarTest {
       resources.add(resource.getResource().unpack(type));
     }
     return resources;
-  }
-
-  private static DeltaDiscoveryRequest ack(DeltaDiscoveryResponse response) {
-    return DeltaDiscoveryRequest.newBuilder()
-        .setTypeUrl(response.getTypeUrl())
-        .setResponseNonce(response.getNonce())
-        .build();
   }
 
   /**
@@ -710,16 +701,8 @@ class EnvoySidecarTest {
   private <T extends Message> T named(String typeUrl, String name, Class<T> type) throws Exception {
     envoy.send(DiscoveryRequest.newBuilder().setTypeUrl(typeUrl).addResourceNames(name).build());
     DiscoveryResponse response = envoy.nextSotw();
-    envoy.send(ack(response));
+    envoy.send(AdsTestClient.ack(response));
     return response.getResources(0).unpack(type);
-  }
-
-  private static DiscoveryRequest ack(DiscoveryResponse response) {
-    return DiscoveryRequest.newBuilder()
-        .setTypeUrl(response.getTypeUrl())
-        .setVersionInfo(response.getVersionInfo())
-        .setResponseNonce(response.getNonce())
-        .build();
   }
 
   private static FilterChain chain(Listener listener, String name) {
@@ -727,22 +710,6 @@ class EnvoySidecarTest {
         .filter(chain -> chain.getName().equals(name))
         .findFirst()
         .orElseThrow();
-  }
-
-  private static void assertGolden(Path golden, List<Message> resources) throws Exception {
-    StringBuilder json = new StringBuilder();
-    for (Message resource : resources) {
-      json.append(JSON.print(resource)).append('\n');
-    }
-    if (Boolean.getBoolean("weft.golden.update")) {
-      Files.writeString(golden, json, StandardCharsets.UTF_8);
-    }
-    assertThat(json.toString())
-        .as(
-            "what the sidecar gets; if the change is meant, regenerate %s with"
-                + " -Dweft.golden.update=true and review it",
-            golden)
-        .isEqualTo(Files.readString(golden, StandardCharsets.UTF_8));
   }
 
   private static Value text(String value) {
