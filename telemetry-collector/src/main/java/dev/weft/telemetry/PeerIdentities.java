@@ -7,6 +7,7 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.Status;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
@@ -22,11 +23,11 @@ import javax.net.ssl.SSLSession;
 
 /**
  * Tells a call who is calling when it came over mutual TLS with a certificate of the mesh ({@code
- * spiffe://<trust domain>/ns/<namespace>/sa/<service account>}). Unlike the xDS port's check, it
- * refuses no one: a plaintext sender (standalone) is let through without an identity, and the
- * receiver falls back to what the report says about itself. The TLS layer has already verified the
- * certificate against the mesh's trust bundle. Every call also learns the caller's IP address.
- * Stateless.
+ * spiffe://<trust domain>/ns/<namespace>/sa/<service account>}). A sender without one is refused
+ * when a certificate is required (in a cluster); otherwise (standalone) it is let through without
+ * an identity, and the receiver falls back to what the report says about itself. The TLS layer has
+ * already verified the certificate against the mesh's trust bundle. Every call also learns the
+ * caller's IP address. Stateless.
  */
 final class PeerIdentities implements ServerInterceptor {
 
@@ -41,8 +42,10 @@ final class PeerIdentities implements ServerInterceptor {
   private static final int URI_SAN = 6;
 
   private final Pattern spiffeId;
+  private final boolean requireCertificate;
 
-  PeerIdentities(String trustDomain) {
+  PeerIdentities(String trustDomain, boolean requireCertificate) {
+    this.requireCertificate = requireCertificate;
     this.spiffeId =
         Pattern.compile(
             "^spiffe://" + Pattern.quote(trustDomain) + "/ns/([a-z0-9-]+)/sa/([a-z0-9.-]+)$");
@@ -56,6 +59,13 @@ final class PeerIdentities implements ServerInterceptor {
         reporterOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
     if (reporter.isPresent()) {
       context = context.withValue(REPORTER, reporter.get());
+    } else if (requireCertificate) {
+      call.close(
+          Status.UNAUTHENTICATED.withDescription(
+              "metrics are taken only from workloads of the mesh: connect over mutual TLS with the"
+                  + " workload's certificate (its SVID from Weft's CA) as the client certificate"),
+          new Metadata());
+      return new ServerCall.Listener<>() {};
     }
     return Contexts.interceptCall(context, call, headers, next);
   }

@@ -33,7 +33,7 @@ public final class TelemetryCollector {
             builder.destinations,
             builder.maxDataPointsPerExport,
             builder.meters);
-    this.peers = new PeerIdentities(builder.trustDomain);
+    this.peers = new PeerIdentities(builder.trustDomain, builder.requireCertificate);
     this.maxExportBytes = builder.maxExportBytes;
   }
 
@@ -73,6 +73,7 @@ public final class TelemetryCollector {
     private final DestinationResolver destinations;
     private Clock clock = Clock.systemUTC();
     private String trustDomain = "cluster.local";
+    private boolean requireCertificate;
     private int maxSeries = 10_000;
     private int maxTrackedSeries = 100_000;
     private Duration trackedSeriesIdleAfter = Duration.ofMinutes(10);
@@ -94,6 +95,16 @@ public final class TelemetryCollector {
     /** The trust domain of the mesh's SPIFFE IDs; certificates of other domains are ignored. */
     public Builder trustDomain(String trustDomain) {
       this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
+      return this;
+    }
+
+    /**
+     * Whether a sender must present a certificate of the mesh (true in a cluster, where who reports
+     * must not be what the report claims). Without it (standalone), a sender with no certificate is
+     * named by its resource's {@code service.name} and {@code k8s.namespace.name}.
+     */
+    public Builder requireCertificate(boolean requireCertificate) {
+      this.requireCertificate = requireCertificate;
       return this;
     }
 
