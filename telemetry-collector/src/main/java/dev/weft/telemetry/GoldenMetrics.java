@@ -81,7 +81,7 @@ final class GoldenMetrics {
     if (maxSeries < 1) {
       throw new IllegalArgumentException("maxSeries must be at least 1: " + maxSeries);
     }
-    if (slot.isNegative() || slot.isZero() || retention.compareTo(slot) < 0) {
+    if (slot.toMillis() < 1 || retention.compareTo(slot) < 0) {
       throw new IllegalArgumentException(
           "the window's slot ("
               + slot

@@ -110,6 +110,9 @@ public final class TelemetryCollector {
 
     /** Golden-metric series kept at most; reports for more are counted as overflow. */
     public Builder maxSeries(int maxSeries) {
+      if (maxSeries < 1) {
+        throw new IllegalArgumentException("maxSeries must be at least 1: " + maxSeries);
+      }
       this.maxSeries = maxSeries;
       return this;
     }
@@ -119,8 +122,15 @@ public final class TelemetryCollector {
      * is kept once its sender stops reporting it, when room is needed.
      */
     public Builder maxTrackedSeries(int maxTrackedSeries, Duration idleAfter) {
+      if (maxTrackedSeries < 1) {
+        throw new IllegalArgumentException(
+            "maxTrackedSeries must be at least 1: " + maxTrackedSeries);
+      }
+      if (idleAfter.isNegative() || idleAfter.isZero()) {
+        throw new IllegalArgumentException("idleAfter must be positive: " + idleAfter);
+      }
       this.maxTrackedSeries = maxTrackedSeries;
-      this.trackedSeriesIdleAfter = Objects.requireNonNull(idleAfter, "idleAfter");
+      this.trackedSeriesIdleAfter = idleAfter;
       return this;
     }
 
@@ -145,8 +155,16 @@ public final class TelemetryCollector {
 
     /** The longest window {@link TelemetryCollector#edges} answers for, and its resolution. */
     public Builder window(Duration window, Duration slot) {
-      this.window = Objects.requireNonNull(window, "window");
-      this.windowSlot = Objects.requireNonNull(slot, "slot");
+      if (slot.toMillis() < 1 || window.compareTo(slot) < 0) {
+        throw new IllegalArgumentException(
+            "the window's slot ("
+                + slot
+                + ") must be at least a millisecond and at most the window ("
+                + window
+                + ")");
+      }
+      this.window = window;
+      this.windowSlot = slot;
       return this;
     }
 
