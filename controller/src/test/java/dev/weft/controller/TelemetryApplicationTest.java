@@ -46,6 +46,8 @@ import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The control plane, standalone, as a proxyless client's metrics collector: a grpc-xds client
@@ -188,6 +190,32 @@ class TelemetryApplicationTest {
                 + CALLS
                 + "\\.0")
         .contains("weft_request_duration_milliseconds_bucket{");
+
+    String body = get(port, "/api/graph?window=1m").body();
+    JsonNode graph = json(body);
+    assertThat(graph.get("nodes").valueStream().map(node -> node.get("id").asString()).toList())
+        .as(body)
+        .containsExactly("service:greeter.demo.svc.cluster.local", "workload:demo/web");
+    JsonNode edge = graph.at("/edges/0");
+    assertThat(edge.get("source").asString()).isEqualTo("workload:demo/web");
+    assertThat(edge.get("destination").asString())
+        .isEqualTo("service:greeter.demo.svc.cluster.local");
+    assertThat(edge.get("requests").asLong()).isEqualTo(CALLS);
+    assertThat(edge.get("versionShare").asDouble()).isEqualTo(1.0);
+    assertThat(get(port, "/api/graph?window=1h").statusCode()).isEqualTo(400);
+    assertThat(get(port, "/api/graph?window=soon").body()).contains("\"field\":\"window\"");
+  }
+
+  private static HttpResponse<String> get(int port, String path)
+      throws IOException, InterruptedException {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(String body) {
+    return JsonMapper.builder().build().readTree(body);
   }
 
   @SuppressWarnings("unchecked")

@@ -20,6 +20,7 @@ public final class TelemetryCollector {
   private final GoldenMetrics golden;
   private final PeerIdentities peers;
   private final int maxExportBytes;
+  private final Duration window;
 
   private TelemetryCollector(Builder builder) {
     this.golden =
@@ -35,6 +36,7 @@ public final class TelemetryCollector {
             builder.meters);
     this.peers = new PeerIdentities(builder.trustDomain, builder.requireCertificate);
     this.maxExportBytes = builder.maxExportBytes;
+    this.window = builder.window;
   }
 
   public static Builder builder(MeterRegistry meters, DestinationResolver destinations) {
@@ -61,6 +63,16 @@ public final class TelemetryCollector {
   /** The service graph's edges over the last {@code window} (at most the configured window). */
   public List<EdgeStats> edges(Duration window) {
     return golden.edges(window);
+  }
+
+  /** The service graph over the last {@code window} (at most the configured window). */
+  public ServiceGraph graph(Duration window) {
+    return ServiceGraph.of(window, golden.edges(window));
+  }
+
+  /** The longest window {@link #edges} and {@link #graph} answer for. */
+  public Duration window() {
+    return window;
   }
 
   /** Golden-metric series kept (at most the configured bound). */
