@@ -235,7 +235,7 @@ final class GoldenMetrics {
           DistributionSummary.builder("weft.request.duration")
               .description("Duration of requests between workloads and services")
               .baseUnit("milliseconds")
-              .serviceLevelObjectives(LatencyBuckets.upperBoundsMillis())
+              .serviceLevelObjectives(LatencyBuckets.prometheusUpperBoundsMillis())
               .tags(tags)
               .register(meters);
       Arrays.fill(slotIds, -1);

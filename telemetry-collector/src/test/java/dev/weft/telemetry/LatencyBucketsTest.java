@@ -29,6 +29,15 @@ class LatencyBucketsTest {
   }
 
   @Test
+  void everyPrometheusBoundIsABoundOfTheWindowsBuckets() {
+    for (double bound : LatencyBuckets.prometheusUpperBoundsMillis()) {
+      int index = LatencyBuckets.indexOf(bound);
+      // The bucket that holds the bound ends exactly at it: no bucket straddles a Prometheus bound.
+      assertThat(LatencyBuckets.indexOf(Math.nextUp(bound))).isEqualTo(index + 1);
+    }
+  }
+
+  @Test
   void theRepresentativeValueStaysInItsBucket() {
     for (int i = 0; i < LatencyBuckets.COUNT; i++) {
       assertThat(LatencyBuckets.indexOf(LatencyBuckets.representativeMillis(i))).isEqualTo(i);
