@@ -4,8 +4,10 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceKey;
 import dev.weft.registry.Subscription;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -70,11 +72,13 @@ public final class ConfigDistributor implements AutoCloseable {
   private final ResourceNames names;
   private final LoadReportService loadReports;
   private final String trustDomain;
+  private final MutualTlsMode defaultTlsMode;
   private final XdsMetrics metrics;
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
     this.trustDomain = builder.mutualTls.trustDomain();
+    this.defaultTlsMode = builder.mutualTls.defaultMode();
     this.pipelineThread =
         Executors.newSingleThreadScheduledExecutor(named("weft-xds-pipeline", new AtomicInteger()));
     this.pushPool =
@@ -113,6 +117,14 @@ public final class ConfigDistributor implements AutoCloseable {
 
   public static Builder builder(MeshRegistry registry) {
     return new Builder(registry);
+  }
+
+  /**
+   * The mutual TLS mode calls to {@code service} get in {@code state}: its MeshTLSPolicy, else its
+   * namespace's, else the mesh's default; what the config sent to workloads makes of them.
+   */
+  public MutualTlsMode mutualTlsMode(MeshState state, ServiceKey service) {
+    return TlsModes.of(state, service, defaultTlsMode);
   }
 
   /** The ADS service (state of the world and delta), to add to a gRPC server. */

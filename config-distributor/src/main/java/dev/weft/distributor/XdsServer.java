@@ -2,11 +2,14 @@ package dev.weft.distributor;
 
 import com.google.common.net.InetAddresses;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -129,6 +132,8 @@ public final class XdsServer implements AutoCloseable {
      */
     private int maxStreamsPerConnection = 8;
 
+    private final List<ServerServiceDefinition> otherServices = new ArrayList<>();
+
     private Builder(ConfigDistributor distributor) {
       this.distributor = Objects.requireNonNull(distributor, "distributor");
     }
@@ -198,8 +203,17 @@ public final class XdsServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Another service to serve on the same port, beside ADS and LRS (such as the telemetry
+     * collector's OTLP receiver, which proxies reach where they reach xDS).
+     */
+    public Builder service(ServerServiceDefinition service) {
+      otherServices.add(Objects.requireNonNull(service, "service"));
+      return this;
+    }
+
     public XdsServer start() {
-      Server server =
+      NettyServerBuilder serverBuilder =
           NettyServerBuilder.forAddress(
                   address.isEmpty()
                       ? new InetSocketAddress(port)
@@ -217,8 +231,9 @@ public final class XdsServer implements AutoCloseable {
               .maxConnectionAgeGrace(maxConnectionAgeGrace.toMillis(), TimeUnit.MILLISECONDS)
               .maxInboundMessageSize(maxMessageSize)
               .maxConcurrentCallsPerConnection(maxStreamsPerConnection)
-              .addStreamTracerFactory(distributor.messageSizeRefusals())
-              .build();
+              .addStreamTracerFactory(distributor.messageSizeRefusals());
+      otherServices.forEach(serverBuilder::addService);
+      Server server = serverBuilder.build();
       try {
         server.start();
       } catch (IOException e) {

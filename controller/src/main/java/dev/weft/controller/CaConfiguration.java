@@ -8,6 +8,7 @@ import dev.weft.ca.KeyMaterialStore;
 import dev.weft.ca.TrustDomain;
 import dev.weft.ca.WorkloadIdentity;
 import dev.weft.distributor.ConfigDistributor;
+import dev.weft.telemetry.TelemetryCollector;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -52,6 +54,7 @@ class CaConfiguration {
       RegistryConfiguration.KubernetesClientHolder clients,
       MicrometerCaMetrics metrics,
       ConfigDistributor distributor,
+      ObjectProvider<TelemetryCollector> telemetry,
       Clock caClock) {
     WeftProperties.Ca settings = properties.ca();
     boolean kubernetes = KubernetesMode.active(environment);
@@ -117,6 +120,8 @@ class CaConfiguration {
           CaServer.Builder server = CaServer.builder(ca);
           // xDS over mutual TLS on the same port, as istiod serves it beside its CA.
           distributor.authenticatedServices().forEach(server::service);
+          // OTLP metrics too: here a sender is who its certificate says.
+          telemetry.ifAvailable(collector -> server.service(collector.metricsService()));
           server.streamTracer(distributor.messageSizeRefusals());
           return server
               .port(settings.port())

@@ -8,9 +8,10 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * The HTTP API's doors. In a cluster, {@code /debug/*} (every Pod address, ServiceAccount and label
- * of the mesh) needs a Kubernetes token that {@link DebugAccess} allows; probes and metrics are on
- * the management port, open, as the kubelet and Prometheus expect. Standalone, both ports listen on
- * loopback only ({@link ModeDefaults}).
+ * of the mesh) and {@code /api/*} (the service graph: who talks to whom) need a Kubernetes token
+ * that {@link DebugAccess} allows; probes and metrics are on the management port, open, as the
+ * kubelet and Prometheus expect. Standalone, both ports listen on loopback only ({@link
+ * ModeDefaults}).
  */
 @Configuration(proxyBeanMethods = false)
 class HttpConfiguration {
@@ -27,7 +28,7 @@ class HttpConfiguration {
             Ticker.systemTicker());
     FilterRegistrationBean<DebugAccessFilter> registration =
         new FilterRegistrationBean<>(new DebugAccessFilter(access));
-    registration.addUrlPatterns("/debug/*");
+    registration.addUrlPatterns("/debug/*", "/api/*");
     return registration;
   }
 }

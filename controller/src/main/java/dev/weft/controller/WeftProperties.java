@@ -17,6 +17,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param ca settings of the certificate authority
  * @param http settings of the HTTP API
  * @param injection settings of the sidecar injection webhook
+ * @param telemetry settings of the telemetry collector
  */
 @ConfigurationProperties(prefix = "weft")
 public record WeftProperties(
@@ -26,7 +27,35 @@ public record WeftProperties(
     @DefaultValue Xds xds,
     @DefaultValue Ca ca,
     @DefaultValue Http http,
-    @DefaultValue Injection injection) {
+    @DefaultValue Injection injection,
+    @DefaultValue Telemetry telemetry) {
+
+  /**
+   * The telemetry collector (docs/telemetry.md): an OTLP metrics receiver on the xDS ports (the
+   * plaintext one, and the CA's mutual TLS port, where a sender is who its certificate says) that
+   * keeps service-to-service golden metrics for {@code /actuator/prometheus}.
+   *
+   * @param enabled whether the receiver is served at all
+   * @param maxSeries golden-metric series kept at most; reports for more are counted in {@code
+   *     weft_telemetry_series_overflow_total{stage="golden"}}
+   * @param maxTrackedSeries senders' cumulative series remembered at most, to turn their totals
+   *     into deltas; more are counted in {@code weft_telemetry_series_overflow_total{stage=
+   *     "cumulative"}}
+   * @param trackedSeriesIdleAfter how long a sender's series is remembered once it stops reporting
+   *     it, when room is needed
+   * @param maxDataPointsPerExport data points one export may carry; more is refused with {@code
+   *     RESOURCE_EXHAUSTED}
+   * @param window the longest window the service graph's query answers for
+   * @param windowSlot the resolution of that window
+   */
+  public record Telemetry(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("10000") int maxSeries,
+      @DefaultValue("100000") int maxTrackedSeries,
+      @DefaultValue("10m") Duration trackedSeriesIdleAfter,
+      @DefaultValue("10000") int maxDataPointsPerExport,
+      @DefaultValue("1m") Duration window,
+      @DefaultValue("5s") Duration windowSlot) {}
 
   /**
    * The HTTP API on {@code server.port}: the debug pages and bootstraps. (Probes and metrics are on

@@ -6,15 +6,19 @@ import dev.weft.distributor.MutualTls;
 import dev.weft.distributor.XdsServer;
 import dev.weft.registry.Failures;
 import dev.weft.registry.MeshRegistry;
+import dev.weft.telemetry.TelemetryCollector;
+import io.grpc.ServerServiceDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -88,11 +92,15 @@ class XdsConfiguration {
    */
   @Bean
   XdsServerLifecycle xdsServer(
-      ConfigDistributor distributor, WeftProperties properties, Environment environment) {
+      ConfigDistributor distributor,
+      WeftProperties properties,
+      Environment environment,
+      ObjectProvider<TelemetryCollector> telemetry) {
     return new XdsServerLifecycle(
         distributor,
         properties.xds(),
-        KubernetesMode.active(environment) ? properties.xds().drainPeriod() : Duration.ZERO);
+        KubernetesMode.active(environment) ? properties.xds().drainPeriod() : Duration.ZERO,
+        telemetry.stream().map(TelemetryCollector::metricsService).toList());
   }
 
   /**
@@ -112,14 +120,23 @@ class XdsConfiguration {
     private final ConfigDistributor distributor;
     private final WeftProperties.Xds settings;
     private final Duration drainPeriod;
+    private final List<ServerServiceDefinition> otherServices;
     private volatile XdsServer server;
     private volatile boolean running;
 
+    /**
+     * @param otherServices served on the same port: the telemetry collector's OTLP receiver, which
+     *     proxies reach where they reach xDS
+     */
     XdsServerLifecycle(
-        ConfigDistributor distributor, WeftProperties.Xds settings, Duration drainPeriod) {
+        ConfigDistributor distributor,
+        WeftProperties.Xds settings,
+        Duration drainPeriod,
+        List<ServerServiceDefinition> otherServices) {
       this.distributor = distributor;
       this.settings = settings;
       this.drainPeriod = drainPeriod;
+      this.otherServices = List.copyOf(otherServices);
     }
 
     @Override
@@ -130,6 +147,7 @@ class XdsConfiguration {
         return;
       }
       XdsServer.Builder builder = limits(XdsServer.builder(distributor), settings.limits());
+      otherServices.forEach(builder::service);
       try {
         builder.address(settings.address());
       } catch (IllegalArgumentException e) {

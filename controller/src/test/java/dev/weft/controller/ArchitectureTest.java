@@ -19,7 +19,8 @@ class ArchitectureTest {
     "dev.weft.registry..",
     "dev.weft.distributor..",
     "dev.weft.ca..",
-    "dev.weft.demo.."
+    "dev.weft.demo..",
+    "dev.weft.telemetry.."
   };
 
   private static JavaClasses weft;
@@ -38,6 +39,7 @@ class ArchitectureTest {
     assertThat(weft.contain("dev.weft.api.validation.Validated")).isTrue();
     assertThat(weft.contain("dev.weft.registry.MeshRegistry")).isTrue();
     assertThat(weft.contain("dev.weft.distributor.ConfigDistributor")).isTrue();
+    assertThat(weft.contain("dev.weft.telemetry.TelemetryCollector")).isTrue();
     assertThat(weft.contain("dev.weft.controller.WeftApplication")).isTrue();
   }
 
@@ -74,7 +76,38 @@ class ArchitectureTest {
             "dev.weft.registry..",
             "dev.weft.distributor..",
             "dev.weft.ca..",
+            "dev.weft.telemetry..",
             "dev.weft.controller..")
+        .check(weft);
+  }
+
+  /** The collector receives what proxies report; it knows no other module but the API. */
+  @Test
+  void theTelemetryCollectorDependsOnlyOnTheApi() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.weft.telemetry..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.weft.registry..", "dev.weft.distributor..", "dev.weft.ca..", "dev.weft.demo..")
+        .check(weft);
+  }
+
+  /** Nothing but the application reaches into the collector. */
+  @Test
+  void onlyTheApplicationUsesTheTelemetryCollector() {
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "dev.weft.api..",
+            "dev.weft.registry..",
+            "dev.weft.distributor..",
+            "dev.weft.ca..",
+            "dev.weft.demo..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.weft.telemetry..")
         .check(weft);
   }
 

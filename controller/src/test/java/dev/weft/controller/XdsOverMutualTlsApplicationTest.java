@@ -12,6 +12,8 @@ import dev.weft.ca.Pem;
 import dev.weft.ca.WorkloadAgent;
 import dev.weft.ca.XdsProxy;
 import dev.weft.demo.Greeter;
+import dev.weft.telemetry.EdgeStats;
+import dev.weft.telemetry.TelemetryCollector;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -34,6 +36,13 @@ import io.grpc.internal.JsonParser;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.grpc.xds.XdsNameResolverProvider;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.metrics.SdkMeterProvider;
+import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
+import io.opentelemetry.sdk.resources.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -90,6 +99,7 @@ class XdsOverMutualTlsApplicationTest {
   @LocalServerPort int port;
   @Autowired CaLifecycle ca;
   @Autowired XdsConfiguration.XdsServerLifecycle plaintext;
+  @Autowired TelemetryCollector telemetry;
 
   @BeforeAll
   static void start() throws IOException {
@@ -277,6 +287,70 @@ class XdsOverMutualTlsApplicationTest {
           .contains(List.of(2, address.getAddress())); // DNS: the host Envoy dials
       assertThat(socket.getApplicationProtocol()).isEqualTo("h2");
     }
+  }
+
+  /**
+   * The telemetry collector shares the CA's port: a workload exporting OTLP with the SVID its agent
+   * got is the reporter its certificate names, whatever its resource claims.
+   */
+  @Test
+  void metricsExportedWithAnSvidAreAttributedToItsIdentity() throws Exception {
+    agent("reporter").close();
+    Path credentials = dir.resolve("svid-reporter");
+    OpenTelemetrySdk sdk =
+        OpenTelemetrySdk.builder()
+            .setMeterProvider(
+                SdkMeterProvider.builder()
+                    .setResource(
+                        Resource.getDefault()
+                            .merge(
+                                Resource.create(
+                                    Attributes.of(
+                                        AttributeKey.stringKey("service.name"), "impostor",
+                                        AttributeKey.stringKey("k8s.namespace.name"),
+                                            "elsewhere"))))
+                    .registerMetricReader(
+                        PeriodicMetricReader.builder(
+                                OtlpGrpcMetricExporter.builder()
+                                    .setEndpoint(
+                                        "https://localhost:" + ca.server().orElseThrow().port())
+                                    .setTrustedCertificates(
+                                        Files.readAllBytes(
+                                            credentials.resolve(
+                                                CredentialFiles.CA_CERTIFICATE_FILE)))
+                                    .setClientTls(
+                                        Files.readAllBytes(
+                                            credentials.resolve(CredentialFiles.PRIVATE_KEY_FILE)),
+                                        Files.readAllBytes(
+                                            credentials.resolve(CredentialFiles.CERTIFICATE_FILE)))
+                                    .build())
+                            .setInterval(Duration.ofHours(1))
+                            .build())
+                    .build())
+            .build();
+    try {
+      // What grpc-opentelemetry records for one call of a grpc-xds channel.
+      sdk.getMeter("grpc-java")
+          .histogramBuilder("grpc.client.attempt.duration")
+          .setUnit("s")
+          .build()
+          .record(
+              0.004,
+              Attributes.of(
+                  AttributeKey.stringKey("grpc.target"), "xds:///" + TARGET,
+                  AttributeKey.stringKey("grpc.method"), "helloworld.Greeter/SayHello",
+                  AttributeKey.stringKey("grpc.status"), "OK"));
+      assertThat(sdk.getSdkMeterProvider().forceFlush().join(30, TimeUnit.SECONDS).isSuccess())
+          .isTrue();
+    } finally {
+      sdk.close();
+    }
+
+    assertThat(telemetry.edges(Duration.ofMinutes(1)))
+        .extracting(EdgeStats::edge)
+        .containsExactly(
+            new EdgeStats.Edge(
+                "shop", "demo", "greeter.demo.svc.cluster.local", "unknown", "none"));
   }
 
   /** An agent for demo/shop that holds its first certificate, written under svid-{name}. */
