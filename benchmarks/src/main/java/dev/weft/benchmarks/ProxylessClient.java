@@ -30,13 +30,6 @@ import java.util.Set;
  */
 final class ProxylessClient extends SimulatedProxy {
 
-  /**
-   * What a proxyless gRPC client subscribes to: every type but Secrets, which only Gateways get.
-   */
-  private static final List<ResourceType> SUBSCRIBED =
-      List.of(
-          ResourceType.CLUSTER, ResourceType.ENDPOINT, ResourceType.LISTENER, ResourceType.ROUTE);
-
   /** The names, encoded once: every SotW ACK repeats them. */
   private final List<ByteString> encodedNames;
 
@@ -65,7 +58,7 @@ final class ProxylessClient extends SimulatedProxy {
   @Override
   void connect(ManagedChannel channel) {
     Map<ResourceType, Set<String>> expected = new EnumMap<>(ResourceType.class);
-    for (ResourceType type : SUBSCRIBED) {
+    for (ResourceType type : ResourceType.PROXYLESS) {
       expected.put(type, Set.copyOf(names));
     }
     expect(expected);
@@ -74,7 +67,7 @@ final class ProxylessClient extends SimulatedProxy {
     var stub = AggregatedDiscoveryServiceGrpc.newStub(channel).withWaitForReady();
     if (protocol == Protocol.SOTW) {
       var requests = stub.streamAggregatedResources(new Sotw());
-      for (ResourceType type : SUBSCRIBED) {
+      for (ResourceType type : ResourceType.PROXYLESS) {
         requests.onNext(
             DiscoveryRequest.newBuilder()
                 .setNode(node)
@@ -84,7 +77,7 @@ final class ProxylessClient extends SimulatedProxy {
       }
     } else {
       var requests = stub.deltaAggregatedResources(new Delta());
-      for (ResourceType type : SUBSCRIBED) {
+      for (ResourceType type : ResourceType.PROXYLESS) {
         requests.onNext(
             DeltaDiscoveryRequest.newBuilder()
                 .setNode(node)

@@ -1,6 +1,7 @@
 package dev.weft.distributor;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -19,6 +20,11 @@ public enum ResourceType {
   SECRET(
       "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
       StateOfTheWorld.REQUESTED);
+
+  /**
+   * What a proxyless gRPC client subscribes to: every type but Secrets, which only Gateways get.
+   */
+  public static final List<ResourceType> PROXYLESS = List.of(CLUSTER, ENDPOINT, LISTENER, ROUTE);
 
   /**
    * What a state-of-the-world response of the type means: for clusters and listeners it is the full

@@ -78,25 +78,7 @@ class TelemetryApplicationTest {
             .build()
             .start();
     Files.writeString(
-        configDir.resolve("greeter.yaml"),
-        """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: greeter, namespace: demo}
-        spec:
-          ports: [{name: grpc, port: 50051, appProtocol: grpc}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: greeter-v1
-          namespace: demo
-          labels: {kubernetes.io/service-name: greeter}
-        addressType: IPv4
-        ports: [{name: grpc, port: %d}]
-        endpoints: [{addresses: ["127.0.0.1"]}]
-        """
-            .formatted(greeter.getPort()));
+        configDir.resolve("greeter.yaml"), GreeterManifest.withBackendOn(greeter.getPort()));
   }
 
   @AfterAll

@@ -110,25 +110,7 @@ class XdsOverMutualTlsApplicationTest {
             .start();
     Files.createDirectories(dir.resolve("config"));
     Files.writeString(
-        dir.resolve("config/greeter.yaml"),
-        """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: greeter, namespace: demo}
-        spec:
-          ports: [{name: grpc, port: 50051, appProtocol: grpc}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: greeter-v1
-          namespace: demo
-          labels: {kubernetes.io/service-name: greeter}
-        addressType: IPv4
-        ports: [{name: grpc, port: %d}]
-        endpoints: [{addresses: ["127.0.0.1"]}]
-        """
-            .formatted(backend.getPort()));
+        dir.resolve("config/greeter.yaml"), GreeterManifest.withBackendOn(backend.getPort()));
     Files.writeString(dir.resolve("tokens"), TOKEN + " demo shop\n");
     Files.writeString(dir.resolve("token"), TOKEN);
     scheduler = Executors.newSingleThreadScheduledExecutor();
