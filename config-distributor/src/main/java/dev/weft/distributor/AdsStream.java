@@ -300,6 +300,14 @@ abstract class AdsStream implements ConfigWatcher {
     boolean dirty;
 
     final InFlight inFlight = new InFlight();
+
+    /**
+     * {@link System#nanoTime()} of the proxy's last request that changed what it subscribes to (the
+     * first one included): a response to it that carries no newer change is its sync, timed from
+     * here, not from the change's publication (see {@link InFlight.Sent#of}).
+     */
+    long subscribedNanos = Long.MIN_VALUE;
+
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
 

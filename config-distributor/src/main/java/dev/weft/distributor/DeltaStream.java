@@ -136,7 +136,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     } else if (answered != null) {
       state.ackedVersion = answered.version();
       setHeld(type, answered.holds());
-      context.metrics().acked(type, System.nanoTime() - answered.publishedNanos());
+      context.metrics().acked(type, answered);
     }
     if (first) {
       state.declared.putAll(request.getInitialResourceVersionsMap());
@@ -176,6 +176,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       return;
     }
     if (changed || first) {
+      state.subscribedNanos = System.nanoTime();
       state.dirty = true;
       state.stale = true;
       List<ResourceRef> all = new ArrayList<>();
@@ -293,10 +294,11 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     sent(response.build());
     state.inFlight.add(
-        new InFlight.Sent(
+        InFlight.Sent.of(
             nonce,
             versionInfo,
             version.publishedNanos(),
+            state.subscribedNanos,
             state.holds.values().toArray(new Resource[0])));
     context.metrics().pushed(type, System.nanoTime() - start);
   }

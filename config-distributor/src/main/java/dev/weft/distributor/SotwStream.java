@@ -215,6 +215,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       state.refs = next;
       state.stale = true;
       state.asked = true;
+      state.subscribedNanos = System.nanoTime();
       state.dirty = true;
       List<ResourceRef> all = new ArrayList<>();
       boolean anyWildcard = false;
@@ -281,7 +282,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     state.sentNonce = nonce;
     state.currentSent = true;
     state.inFlight.add(
-        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), state.current));
+        InFlight.Sent.of(
+            nonce, versionInfo, version.publishedNanos(), state.subscribedNanos, state.current));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
@@ -341,7 +343,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
     state.ackedVersion = sent.version();
     setHeld(type, sent.holds());
-    context.metrics().acked(type, System.nanoTime() - sent.publishedNanos());
+    context.metrics().acked(type, sent);
   }
 
   private void rejected(
