@@ -93,6 +93,12 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String pod = "";
   private volatile String type = "";
 
+  /**
+   * The proxy's zone, for locality failover: what its node's locality says, else the zone of its
+   * Pod's endpoints once the registry has them ({@link #zone()}); empty while unknown.
+   */
+  private volatile String zone = "";
+
   /** Which Services a sidecar sees: those its egress hosts declare, or the whole mesh. */
   private volatile EgressView egress = EgressView.ALL;
 
@@ -481,6 +487,7 @@ abstract class AdsStream implements ConfigWatcher {
     namespace = claimedNamespace;
     serviceAccount = claimedAccount;
     pod = text(metadata, "POD_NAME");
+    zone = node.getLocality().getZone();
     type = proxyType(node);
     if (type.equals("gateway") && !namespace.isEmpty()) {
       Value labels = metadata.getFieldsOrDefault("LABELS", null);
@@ -607,7 +614,22 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** The parsed, shared form of a requested name (Envoy's own, for an Envoy proxy). */
   protected final ResourceRef ref(ResourceType type, String name) {
+    if (type == ResourceType.ENDPOINT && !zone().isEmpty()) {
+      return context.cache().zonedRef(name, zone);
+    }
     return isEnvoy() ? context.cache().envoyRef(type, name) : context.cache().ref(type, name);
+  }
+
+  /**
+   * The proxy's zone. A node that names none (an injected sidecar cannot know its node's zone: the
+   * downward API does not expose node labels) is in its Pod's zone, which the Pod's endpoints in
+   * EndpointSlices carry; looked up when load assignments are subscribed, until found.
+   */
+  private String zone() {
+    if (zone.isEmpty() && !pod.isEmpty() && version != null) {
+      zone = context.cache().zoneOfPod(version.state(), namespace, pod);
+    }
+    return zone;
   }
 
   /** Whether the proxy is an Envoy, which gets Listeners and Clusters built for it. */
