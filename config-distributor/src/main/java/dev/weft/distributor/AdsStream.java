@@ -99,6 +99,19 @@ abstract class AdsStream implements ConfigWatcher {
    */
   private volatile String zone = "";
 
+  /**
+   * {@link System#nanoTime()} since when the proxy lacks configuration it should hold: the oldest
+   * response it has not answered, the response it rejected, or a push a busy transport holds back;
+   * {@link #NOT_BEHIND} when it holds everything. Written on the executor, read by the stale-proxy
+   * gauge without it.
+   */
+  private volatile long behindSinceNanos = NOT_BEHIND;
+
+  /** When {@link #flush} last found the transport unable to take a push it had; else NOT_BEHIND. */
+  private long blockedSinceNanos = NOT_BEHIND;
+
+  static final long NOT_BEHIND = Long.MAX_VALUE;
+
   /** Which Services a sidecar sees: those its egress hosts declare, or the whole mesh. */
   private volatile EgressView egress = EgressView.ALL;
 
@@ -307,6 +320,9 @@ abstract class AdsStream implements ConfigWatcher {
 
     final InFlight inFlight = new InFlight();
 
+    /** Since when the proxy holds an older version than the one it rejected; else NOT_BEHIND. */
+    long rejectedSinceNanos = NOT_BEHIND;
+
     /**
      * {@link System#nanoTime()} of the proxy's last request that changed what it subscribes to (the
      * first one included): a response to it that carries no newer change is its sync, timed from
@@ -384,15 +400,49 @@ abstract class AdsStream implements ConfigWatcher {
    * convergence bounded under load.
    */
   protected final void flush() {
+    boolean blocked = false;
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
       if (state != null && state.dirty && state.inFlight.newest() == null) {
         if (!ready()) {
-          return; // the ready handler, or the first configuration, flushes again
+          blocked = version != null; // the ready handler, or the first configuration, flushes again
+          break;
         }
         push(type);
       }
     }
+    if (!blocked) {
+      blockedSinceNanos = NOT_BEHIND;
+    } else if (blockedSinceNanos == NOT_BEHIND) {
+      blockedSinceNanos = System.nanoTime();
+    }
+    updateBehind();
+  }
+
+  /** Recomputes {@link #behindSinceNanos} after a push, an answer or a blocked transport. */
+  protected final void updateBehind() {
+    long behind = blockedSinceNanos;
+    for (ResourceType type : ResourceType.values()) {
+      TypeState state = typeState(type);
+      if (state != null) {
+        InFlight.Sent oldest = state.inFlight.oldest();
+        if (oldest != null && oldest.sinceNanos() - behind < 0) {
+          behind = oldest.sinceNanos();
+        }
+        behind = Math.min(behind, state.rejectedSinceNanos);
+      }
+    }
+    behindSinceNanos = behind;
+  }
+
+  /**
+   * Whether the proxy has lacked configuration it should hold for longer than {@code threshold} at
+   * {@code nowNanos}: a response it has not answered, a version it rejected, a push its transport
+   * cannot take. Cheap and lock-free, for a gauge over every stream.
+   */
+  boolean staleAt(long nowNanos, long thresholdNanos) {
+    long since = behindSinceNanos;
+    return since != NOT_BEHIND && nowNanos - since > thresholdNanos;
   }
 
   abstract String protocol();

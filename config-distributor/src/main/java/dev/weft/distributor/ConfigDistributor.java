@@ -74,6 +74,7 @@ public final class ConfigDistributor implements AutoCloseable {
   private final String trustDomain;
   private final MutualTlsMode defaultTlsMode;
   private final XdsMetrics metrics;
+  private final long staleAfterNanos;
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
@@ -94,7 +95,9 @@ public final class ConfigDistributor implements AutoCloseable {
             builder.maxDelay,
             cache,
             watchers);
-    this.metrics = new XdsMetrics(builder.meters, proxies::size, builder.nanoClock);
+    this.staleAfterNanos = builder.staleAfter.toNanos();
+    this.metrics =
+        new XdsMetrics(builder.meters, proxies::size, this::staleProxies, builder.nanoClock);
     String generation = Long.toString(builder.clock.millis());
     StreamLimits limits =
         new StreamLimits(
@@ -174,6 +177,27 @@ public final class ConfigDistributor implements AutoCloseable {
   public Optional<MeshState> published() {
     ConfigVersion current = pipeline.current();
     return current == null ? Optional.empty() : Optional.of(current.state());
+  }
+
+  /**
+   * How many connected proxies have lacked configuration they should hold for longer than the stale
+   * threshold ({@link Builder#staleAfter}): a response not answered, a version rejected, a push
+   * their transport cannot take. Cheap: reads one field per stream.
+   */
+  public int staleProxies() {
+    long now = System.nanoTime();
+    int stale = 0;
+    for (AdsStream stream : proxies.all()) {
+      if (stream.staleAt(now, staleAfterNanos)) {
+        stale++;
+      }
+    }
+    return stale;
+  }
+
+  /** The threshold of {@link #staleProxies}. */
+  public Duration staleAfter() {
+    return Duration.ofNanos(staleAfterNanos);
   }
 
   /** How many proxies are connected: cheap, unlike {@link #proxies()}, for health and metrics. */
@@ -298,6 +322,12 @@ public final class ConfigDistributor implements AutoCloseable {
     /** Bounds how long a stream of edits can hold back a push. */
     private Duration maxDelay = Duration.ofMillis(100);
 
+    /**
+     * Far beyond a healthy proxy's round trip (milliseconds) and a busy control plane's push
+     * (seconds at 10,000 proxies), so that only a proxy that is really stuck is counted.
+     */
+    private Duration staleAfter = Duration.ofSeconds(30);
+
     /** One per core: pushes are CPU-bound; more threads would only contend. */
     private int pushThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
@@ -338,6 +368,14 @@ public final class ConfigDistributor implements AutoCloseable {
     /** The longest a change other than endpoints waits for the registry to be quiet. */
     public Builder maxDelay(Duration maxDelay) {
       this.maxDelay = nonNegative("maxDelay", maxDelay);
+      return this;
+    }
+
+    /**
+     * How long a proxy may lack configuration before it counts as stale ({@link #staleProxies}).
+     */
+    public Builder staleAfter(Duration staleAfter) {
+      this.staleAfter = nonNegative("staleAfter", staleAfter);
       return this;
     }
 

@@ -135,6 +135,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       rejected(type, state, answered, request.getErrorDetail().getMessage());
     } else if (answered != null) {
       state.ackedVersion = answered.version();
+      state.rejectedSinceNanos = NOT_BEHIND;
       setHeld(type, answered.holds());
       context.metrics().acked(type, answered);
     }
@@ -305,6 +306,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
 
   private void rejected(ResourceType type, TypeState state, InFlight.Sent sent, String detail) {
     state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
+    state.rejectedSinceNanos = Math.min(state.rejectedSinceNanos, sent.sinceNanos());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version",

@@ -93,6 +93,11 @@ final class InFlight {
     return null;
   }
 
+  /** The oldest unanswered response, or null. */
+  Sent oldest() {
+    return sent.peekFirst();
+  }
+
   /** The newest unanswered response, or null. */
   Sent newest() {
     return sent.peekLast();

@@ -163,6 +163,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         acknowledged(type, state, answered);
       }
       if (!nonce.equals(state.sentNonce)) {
+        updateBehind();
         return; // its names are out of date: the reply to the newest response will follow
       }
     }
@@ -342,6 +343,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
     state.ackedVersion = sent.version();
+    state.rejectedSinceNanos = NOT_BEHIND;
     setHeld(type, sent.holds());
     context.metrics().acked(type, sent);
   }
@@ -350,6 +352,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       ResourceType type, TypeState state, InFlight.Sent sent, SotwRequest request) {
     String detail = request.errorDetail().getMessage();
     state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
+    state.rejectedSinceNanos = Math.min(state.rejectedSinceNanos, sent.sinceNanos());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version {}",

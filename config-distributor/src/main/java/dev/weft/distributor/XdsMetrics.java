@@ -46,11 +46,20 @@ final class XdsMetrics {
     }
   }
 
-  XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies, LongSupplier nanoClock) {
+  XdsMetrics(
+      MeterRegistry meters,
+      IntSupplier connectedProxies,
+      IntSupplier staleProxies,
+      LongSupplier nanoClock) {
     // Every refusal is counted; one a second is logged, with how many were not.
     this.refusalLog = new LogThrottle(nanoClock, TimeUnit.SECONDS.toNanos(1));
     Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
         .description("Proxies with an open ADS stream")
+        .register(meters);
+    Gauge.builder("weft.xds.proxies.stale", staleProxies::getAsInt)
+        .description(
+            "Connected proxies that have lacked configuration they should hold (unanswered,"
+                + " rejected or held back) for longer than the stale threshold")
         .register(meters);
     for (ResourceType type : ResourceType.values()) {
       String tag = type.name().toLowerCase(Locale.ROOT);
