@@ -16,6 +16,7 @@
   let refreshes = 0;
   let timer = null;
   let generation = 0; // of refreshNow calls: only the newest one schedules the next refresh
+  let started = 0; // refreshes started: only the newest one draws what it fetched
 
   const $ = (id) => document.getElementById(id);
 
@@ -286,6 +287,7 @@
     $("panel-details").hidden = false;
     const panel = $("service-panel");
     panel.dataset.registryVersion = String(details.registryVersion);
+    panel.dataset.shownService = details.namespace + "/" + details.name;
 
     const ports = $("panel-ports").tBodies[0];
     ports.replaceChildren();
@@ -379,6 +381,7 @@
     window.location.hash = "service=" + encodeURIComponent(key.namespace + "/" + key.name);
     $("service-panel").hidden = false;
     $("service-panel").dataset.service = key.namespace + "/" + key.name;
+    delete $("service-panel").dataset.shownService;
     $("panel-service").textContent = key.name + "." + key.namespace;
     refreshNow();
   }
@@ -387,6 +390,7 @@
     selected = null;
     $("service-panel").hidden = true;
     delete $("service-panel").dataset.service;
+    delete $("service-panel").dataset.shownService;
     history.replaceState(null, "", window.location.pathname + window.location.search);
     if (lastGraph) {
       drawGraph(lastGraph);
@@ -395,8 +399,12 @@
 
   async function refresh() {
     const status = $("status");
+    const ticket = ++started;
     try {
       const graph = await getJson("/api/graph?window=" + encodeURIComponent($("window").value));
+      if (ticket !== started) {
+        return; // a newer refresh (a click, another window) started meanwhile: it draws
+      }
       lastGraph = graph;
       drawGraph(graph);
       drawTable(graph);
@@ -405,7 +413,7 @@
         try {
           const details = await getJson("/api/services/" + encodeURIComponent(key.namespace)
             + "/" + encodeURIComponent(key.name));
-          if (selected === key) {
+          if (selected === key && ticket === started) {
             drawPanel(details, graph);
           }
         } catch (problem) {

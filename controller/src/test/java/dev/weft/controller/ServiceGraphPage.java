@@ -93,15 +93,19 @@ final class ServiceGraphPage {
         .toList();
   }
 
-  /** Clicks the node {@code nodeId} (a service's) and waits for its panel to show. */
+  /**
+   * Clicks the node {@code nodeId} (a service's) and waits for its panel to show that service's
+   * details.
+   */
   Panel openService(String nodeId) {
     driver.findElement(By.cssSelector("#graph g.node[data-node-id='" + nodeId + "']")).click();
     await(
         p -> {
           WebElement panel = driver.findElement(By.id("service-panel"));
+          String service = panel.getDomAttribute("data-service");
           return panel.isDisplayed()
-              && panel.getDomAttribute("data-registry-version") != null
-              && !driver.findElement(By.id("panel-endpoints-summary")).getText().isEmpty();
+              && service != null
+              && service.equals(panel.getDomAttribute("data-shown-service"));
         });
     return new Panel();
   }
@@ -113,7 +117,12 @@ final class ServiceGraphPage {
   <T> T await(Function<ServiceGraphPage, T> condition) {
     return new WebDriverWait(driver, timeout, Duration.ofMillis(100))
         .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
-        .withMessage(() -> "the page did not get there; its status: " + status())
+        .withMessage(
+            () ->
+                "the page did not get there; its status: "
+                    + status()
+                    + "; its panel's problem: "
+                    + driver.findElement(By.id("panel-error")).getDomProperty("textContent"))
         .until(d -> condition.apply(this));
   }
 
