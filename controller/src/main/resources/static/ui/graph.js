@@ -449,7 +449,9 @@
 
   $("window").addEventListener("change", refreshNow);
   $("panel-close").addEventListener("click", closePanel);
-  $("token-form").addEventListener("submit", () => {
+  $("controls").addEventListener("submit", (event) => event.preventDefault());
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
     window.sessionStorage.setItem("weft-token", $("token").value.trim());
     $("token").value = "";
     $("token-form").hidden = true;
