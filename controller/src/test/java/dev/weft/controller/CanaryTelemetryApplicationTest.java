@@ -65,7 +65,8 @@ import tools.jackson.databind.json.JsonMapper;
  * grpc-opentelemetry calls {@code greeter} through a 90/10 canary route with a FaultPolicy that
  * aborts 5 % of calls, and exports OTLP to the control plane. What the collector and {@code
  * /api/graph} say must be what the client saw itself: every call counted once, the errors, the
- * split between greeter-v1 and greeter-v2, and the latency.
+ * split between greeter-v1 and greeter-v2, and the latency; and the service graph page draws the
+ * two versions with their shares.
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
@@ -185,6 +186,24 @@ class CanaryTelemetryApplicationTest {
     assertThat(v2Share).isCloseTo(clientV2Share, within(0.01));
     assertThat(byVersion.get("v1").get("versionShare").asDouble() + v2Share)
         .isCloseTo(1.0 - share(byVersion, "unknown"), within(0.001));
+
+    // And the page draws the two versions of greeter with those shares, in a real browser.
+    try (HeadlessChromium chromium = HeadlessChromium.start()) {
+      ServiceGraphPage page =
+          ServiceGraphPage.open(
+              chromium.driver(), "http://127.0.0.1:" + port, Duration.ofSeconds(30));
+      for (String version : List.of("v1", "v2")) {
+        JsonNode api = byVersion.get(version);
+        ServiceGraphPage.Edge drawn =
+            page.awaitEdge(
+                "workload:demo/web", "service:greeter.demo.svc.cluster.local", version, e -> true);
+        assertThat(drawn.label()).startsWith(version + " · ");
+        assertThat(drawn.sharePercent())
+            .as(drawn.label())
+            .isEqualTo((int) Math.round(api.get("versionShare").asDouble() * 100));
+        assertThat(drawn.errorPercent()).isZero();
+      }
+    }
   }
 
   /** What the client saw: calls per backend version, failed calls, and each call's latency. */

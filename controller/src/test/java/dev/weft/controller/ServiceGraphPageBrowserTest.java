@@ -25,7 +25,6 @@ import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
 import io.opentelemetry.sdk.resources.Resource;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,9 +42,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.WebDriver;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -61,18 +58,12 @@ import tools.jackson.databind.json.JsonMapper;
  * person would see is checked: the edge web → greeter with the numbers the graph API gives, the
  * greeter's panel (ports, endpoints per zone, its route's conditions), and the page following new
  * calls without being reloaded.
- *
- * <p>The browser and its driver are Debian's packages ({@code chromium}, {@code chromium-driver};
- * {@code .ci/run} installs them), given by path, so that Selenium Manager never runs: it would try
- * to download a browser.
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"weft.mode=standalone", "weft.xds.port=0", "weft.ca.port=0"})
 class ServiceGraphPageBrowserTest {
 
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final String WEB = "workload:demo/web";
   private static final String GREETER = "service:greeter.demo.svc.cluster.local";
@@ -80,8 +71,8 @@ class ServiceGraphPageBrowserTest {
   @TempDir static Path configDir;
   @TempDir static Path caDataDir;
   private static Server greeter;
-  private static ChromeDriverService driverService;
-  private static ChromeDriver browser;
+  private static HeadlessChromium chromium;
+  private static WebDriver browser;
 
   @LocalServerPort int port;
   @Autowired XdsConfiguration.XdsServerLifecycle xds;
@@ -116,30 +107,17 @@ class ServiceGraphPageBrowserTest {
               rules:
                 - backendRefs: [{name: greeter, port: 50051}]
             """);
-    driverService =
-        new ChromeDriverService.Builder()
-            .usingDriverExecutable(CHROMEDRIVER.toFile())
-            .usingAnyFreePort()
-            .withLogFile(new File("target/chromedriver.log"))
-            .build();
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    options.addArguments(
-        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000");
-    browser = new ChromeDriver(driverService, options);
+    chromium = HeadlessChromium.start();
+    browser = chromium.driver();
   }
 
   @AfterAll
   static void stop() throws InterruptedException {
     try {
-      if (browser != null) {
-        browser.quit();
+      if (chromium != null) {
+        chromium.close();
       }
     } finally {
-      if (driverService != null) {
-        driverService.stop();
-      }
       greeter.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
