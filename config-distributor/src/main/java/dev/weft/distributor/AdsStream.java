@@ -74,16 +74,19 @@ abstract class AdsStream implements ConfigWatcher {
   private final AuthenticatedPeers.Identity authenticated;
   private final Instant connectedSince;
 
-  /** The Services watched: an array, because a proxy may watch thousands. */
-  private ServiceKey[] watched = new ServiceKey[0];
+  /**
+   * The Services watched: an array, because a proxy may watch thousands. Replaced, never modified,
+   * so that {@link #concerns} can read it off the executor.
+   */
+  private volatile ServiceKey[] watched = new ServiceKey[0];
 
   /** Per type, what the proxy holds, as acknowledged: never modified, null entries are absent. */
   private final Map<ResourceType, Resource[]> held = new EnumMap<>(ResourceType.class);
 
-  private boolean watchingAll;
+  private volatile boolean watchingAll;
 
   /** Whether the proxy subscribes to a server Listener: it must see its namespace's changes. */
-  private boolean watchingInbound;
+  private volatile boolean watchingInbound;
 
   protected ConfigVersion version;
   protected boolean closed;
@@ -111,6 +114,15 @@ abstract class AdsStream implements ConfigWatcher {
   private long blockedSinceNanos = NOT_BEHIND;
 
   static final long NOT_BEHIND = Long.MAX_VALUE;
+
+  /**
+   * The sequence of the newest configuration version the proxy holds all of, as far as it concerns
+   * it: set when nothing is unanswered, rejected or held back. -1 before that.
+   */
+  private volatile long heldSequence = -1;
+
+  /** The rejection that keeps the proxy behind, or null. */
+  private volatile ProxyStatus.Nack currentRejection;
 
   /** Which Services a sidecar sees: those its egress hosts declare, or the whole mesh. */
   private volatile EgressView egress = EgressView.ALL;
@@ -422,6 +434,7 @@ abstract class AdsStream implements ConfigWatcher {
   /** Recomputes {@link #behindSinceNanos} after a push, an answer or a blocked transport. */
   protected final void updateBehind() {
     long behind = blockedSinceNanos;
+    ProxyStatus.Nack rejection = null;
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
       if (state != null) {
@@ -430,9 +443,53 @@ abstract class AdsStream implements ConfigWatcher {
           behind = oldest.sinceNanos();
         }
         behind = Math.min(behind, state.rejectedSinceNanos);
+        if (state.rejectedSinceNanos != NOT_BEHIND) {
+          rejection = state.lastNack;
+        }
       }
     }
     behindSinceNanos = behind;
+    currentRejection = rejection;
+    if (behind == NOT_BEHIND && version != null) {
+      heldSequence = version.sequence();
+    }
+  }
+
+  /**
+   * Whether configuration attached to {@code services} reaches this proxy: it watches one of them
+   * (or everything), or it serves in their namespace (a server's Listener carries the policies of
+   * its Services), or one is a whole namespace it watches a Service of. Lock-free, off the
+   * executor.
+   */
+  boolean concerns(Set<ServiceKey> services) {
+    if (watchingAll) {
+      return true;
+    }
+    for (ServiceKey service : services) {
+      if (watchingInbound && service.namespace().equals(namespace)) {
+        return true;
+      }
+    }
+    for (ServiceKey watchedService : watched) {
+      for (ServiceKey service : services) {
+        if (service.equals(watchedService)
+            || (service.isNamespaceWide()
+                && service.namespace().equals(watchedService.namespace()))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** See {@link #heldSequence}. */
+  long heldSequence() {
+    return heldSequence;
+  }
+
+  /** The rejection that keeps the proxy from holding newer configuration, or null. */
+  ProxyStatus.Nack currentRejection() {
+    return currentRejection;
   }
 
   /**

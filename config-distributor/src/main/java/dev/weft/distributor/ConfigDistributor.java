@@ -1,10 +1,13 @@
 package dev.weft.distributor;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
@@ -29,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -75,6 +79,12 @@ public final class ConfigDistributor implements AutoCloseable {
   private final MutualTlsMode defaultTlsMode;
   private final XdsMetrics metrics;
   private final long staleAfterNanos;
+
+  /**
+   * The sequence each accepted config was first seen published in, by identity: an entry goes with
+   * the registry's config object, when a newer version replaces it.
+   */
+  private final Cache<MeshConfig, Long> firstPublished = Caffeine.newBuilder().weakKeys().build();
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
@@ -198,6 +208,46 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The threshold of {@link #staleProxies}. */
   public Duration staleAfter() {
     return Duration.ofNanos(staleAfterNanos);
+  }
+
+  /**
+   * How far the version of a route or policy in {@code config} (the registry's accepted one) has
+   * reached proxies; empty while the newest published configuration does not hold it yet. Reads one
+   * field per stream, without asking the streams.
+   */
+  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged config by reference
+  public Optional<Rollout> rollout(MeshConfig config) {
+    Long since = firstPublished.getIfPresent(config);
+    if (since == null) {
+      ConfigVersion current = pipeline.current();
+      if (current == null || current.state().config(config.key()).orElse(null) != config) {
+        return Optional.empty();
+      }
+      // The first time it is seen published: at most the sequence it was published in, so a
+      // proxy is never counted as holding what it does not.
+      since = current.sequence();
+      firstPublished.put(config, since);
+    }
+    Set<ServiceKey> services = config.attachedTo();
+    int concerned = 0;
+    int holding = 0;
+    List<Rollout.Rejected> rejected = new ArrayList<>();
+    for (AdsStream stream : proxies.all()) {
+      if (!stream.concerns(services)) {
+        continue;
+      }
+      concerned++;
+      if (stream.heldSequence() >= since) {
+        holding++;
+        continue;
+      }
+      ProxyStatus.Nack nack = stream.currentRejection();
+      if (nack != null) {
+        rejected.add(new Rollout.Rejected(stream.nodeId(), nack.detail()));
+      }
+    }
+    rejected.sort(Comparator.comparing(Rollout.Rejected::nodeId));
+    return Optional.of(new Rollout(concerned, holding, rejected));
   }
 
   /** How many proxies are connected: cheap, unlike {@link #proxies()}, for health and metrics. */

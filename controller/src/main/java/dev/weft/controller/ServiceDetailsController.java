@@ -60,7 +60,6 @@ class ServiceDetailsController {
                           "the registry has no Service " + namespace + "/" + name))));
     }
     ServiceEndpoints endpoints = state.endpoints(key);
-    Optional<MeshState> published = distributor.published();
     List<RegistryDebugController.ConfigView> attached =
         Stream.concat(
                 state.attachments(key).configs().stream(),
@@ -68,7 +67,7 @@ class ServiceDetailsController {
             .map(MeshConfig::key)
             .distinct()
             .sorted()
-            .map(config -> RegistryDebugController.ConfigView.of(state, published, config))
+            .map(config -> RegistryDebugController.ConfigView.of(state, distributor, config))
             .toList();
     return ResponseEntity.ok(
         new ServiceDetails(

@@ -373,7 +373,7 @@ class KubernetesModeApplicationTest {
                               + condition.getMessage())
                   .containsExactly(
                       "Accepted=True/Accepted: " + ConfigStatus.RATE_LIMIT_ACCEPTED,
-                      "Programmed=True/Programmed: sent to the proxies it concerns");
+                      "Programmed=True/Programmed: 0 of 0 proxies hold it");
             });
   }
 

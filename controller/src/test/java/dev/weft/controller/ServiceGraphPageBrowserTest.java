@@ -153,7 +153,7 @@ class ServiceGraphPageBrowserTest {
           p ->
               panel
                   .conditions("GRPCRoute", "greeter-route")
-                  .contains("Programmed: True (Programmed) — sent to the proxies it concerns"));
+                  .contains("Programmed: True (Programmed) — 1 of 1 proxy holds it"));
       assertThat(panel.conditions("GRPCRoute", "greeter-route"))
           .contains(
               "Accepted: True (Accepted) — attached to its parent Services",
