@@ -119,14 +119,26 @@ class InjectionConfiguration {
               .tag("outcome", outcome.tag())
               .register(meters));
     }
+    KubernetesSerialization serialization = new KubernetesSerialization();
     InjectionReviews reviews =
-        new InjectionReviews(
-            injector, new KubernetesSerialization(), outcome -> counters.get(outcome).increment());
+        new InjectionReviews(injector, serialization, outcome -> counters.get(outcome).increment());
+    Map<ValidationReviews.Outcome, Counter> validated =
+        new EnumMap<>(ValidationReviews.Outcome.class);
+    for (ValidationReviews.Outcome outcome : ValidationReviews.Outcome.values()) {
+      validated.put(
+          outcome,
+          Counter.builder("weft.validation.reviews")
+              .description("AdmissionReviews the validating webhook answered, by outcome")
+              .tag("outcome", outcome.tag())
+              .register(meters));
+    }
+    ValidationReviews validation =
+        new ValidationReviews(serialization, outcome -> validated.get(outcome).increment());
     // The CA port's own certificate, renewed at half-life; none until the CA runs, and then
     // handshakes fail, as they should.
     X509ExtendedKeyManager keys =
         SvidKeyManager.presenting(() -> ca.server().map(CaServer::serving).orElse(null));
-    return new WebhookLifecycle(reviews, keys, properties.injection());
+    return new WebhookLifecycle(reviews, validation, keys, properties.injection());
   }
 
   /** The leader keeps the webhook configuration's {@code caBundle} equal to the trust bundle. */
@@ -202,20 +214,25 @@ class InjectionConfiguration {
    */
   static final class WebhookLifecycle implements SmartLifecycle {
     private final InjectionReviews reviews;
+    private final ValidationReviews validation;
     private final X509ExtendedKeyManager keys;
     private final WeftProperties.Injection settings;
-    private volatile InjectionWebhook webhook;
+    private volatile AdmissionWebhooks webhook;
 
     WebhookLifecycle(
-        InjectionReviews reviews, X509ExtendedKeyManager keys, WeftProperties.Injection settings) {
+        InjectionReviews reviews,
+        ValidationReviews validation,
+        X509ExtendedKeyManager keys,
+        WeftProperties.Injection settings) {
       this.reviews = reviews;
+      this.validation = validation;
       this.keys = keys;
       this.settings = settings;
     }
 
     @Override
     public void start() {
-      InjectionWebhook.Builder builder = InjectionWebhook.builder(reviews, keys);
+      AdmissionWebhooks.Builder builder = AdmissionWebhooks.builder(reviews, validation, keys);
       XdsConfiguration.limit("weft.injection.port", () -> builder.port(settings.port()));
       try {
         builder.address(settings.address());
@@ -237,14 +254,15 @@ class InjectionConfiguration {
             e);
       }
       log.info(
-          "serving the sidecar injection webhook (HTTPS, POST {}) on port {}",
-          InjectionWebhook.PATH,
+          "serving the admission webhooks (HTTPS, POST {} and {}) on port {}",
+          AdmissionWebhooks.PATH,
+          ValidationReviews.PATH,
           webhook.port());
     }
 
     @Override
     public void stop() {
-      InjectionWebhook serving = webhook;
+      AdmissionWebhooks serving = webhook;
       webhook = null;
       if (serving != null) {
         serving.close();
@@ -263,7 +281,7 @@ class InjectionConfiguration {
 
     /** The bound port, while serving. */
     OptionalInt port() {
-      InjectionWebhook serving = webhook;
+      AdmissionWebhooks serving = webhook;
       return serving == null ? OptionalInt.empty() : OptionalInt.of(serving.port());
     }
   }

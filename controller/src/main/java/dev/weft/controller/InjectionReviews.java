@@ -4,10 +4,7 @@ import dev.weft.api.validation.FieldError;
 import dev.weft.api.validation.Validated;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.zjsonpatch.DiffFlags;
 import io.fabric8.zjsonpatch.JsonDiff;
@@ -18,7 +15,6 @@ import java.util.Locale;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -66,8 +62,6 @@ final class InjectionReviews {
     }
   }
 
-  static final String API_VERSION = "admission.k8s.io/v1";
-
   /** Warnings are shown one per line; a handful says enough, and the API server truncates. */
   private static final int MAX_WARNINGS = 5;
 
@@ -101,38 +95,11 @@ final class InjectionReviews {
 
   /** The answer to a request body. */
   Answer answer(byte[] body) {
-    JsonNode tree;
-    try {
-      tree = JSON.readTree(body);
-    } catch (JacksonException e) {
-      return malformed("not JSON: " + firstLine(e.getOriginalMessage()));
+    AdmissionEnvelope.Parsed parsed = AdmissionEnvelope.parse(body, serialization);
+    if (parsed.request() == null) {
+      return malformed(parsed.problem());
     }
-    if (tree == null || !tree.isObject()) {
-      return malformed("not a JSON object");
-    }
-    AdmissionReview review;
-    try {
-      review = serialization.convertValue(tree, AdmissionReview.class);
-    } catch (RuntimeException e) {
-      return malformed(firstLine(e.getMessage()));
-    }
-    if (!API_VERSION.equals(review.getApiVersion())
-        || !"AdmissionReview".equals(review.getKind())) {
-      return malformed(
-          "apiVersion and kind must be "
-              + API_VERSION
-              + " AdmissionReview, not "
-              + review.getApiVersion()
-              + " "
-              + review.getKind());
-    }
-    AdmissionRequest request = review.getRequest();
-    if (request == null) {
-      return malformed("request is required");
-    }
-    if (request.getUid() == null || request.getUid().isBlank()) {
-      return malformed("request.uid is required");
-    }
+    AdmissionRequest request = parsed.request();
     String uid = request.getUid();
     boolean podCreation =
         request.getKind() != null
@@ -229,15 +196,9 @@ final class InjectionReviews {
     if (!warnings.isEmpty()) {
       response.withWarnings(warnings);
     }
-    AdmissionResponse built = response.build();
-    AdmissionReview answer =
-        new AdmissionReviewBuilder()
-            .withApiVersion(API_VERSION)
-            .withKind("AdmissionReview")
-            .withResponse(built)
-            .build();
     outcomes.accept(outcome);
-    return new Answer(200, "application/json", serialization.asJson(answer));
+    return new Answer(
+        200, "application/json", AdmissionEnvelope.answer(response.build(), serialization));
   }
 
   private Answer malformed(String problem) {

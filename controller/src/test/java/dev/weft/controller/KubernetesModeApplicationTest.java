@@ -159,7 +159,7 @@ class KubernetesModeApplicationTest {
 
     HttpResponse<String> response =
         HttpClient.newBuilder()
-            .sslContext(InjectionWebhookTest.trusting(roots))
+            .sslContext(AdmissionWebhooksTest.trusting(roots))
             .build()
             .send(
                 HttpRequest.newBuilder(

@@ -28,11 +28,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sidecar injection webhook's HTTPS port: the API server POSTs AdmissionReviews to {@value
- * #PATH}, {@link InjectionReviews} answers them. The JDK's own HTTPS server, so the control plane
- * runs no second servlet container for one endpoint; its certificate is the control plane's own
- * SVID (the CA port's, {@code CaServer#serving}), which the webhook configuration's {@code
- * caBundle} (Weft's trust bundle) verifies.
+ * The HTTPS port of Weft's admission webhooks: the API server POSTs AdmissionReviews of Pod
+ * creations to {@value #PATH}, which {@link InjectionReviews} answers (sidecar injection), and of
+ * routes and policies to {@value ValidationReviews#PATH}, which {@link ValidationReviews} answers.
+ * The JDK's own HTTPS server, so the control plane runs no second servlet container for two
+ * endpoints; its certificate is the control plane's own SVID (the CA port's, {@code
+ * CaServer#serving}), which the webhook configuration's {@code caBundle} (Weft's trust bundle)
+ * verifies.
  *
  * <p>Bounds, since anyone who reaches the port can call it: {@value #THREADS} threads answer, and
  * at most {@value #QUEUED} connections wait for one (the JDK closes any more at once); a body over
@@ -43,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: immutable after {@link Builder#start()}; each exchange is confined to one
  * worker thread, and its deadline is handed over under the deadline's lock.
  */
-final class InjectionWebhook implements AutoCloseable {
+final class AdmissionWebhooks implements AutoCloseable {
 
   static final String PATH = "/inject";
 
@@ -68,16 +70,19 @@ final class InjectionWebhook implements AutoCloseable {
   /** How long close() lets exchanges in flight finish. */
   private static final long CLOSE_GRACE_MILLIS = 2_000;
 
-  private static final Logger log = LoggerFactory.getLogger(InjectionWebhook.class);
+  private static final Logger log = LoggerFactory.getLogger(AdmissionWebhooks.class);
 
   private final InjectionReviews reviews;
+  private final ValidationReviews validation;
   private final Duration deadline;
   private final ThreadPoolExecutor workers;
   private final ScheduledExecutorService deadlines;
   private HttpsServer server;
 
-  private InjectionWebhook(InjectionReviews reviews, Duration deadline) {
+  private AdmissionWebhooks(
+      InjectionReviews reviews, ValidationReviews validation, Duration deadline) {
     this.reviews = reviews;
+    this.validation = validation;
     this.deadline = deadline;
     AtomicInteger threads = new AtomicInteger();
     this.workers =
@@ -95,8 +100,9 @@ final class InjectionWebhook implements AutoCloseable {
     this.deadlines = DaemonThreads.singleThread("weft-injection-deadlines");
   }
 
-  static Builder builder(InjectionReviews reviews, X509ExtendedKeyManager keys) {
-    return new Builder(reviews, keys);
+  static Builder builder(
+      InjectionReviews reviews, ValidationReviews validation, X509ExtendedKeyManager keys) {
+    return new Builder(reviews, validation, keys);
   }
 
   /** The bound port (the real one when started on port 0). */
@@ -104,16 +110,19 @@ final class InjectionWebhook implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  /** Settings of an {@link InjectionWebhook}. */
+  /** Settings of an {@link AdmissionWebhooks}. */
   static final class Builder {
     private final InjectionReviews reviews;
+    private final ValidationReviews validation;
     private final X509ExtendedKeyManager keys;
     private String address = "";
     private int port = 15017;
     private Duration deadline = DEFAULT_DEADLINE;
 
-    private Builder(InjectionReviews reviews, X509ExtendedKeyManager keys) {
+    private Builder(
+        InjectionReviews reviews, ValidationReviews validation, X509ExtendedKeyManager keys) {
       this.reviews = Objects.requireNonNull(reviews);
+      this.validation = Objects.requireNonNull(validation);
       this.keys = Objects.requireNonNull(keys);
     }
 
@@ -144,7 +153,7 @@ final class InjectionWebhook implements AutoCloseable {
       return this;
     }
 
-    InjectionWebhook start() throws IOException {
+    AdmissionWebhooks start() throws IOException {
       SSLContext tls;
       try {
         tls = SSLContext.getInstance("TLS");
@@ -154,7 +163,7 @@ final class InjectionWebhook implements AutoCloseable {
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("the JDK has no TLS", e);
       }
-      InjectionWebhook webhook = new InjectionWebhook(reviews, deadline);
+      AdmissionWebhooks webhook = new AdmissionWebhooks(reviews, validation, deadline);
       InetSocketAddress bind =
           address.isEmpty()
               ? new InetSocketAddress(port)
@@ -255,14 +264,19 @@ final class InjectionWebhook implements AutoCloseable {
   }
 
   private InjectionReviews.Answer answer(HttpExchange exchange) throws IOException {
-    if (!PATH.equals(exchange.getRequestURI().getPath())) {
+    String path = exchange.getRequestURI().getPath();
+    if (!PATH.equals(path) && !ValidationReviews.PATH.equals(path)) {
       return InjectionReviews.Answer.line(
-          404, "not found: the sidecar injection webhook answers POST " + PATH);
+          404,
+          "not found: Weft's admission webhooks answer POST "
+              + PATH
+              + " and POST "
+              + ValidationReviews.PATH);
     }
     if (!"POST".equals(exchange.getRequestMethod())) {
       exchange.getResponseHeaders().set("Allow", "POST");
       return InjectionReviews.Answer.line(
-          405, "method not allowed: POST an AdmissionReview to " + PATH);
+          405, "method not allowed: POST an AdmissionReview to " + path);
     }
     String length = exchange.getRequestHeaders().getFirst("Content-Length");
     if (length != null && tooLong(length)) {
@@ -276,7 +290,7 @@ final class InjectionWebhook implements AutoCloseable {
       return tooLarge();
     }
     try {
-      return reviews.answer(body);
+      return PATH.equals(path) ? reviews.answer(body) : validation.answer(body);
     } catch (RuntimeException e) {
       log.error("answering an AdmissionReview failed", e);
       return InjectionReviews.Answer.line(

@@ -42,11 +42,12 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The injection webhook as the API server calls it: an AdmissionReview POSTed over HTTPS to a
- * certificate of Weft's CA, which a client trusting only that CA's root verifies for {@code
- * localhost}; the JSON patch it answers, applied to the Pod as the API server would apply it.
+ * Weft's admission webhooks as the API server calls them (injection, then validation): an
+ * AdmissionReview POSTed over HTTPS to a certificate of Weft's CA, which a client trusting only
+ * that CA's root verifies for {@code localhost}; the JSON patch it answers, applied to the Pod as
+ * the API server would apply it.
  */
-class InjectionWebhookTest {
+class AdmissionWebhooksTest {
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
@@ -56,7 +57,9 @@ class InjectionWebhookTest {
 
   private final ConcurrentLinkedQueue<InjectionReviews.Outcome> outcomes =
       new ConcurrentLinkedQueue<>();
-  private InjectionWebhook webhook;
+  private final ConcurrentLinkedQueue<ValidationReviews.Outcome> validations =
+      new ConcurrentLinkedQueue<>();
+  private AdmissionWebhooks webhook;
   private HttpClient client;
 
   @BeforeAll
@@ -66,18 +69,20 @@ class InjectionWebhookTest {
 
   @BeforeEach
   void startWebhook() throws Exception {
-    webhook = start(InjectionWebhook.DEFAULT_DEADLINE);
+    webhook = start(AdmissionWebhooks.DEFAULT_DEADLINE);
     client = HttpClient.newBuilder().sslContext(trusting(ca.trustBundle())).build();
   }
 
-  private InjectionWebhook start(Duration deadline) throws IOException {
+  private AdmissionWebhooks start(Duration deadline) throws IOException {
     SvidWithKey own =
         ca.issueOwn(
             new WorkloadIdentity("weft-system", "weft"),
             List.of("weft.weft-system.svc", "localhost"));
     SvidKeyManager keys = SvidKeyManager.presenting(() -> own);
-    return InjectionWebhook.builder(
-            new InjectionReviews(InjectionFixtures.injector(), SERIALIZATION, outcomes::add), keys)
+    return AdmissionWebhooks.builder(
+            new InjectionReviews(InjectionFixtures.injector(), SERIALIZATION, outcomes::add),
+            new ValidationReviews(SERIALIZATION, validations::add),
+            keys)
         .address("127.0.0.1")
         .port(0)
         .deadline(deadline)
@@ -319,7 +324,7 @@ class InjectionWebhookTest {
           .getOutputStream()
           .write(
               ("POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
-                      + (InjectionWebhook.MAX_REQUEST_BYTES + 1)
+                      + (AdmissionWebhooks.MAX_REQUEST_BYTES + 1)
                       + "\r\n\r\n")
                   .getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
@@ -355,7 +360,7 @@ class InjectionWebhookTest {
     List<SSLSocket> stalled = new java.util.ArrayList<>();
     try {
       // As many as there are threads: each holds one until its deadline.
-      for (int i = 0; i < InjectionWebhook.THREADS; i++) {
+      for (int i = 0; i < AdmissionWebhooks.THREADS; i++) {
         SSLSocket socket =
             (SSLSocket) tls.getSocketFactory().createSocket("localhost", webhook.port());
         stalled.add(socket);
@@ -392,6 +397,95 @@ class InjectionWebhookTest {
                 .send(request("/inject").GET().build(), HttpResponse.BodyHandlers.ofString())
                 .statusCode())
         .isEqualTo(405);
+  }
+
+  @Test
+  void anInvalidPolicyIsRefusedWithItsFieldsAndAValidRouteIsAllowed() throws Exception {
+    JsonNode refused =
+        validate(
+            review(
+                "CREATE",
+                """
+                {"apiVersion": "mesh.weft.dev/v1alpha1", "kind": "TrafficPolicy",
+                 "metadata": {"name": "reviews", "namespace": "shop"},
+                 "spec": {"targetRefs": [{"group": "", "kind": "Service", "name": "reviews"}],
+                          "loadBalancer": {"type": "Random"}}}"""));
+    assertThat(refused.get("allowed").asBoolean()).isFalse();
+    assertThat(refused.at("/status/code").asInt()).isEqualTo(422);
+    assertThat(refused.at("/status/message").asString())
+        .isEqualTo(
+            "TrafficPolicy shop/reviews: spec.loadBalancer.type: \"Random\" is not one of"
+                + " RoundRobin, LeastRequest, RingHash");
+
+    JsonNode allowed =
+        validate(
+            review(
+                "UPDATE",
+                """
+                {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                 "metadata": {"name": "reviews", "namespace": "shop"},
+                 "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "reviews"}],
+                          "rules": [{"backendRefs": [{"name": "reviews-v1", "port": 9080}]}]}}"""));
+    assertThat(allowed.get("allowed").asBoolean()).isTrue();
+
+    // Deleting is never refused, whatever the object says.
+    assertThat(validate(review("DELETE", "null")).get("allowed").asBoolean()).isTrue();
+    assertThat(validations)
+        .containsExactly(
+            ValidationReviews.Outcome.DENIED,
+            ValidationReviews.Outcome.ALLOWED,
+            ValidationReviews.Outcome.SKIPPED);
+  }
+
+  @Test
+  void aRouteOfAnotherControllerIsLeftAlone() throws Exception {
+    JsonNode answer =
+        validate(
+            review(
+                "CREATE",
+                """
+                {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                 "metadata": {"name": "web", "namespace": "shop"},
+                 "spec": {"parentRefs": [{"name": "someone-elses-gateway"}],
+                          "rules": [{"backendRefs": [{"name": "web", "port": 80,
+                                                      "weight": 1000001}]}]}}"""));
+    assertThat(answer.get("allowed").asBoolean()).isTrue();
+  }
+
+  /** An AdmissionReview of {@code operation} on {@code object} (JSON), as the API server sends. */
+  private static String review(String operation, String object) throws Exception {
+    JsonNode parsed = JSON.readTree(object);
+    ObjectNode review = JSON.createObjectNode();
+    review.put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
+    ObjectNode request = review.putObject("request");
+    request.put("uid", "5b1c2d3e-0000-4000-8000-000000000001").put("operation", operation);
+    if (parsed.isObject()) {
+      request
+          .putObject("kind")
+          .put("group", parsed.get("apiVersion").asString().replaceFirst("/?[^/]*$", ""))
+          .put("version", "v1")
+          .put("kind", parsed.get("kind").asString());
+      request.put("name", parsed.at("/metadata/name").asString());
+      request.put("namespace", parsed.at("/metadata/namespace").asString());
+      request.set("object", parsed);
+    }
+    return JSON.writeValueAsString(review);
+  }
+
+  /** POSTs a review to the validating webhook; returns its response. */
+  private JsonNode validate(String review) throws Exception {
+    HttpResponse<String> answer =
+        client.send(
+            request(ValidationReviews.PATH)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(review))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+    JsonNode parsed = JSON.readTree(answer.body());
+    assertThat(parsed.at("/response/uid").asString())
+        .isEqualTo("5b1c2d3e-0000-4000-8000-000000000001");
+    return parsed.get("response");
   }
 
   private HttpResponse<String> post(String body) throws Exception {
