@@ -41,6 +41,8 @@ class XdsConfiguration {
             .clusterDomain(xds.clusterDomain())
             .quietPeriod(xds.quietPeriod())
             .maxDelay(xds.maxDelay())
+            // A Telemetry there is the mesh's: Weft's own namespace, as Istio's root namespace.
+            .rootNamespace(properties.kubernetes().controlPlaneNamespace())
             .mutualTls(
                 new MutualTls(
                     switch (xds.mtls()) {
