@@ -41,6 +41,7 @@ class XdsConfiguration {
             .clusterDomain(xds.clusterDomain())
             .quietPeriod(xds.quietPeriod())
             .maxDelay(xds.maxDelay())
+            .staleAfter(xds.staleAfter())
             // A Telemetry there is the mesh's: Weft's own namespace, as Istio's root namespace.
             .rootNamespace(properties.kubernetes().controlPlaneNamespace())
             .mutualTls(
