@@ -422,6 +422,9 @@ class HelmChartTest {
     "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies",
     "GET, /apis/mesh.weft.dev/v1alpha1/ratelimitpolicies?watch=true",
     "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/ratelimitpolicies/ratings-limit/status",
+    "GET, /apis/mesh.weft.dev/v1alpha1/telemetries",
+    "GET, /apis/mesh.weft.dev/v1alpha1/telemetries?watch=true",
+    "PUT, /apis/mesh.weft.dev/v1alpha1/namespaces/weft-system/telemetries/mesh-default/status",
     // Leader election in its own namespace.
     "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
     "PUT, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",

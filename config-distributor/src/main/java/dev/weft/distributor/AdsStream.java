@@ -772,6 +772,11 @@ abstract class AdsStream implements ConfigWatcher {
         for (int port : context.cache().inboundPortNumbers(version.state(), workload())) {
           refs.add(ref(type, EnvoySidecarTranslator.inboundClusterName(port)));
         }
+        context
+            .cache()
+            .tracing(version.state(), namespace)
+            .ifPresent(
+                tracing -> refs.add(ref(type, TracingTranslator.clusterName(tracing.otlp()))));
       }
     } else {
       ResourceNames names = context.cache().names();
@@ -834,7 +839,7 @@ abstract class AdsStream implements ConfigWatcher {
         case EnvoySidecarTranslator.INBOUND_LISTENER ->
             context.cache().envoyInbound(version.state(), workload());
         case EnvoySidecarTranslator.OUTBOUND_LISTENER ->
-            context.cache().outbound(version.state(), egress).listener();
+            context.cache().envoyOutbound(version.state(), egress, namespace);
         default -> context.cache().resolve(version.state(), ref); // a Gateway's, or none
       };
     }

@@ -95,7 +95,7 @@ public final class ConfigDistributor implements AutoCloseable {
     this.pushPool =
         Executors.newFixedThreadPool(
             builder.pushThreads, named("weft-xds-push", new AtomicInteger()));
-    ResourceCache cache = new ResourceCache(names, builder.mutualTls);
+    ResourceCache cache = new ResourceCache(names, builder.mutualTls, builder.rootNamespace);
     WatcherIndex watchers = new WatcherIndex();
     this.pipeline =
         new ConfigPipeline(
@@ -357,11 +357,15 @@ public final class ConfigDistributor implements AutoCloseable {
   }
 
   /** Settings of a {@link ConfigDistributor}; each rejects a bad value at once. */
+  /** The namespace the chart installs Weft in. */
+  public static final String DEFAULT_ROOT_NAMESPACE = "weft-system";
+
   public static final class Builder {
     private final MeshRegistry registry;
     private MeterRegistry meters = new SimpleMeterRegistry();
     private MutualTls mutualTls = MutualTls.DISABLED;
     private String clusterDomain = "cluster.local";
+    private String rootNamespace = DEFAULT_ROOT_NAMESPACE;
 
     /**
      * Long enough for the objects of one {@code kubectl apply} to arrive together (they come
@@ -400,6 +404,15 @@ public final class ConfigDistributor implements AutoCloseable {
     /** Mutual TLS between workloads; disabled by default. */
     public Builder mutualTls(MutualTls mutualTls) {
       this.mutualTls = Objects.requireNonNull(mutualTls, "mutualTls");
+      return this;
+    }
+
+    /**
+     * The mesh's root namespace: its Telemetry covers every namespace that has none of its own (for
+     * the fields that one leaves out). The control plane's own; {@code weft-system} by default.
+     */
+    public Builder rootNamespace(String rootNamespace) {
+      this.rootNamespace = Objects.requireNonNull(rootNamespace, "rootNamespace");
       return this;
     }
 

@@ -3,10 +3,12 @@ package dev.weft.distributor;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.weft.api.policy.LoadBalancing;
 import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshService;
@@ -18,6 +20,7 @@ import dev.weft.registry.ServicePort;
 import dev.weft.registry.model.ResolvedPolicies;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,6 +55,18 @@ final class ResourceCache {
 
   private final ResourceNames names;
   private final MutualTls mutualTls;
+
+  /** The namespace whose Telemetry covers every namespace without one of its own. */
+  private final String rootNamespace;
+
+  /**
+   * Outbound Listeners with tracing, by the shared Listener they copy (weakly, by identity: a copy
+   * goes with its original) and the tracing settings: one copy per setting a mesh uses, however
+   * many workloads share it.
+   */
+  private final Cache<Resource, Map<TelemetryValues.Tracing, Resource>> tracedOutbound =
+      Caffeine.newBuilder().weakKeys().build();
+
   private final ConcurrentHashMap<ServiceKey, ConcurrentHashMap<MemoKey, Memo>> byService =
       new ConcurrentHashMap<>();
   private final Cache<InboundKey, Resource> serverListeners;
@@ -182,9 +199,10 @@ final class ResourceCache {
     }
   }
 
-  ResourceCache(ResourceNames names, MutualTls mutualTls) {
+  ResourceCache(ResourceNames names, MutualTls mutualTls, String rootNamespace) {
     this.names = names;
     this.mutualTls = mutualTls;
+    this.rootNamespace = rootNamespace;
     for (ResourceType type : ResourceType.values()) {
       refs.put(
           type,
@@ -398,6 +416,10 @@ final class ResourceCache {
       int inbound = EnvoySidecarTranslator.inboundPort(ref.name());
       if (inbound > 0) {
         return Resource.of(ref.name(), EnvoySidecarTranslator.inboundCluster(inbound));
+      }
+      var collector = TracingTranslator.collectorOf(ref.name());
+      if (collector.isPresent()) {
+        return Resource.of(ref.name(), TracingTranslator.cluster(collector.get()));
       }
     }
     if (ref.isServerListener()) {
@@ -675,10 +697,53 @@ final class ResourceCache {
    */
   Resource envoyInbound(MeshState state, Inbound.Workload workload) {
     List<EnvoySidecarTranslator.InboundPort> ports = inboundPorts(state, workload);
-    return ports.isEmpty()
-        ? null
-        : Resource.of(
-            EnvoySidecarTranslator.INBOUND_LISTENER, EnvoySidecarTranslator.inbound(ports));
+    if (ports.isEmpty()) {
+      return null;
+    }
+    Listener inbound = EnvoySidecarTranslator.inbound(ports);
+    Optional<TelemetryValues.Tracing> tracing = tracing(state, workload.namespace());
+    return Resource.of(
+        EnvoySidecarTranslator.INBOUND_LISTENER,
+        tracing.isEmpty()
+            ? inbound
+            : TracingTranslator.traced(inbound, TracingTranslator.tracing(tracing.get(), "")));
+  }
+
+  /**
+   * The tracing of the proxies of {@code namespace}: its Telemetry's, over the root namespace's;
+   * empty when neither names a collector.
+   */
+  Optional<TelemetryValues.Tracing> tracing(MeshState state, String namespace) {
+    return state.tracing(namespace, rootNamespace);
+  }
+
+  /**
+   * A sidecar's outbound Listener: its view's, shared, with the tracing of the sidecar's namespace
+   * added (one copy per setting, shared too).
+   */
+  Resource envoyOutbound(MeshState state, EgressView view, String namespace) {
+    Resource shared = outbound(state, view).listener();
+    Optional<TelemetryValues.Tracing> tracing = tracing(state, namespace);
+    if (tracing.isEmpty()) {
+      return shared;
+    }
+    return tracedOutbound
+        .get(shared, listener -> new ConcurrentHashMap<>())
+        .computeIfAbsent(
+            tracing.get(),
+            settings ->
+                Resource.of(
+                    shared.name(),
+                    TracingTranslator.traced(
+                        listenerOf(shared), TracingTranslator.tracing(settings, ""))));
+  }
+
+  private static Listener listenerOf(Resource resource) {
+    try {
+      return resource.body().unpack(Listener.class);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(resource.name() + " is not a Listener", e);
+    }
   }
 
   /**
@@ -694,13 +759,37 @@ final class ResourceCache {
     GatewayTranslator.View view =
         slash <= 0
             ? GatewayTranslator.View.NONE
-            : GatewayTranslator.view(
-                state, gateway.substring(0, slash), gateway.substring(slash + 1), names);
+            : traced(
+                GatewayTranslator.view(
+                    state, gateway.substring(0, slash), gateway.substring(slash + 1), names),
+                state,
+                gateway.substring(0, slash),
+                gateway.substring(slash + 1));
     gateways.put(gateway, new GatewayMemo(state.version(), view));
     return view;
   }
 
   private record GatewayMemo(long stateVersion, GatewayTranslator.View view) {}
+
+  /**
+   * A Gateway's view with the tracing of its namespace in its Listeners, which name the Gateway as
+   * the service, and the collector's cluster among its clusters.
+   */
+  private GatewayTranslator.View traced(
+      GatewayTranslator.View view, MeshState state, String namespace, String name) {
+    Optional<TelemetryValues.Tracing> tracing = tracing(state, namespace);
+    if (tracing.isEmpty() || view.listeners().isEmpty()) {
+      return view;
+    }
+    var config = TracingTranslator.tracing(tracing.get(), name + "." + namespace);
+    SortedMap<String, Listener> listeners = new TreeMap<>();
+    view.listeners()
+        .forEach(
+            (listener, built) -> listeners.put(listener, TracingTranslator.traced(built, config)));
+    SortedSet<String> clusters = new TreeSet<>(view.clusters());
+    clusters.add(TracingTranslator.clusterName(tracing.get().otlp()));
+    return new GatewayTranslator.View(listeners, view.routes(), clusters, view.secrets());
+  }
 
   /** A Listener or RouteConfiguration of a Gateway, from its view. */
   private Resource gatewayResource(MeshState state, ResourceRef ref) {

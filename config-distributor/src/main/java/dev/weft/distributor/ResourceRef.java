@@ -95,8 +95,9 @@ final class ResourceRef {
           .map(t -> new ResourceRef(type, name, t.service(), t.port(), null))
           .orElse(new ResourceRef(type, name, null, 0, null));
     }
-    if (ResourceNames.isNotInMesh(name)) {
-      // Of no Service, though "weft/not-in-mesh/a.b.svc.cluster.local:80" parses as one.
+    if (ResourceNames.isNotInMesh(name) || name.startsWith(TracingTranslator.CLUSTER_PREFIX)) {
+      // Of no Service, though "weft/not-in-mesh/a.b.svc.cluster.local:80" parses as one (and
+      // a tracing cluster's name may end with a Service's host).
       return new ResourceRef(type, name, null, 0, null);
     }
     return names

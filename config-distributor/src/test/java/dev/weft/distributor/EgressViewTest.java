@@ -97,7 +97,8 @@ class EgressViewTest {
 
   @Test
   void aViewIsBuiltOncePerChangeOfItsServicesHoweverManySidecarsAskAtOnce() throws Exception {
-    ResourceCache cache = new ResourceCache(new ResourceNames("cluster.local"), MutualTls.DISABLED);
+    ResourceCache cache =
+        new ResourceCache(new ResourceNames("cluster.local"), MutualTls.DISABLED, "weft-system");
     EgressView shop = view("web", "shop/*");
     source.upsert(TestObjects.service("shop", "cart", "http", 8080));
     source.upsert(TestObjects.service("bank", "ledger", "grpc", 9090));

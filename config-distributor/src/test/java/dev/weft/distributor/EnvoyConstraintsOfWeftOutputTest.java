@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
@@ -98,6 +99,49 @@ class EnvoyConstraintsOfWeftOutputTest {
     }
   }
 
+  /**
+   * Tracing at the bounds a Telemetry allows: 0 and 100 %, collectors by DNS name (the longest),
+   * IPv4 and IPv6, the highest port; for a sidecar (no service name) and a Gateway.
+   */
+  @Test
+  void tracingAtItsBoundsPasses() {
+    Listener outbound =
+        EnvoySidecarTranslator.outbound(
+            List.of(
+                new MeshService(
+                    new ServiceKey("shop", "reviews"),
+                    List.of(new ServicePort("http", "TCP", "http", 9080, "9080")),
+                    List.of("10.96.0.10"),
+                    Map.of(),
+                    false)),
+            NAMES);
+    String longest = ("a".repeat(63) + ".").repeat(3) + "a".repeat(61);
+    List<String> violations = new ArrayList<>();
+    for (TelemetryValues.OtlpEndpoint collector :
+        List.of(
+            new TelemetryValues.OtlpEndpoint(longest, 65535),
+            new TelemetryValues.OtlpEndpoint("10.96.0.12", 4317),
+            new TelemetryValues.OtlpEndpoint("fd00::12", 1))) {
+      Cluster cluster = TracingTranslator.cluster(collector);
+      assertThat(TracingTranslator.collectorOf(cluster.getName())).contains(collector);
+      violations.addAll(EnvoyConstraints.violations(cluster));
+      for (double percentage : List.of(0.0, 0.001, 100.0)) {
+        for (String serviceName : List.of("", "ingress.shop")) {
+          Listener traced =
+              TracingTranslator.traced(
+                  outbound,
+                  TracingTranslator.tracing(
+                      new TelemetryValues.Tracing(percentage, collector), serviceName));
+          assertThat(managers(traced)).isNotEmpty().allMatch(HttpConnectionManager::hasTracing);
+          violations.addAll(EnvoyConstraints.violations(traced));
+        }
+      }
+    }
+
+    assertThat(longest).hasSize(253);
+    assertThat(violations).isEmpty();
+  }
+
   @Test
   void everyEnvoyBootstrapPasses() {
     Bootstrap.Workload bare = new Bootstrap.Workload("shop", "reviews", "", "");
@@ -133,7 +177,7 @@ class EnvoyConstraintsOfWeftOutputTest {
 
   /** Every resource the ADS streams send for {@code state}, by type and requested name. */
   private static Map<String, Any> sent(MeshState state, MutualTls meshDefault) {
-    ResourceCache cache = new ResourceCache(NAMES, meshDefault);
+    ResourceCache cache = new ResourceCache(NAMES, meshDefault, "weft-system");
     Map<String, Any> sent = new LinkedHashMap<>();
     for (MeshService service : state.services().values()) {
       for (ServicePort port : service.ports()) {
@@ -159,6 +203,21 @@ class EnvoyConstraintsOfWeftOutputTest {
         "Envoy outbound LISTENER of " + scoped, cache.outbound(state, scoped).listener().body());
     sendToEnvoy(
         sent, cache, state, ResourceType.CLUSTER, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER);
+    // With a Telemetry (the policies' example is mesh-wide): the sidecar's traced copy of its
+    // outbound Listener, and the collector's cluster.
+    sent.put(
+        "Envoy outbound LISTENER traced for " + someNamespace,
+        cache.envoyOutbound(state, EgressView.ALL, someNamespace).body());
+    cache
+        .tracing(state, someNamespace)
+        .ifPresent(
+            tracing ->
+                sendToEnvoy(
+                    sent,
+                    cache,
+                    state,
+                    ResourceType.CLUSTER,
+                    TracingTranslator.clusterName(tracing.otlp())));
     // Each workload's servers, by the wildcard addresses and by their own; and an unknown server.
     for (Map.Entry<ServiceKey, ServiceEndpoints> service : state.endpoints().entrySet()) {
       String namespace = service.getKey().namespace();
@@ -320,6 +379,11 @@ class EnvoyConstraintsOfWeftOutputTest {
               .flatMap(m -> m.getHttpFiltersList().stream())
               .anyMatch(f -> f.getName().equals(rbac)));
     }
+    features.put("tracing", managers.stream().anyMatch(HttpConnectionManager::hasTracing));
+    features.put(
+        "tracing cluster",
+        clusters.stream()
+            .anyMatch(cluster -> cluster.getName().startsWith(TracingTranslator.CLUSTER_PREFIX)));
     features.put(
         "local rate limit",
         managers.stream()

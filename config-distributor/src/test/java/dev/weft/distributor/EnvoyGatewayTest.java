@@ -8,6 +8,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ObjectKey;
 import dev.weft.registry.ResourceKind;
@@ -18,6 +19,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -226,6 +228,54 @@ class EnvoyGatewayTest {
     }
     EnvoyConstraints.assertValid(secret);
     GoldenFile.assertMatches(GOLDEN, golden, JSON);
+  }
+
+  @Test
+  void aTelemetryOfItsNamespaceTracesTheGatewaysRequestsUnderItsName() throws Exception {
+    upsert(
+        """
+        apiVersion: mesh.weft.dev/v1alpha1
+        kind: Telemetry
+        metadata: {name: tracing, namespace: demo}
+        spec:
+          tracing: {randomSamplingPercentage: 10, otlp: {endpoint: '[fd00::12]:4317'}}
+        """,
+        Telemetry.class);
+    awaitServed(state -> state.config(key(ResourceKind.TELEMETRY, "demo", "tracing")).isPresent());
+    envoy.openSotw();
+    Node node = gatewayNode("edge");
+
+    List<Listener> listeners = wildcard(node, LDS, Listener.class);
+    List<Cluster> clusters = wildcard(node, CDS, Cluster.class);
+
+    List<HttpConnectionManager> managers = new ArrayList<>();
+    for (Listener listener : listeners) {
+      for (var chain : listener.getFilterChainsList()) {
+        managers.add(chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class));
+      }
+    }
+    assertThat(managers).hasSize(2);
+    for (HttpConnectionManager manager : managers) {
+      assertThat(manager.getTracing().getRandomSampling().getValue()).isEqualTo(10);
+      OpenTelemetryConfig tracer =
+          manager.getTracing().getProvider().getTypedConfig().unpack(OpenTelemetryConfig.class);
+      assertThat(tracer.getServiceName()).isEqualTo("edge.demo");
+      assertThat(tracer.getGrpcService().getEnvoyGrpc().getClusterName())
+          .isEqualTo("weft/tracing|[fd00::12]:4317");
+    }
+    assertThat(clusters)
+        .extracting(Cluster::getName)
+        .containsExactly(
+            "greeter-v2.demo.svc.cluster.local:50051",
+            "greeter.demo.svc.cluster.local:50051",
+            "weft/tracing|[fd00::12]:4317");
+    assertThat(clusters.get(2).getLoadAssignment().getEndpoints(0).getLbEndpoints(0))
+        .extracting(endpoint -> endpoint.getEndpoint().getAddress().getSocketAddress().getAddress())
+        .isEqualTo("fd00::12");
+    for (Listener listener : listeners) {
+      EnvoyConstraints.assertValid(listener);
+    }
+    EnvoyConstraints.assertValid(clusters.get(2));
   }
 
   @Test

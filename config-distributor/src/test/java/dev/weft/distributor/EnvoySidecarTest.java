@@ -14,10 +14,13 @@ import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ObjectKey;
+import dev.weft.registry.ResourceKind;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -26,6 +29,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
@@ -33,6 +37,7 @@ import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalD
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.tracers.opentelemetry.resource_detectors.v3.EnvironmentResourceDetectorConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -76,6 +81,10 @@ class EnvoySidecarTest {
       Path.of("src/test/resources/golden/envoy-sidecar-permissive-inbound.json");
   private static final Path GOLDEN_RATE_LIMIT =
       Path.of("src/test/resources/golden/envoy-sidecar-rate-limited-inbound.json");
+  private static final Path GOLDEN_TRACED =
+      Path.of("src/test/resources/golden/envoy-sidecar-traced.json");
+  private static final String COLLECTOR = "otel-collector.observability.svc.cluster.local:4317";
+  private static final String COLLECTOR_CLUSTER = TracingTranslator.CLUSTER_PREFIX + COLLECTOR;
 
   /** The sidecar is that of the greeter's Pod, whose endpoint is 127.0.0.1:7001. */
   private static final String POD = TestObjects.podName("greeter", "127.0.0.1");
@@ -113,6 +122,8 @@ class EnvoySidecarTest {
                   .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
                   .add(LocalRateLimit.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
+                  .add(OpenTelemetryConfig.getDescriptor())
+                  .add(EnvironmentResourceDetectorConfig.getDescriptor())
                   .build());
 
   private XdsTestbed mesh;
@@ -325,6 +336,156 @@ class EnvoySidecarTest {
     assertThat(limit.getRateLimitedAsResourceExhausted()).isTrue();
     assertThat(EnvoyConstraints.violations(inbound)).isEmpty();
     GoldenFile.assertMatches(GOLDEN_RATE_LIMIT, List.of(inbound), JSON);
+  }
+
+  @Test
+  void aTelemetryTurnsOnTracingInEveryHttpConnectionManagerOfTheSidecar() throws Exception {
+    // Mesh-wide in the root namespace; demo's own raises the sampling and keeps the collector.
+    mesh.source()
+        .upsert(
+            telemetry(
+                "weft-system",
+                "mesh-default",
+                "{randomSamplingPercentage: 1, otlp: {endpoint: '" + COLLECTOR + "'}}"));
+    mesh.source().upsert(telemetry("demo", "debugging", "{randomSamplingPercentage: 100}"));
+    awaitServed(
+        state ->
+            state
+                .tracing("demo", ConfigDistributor.DEFAULT_ROOT_NAMESPACE)
+                .filter(tracing -> tracing.randomSamplingPercentage() == 100)
+                .isPresent());
+    envoy.openSotw();
+
+    List<Listener> listeners = wildcard(LDS, Listener.class);
+    List<Cluster> clusters = wildcard(CDS, Cluster.class);
+
+    Listener inbound = listeners.get(0);
+    Listener outbound = listeners.get(1);
+    List<HttpConnectionManager> managers =
+        List.of(
+            inbound
+                .getFilterChains(0)
+                .getFilters(0)
+                .getTypedConfig()
+                .unpack(HttpConnectionManager.class),
+            chain(outbound, GREETER)
+                .getFilters(0)
+                .getTypedConfig()
+                .unpack(HttpConnectionManager.class));
+    for (HttpConnectionManager manager : managers) {
+      HttpConnectionManager.Tracing tracing = manager.getTracing();
+      assertThat(tracing.getRandomSampling().getValue()).isEqualTo(100);
+      assertThat(tracing.getProvider().getName()).isEqualTo("envoy.tracers.opentelemetry");
+      OpenTelemetryConfig tracer =
+          tracing.getProvider().getTypedConfig().unpack(OpenTelemetryConfig.class);
+      assertThat(tracer.getGrpcService().getEnvoyGrpc().getClusterName())
+          .isEqualTo(COLLECTOR_CLUSTER);
+      assertThat(tracer.getServiceName())
+          .as("the outbound Listener is shared: the workload's name comes from its environment")
+          .isEmpty();
+      assertThat(tracer.getResourceDetectorsList())
+          .extracting(detector -> detector.getName())
+          .containsExactly("envoy.tracers.opentelemetry.resource_detectors.environment");
+    }
+    assertThat(chain(outbound, DATABASE).getFilters(0).getName())
+        .as("a TCP port has no HTTP connection manager to trace")
+        .isEqualTo("envoy.filters.network.tcp_proxy");
+    assertThat(clusters)
+        .extracting(Cluster::getName)
+        .containsExactly(DATABASE, GREETER, "inbound|7001", "weft/passthrough", COLLECTOR_CLUSTER);
+    Cluster collector = clusters.get(4);
+    assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
+    assertThat(
+            collector
+                .getTypedExtensionProtocolOptionsOrThrow(Translator.HTTP_PROTOCOL_OPTIONS)
+                .unpack(HttpProtocolOptions.class)
+                .getExplicitHttpConfig()
+                .hasHttp2ProtocolOptions())
+        .as("OTLP over gRPC")
+        .isTrue();
+    List<Message> sent = new ArrayList<>(listeners);
+    sent.addAll(clusters);
+    for (Message resource : sent) {
+      assertThat(EnvoyConstraints.violations(resource)).as("%s", resource).isEmpty();
+    }
+    GoldenFile.assertMatches(GOLDEN_TRACED, sent, JSON);
+
+    // Without a Telemetry, no tracing: the sidecar gets what it got before any.
+    mesh.source().delete(new ObjectKey(ResourceKind.TELEMETRY, "weft-system", "mesh-default"));
+    boolean listenersUntraced = false;
+    boolean collectorGone = false;
+    while (!listenersUntraced || !collectorGone) {
+      DiscoveryResponse response = envoy.nextSotw();
+      envoy.send(AdsTestClient.ack(response));
+      if (response.getTypeUrl().equals(LDS)) {
+        listenersUntraced =
+            unpack(response, Listener.class).stream()
+                .flatMap(listener -> listener.getFilterChainsList().stream())
+                .flatMap(chain -> chain.getFiltersList().stream())
+                .filter(filter -> filter.getName().equals(Translator.HTTP_CONNECTION_MANAGER))
+                .noneMatch(filter -> unpackManager(filter).hasTracing());
+      } else if (response.getTypeUrl().equals(CDS)) {
+        collectorGone =
+            unpack(response, Cluster.class).stream()
+                .noneMatch(cluster -> cluster.getName().equals(COLLECTOR_CLUSTER));
+      }
+    }
+  }
+
+  @Test
+  void sidecarsOfANamespaceShareOneTracedCopyOfTheirOutboundListener() throws Exception {
+    mesh.source()
+        .upsert(
+            telemetry(
+                "weft-system",
+                "mesh-default",
+                "{randomSamplingPercentage: 5, otlp: {endpoint: '" + COLLECTOR + "'}}"));
+    awaitServed(
+        state -> state.tracing("demo", ConfigDistributor.DEFAULT_ROOT_NAMESPACE).isPresent());
+    envoy.openSotw();
+    try (AdsTestClient other = new AdsTestClient(mesh.xdsPort())) {
+      other.openSotw();
+      Node first = scopedSidecar("web-1", "*/*");
+      Node second = scopedSidecar("web-2", "*/*");
+
+      Any firstListener = wildcard(envoy, first, LDS).getResources(0);
+      Any secondListener = wildcard(other, second, LDS).getResources(0);
+
+      assertThat(firstListener).isEqualTo(secondListener);
+      assertThat(firstListener.unpack(Listener.class).getFilterChainsList())
+          .filteredOn(chain -> chain.getName().equals(GREETER))
+          .singleElement()
+          .satisfies(chain -> assertThat(unpackManager(chain.getFilters(0)).hasTracing()).isTrue());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(held(second, ResourceType.LISTENER, OUTBOUND))
+                      .isNotNull()
+                      .isSameAs(held(first, ResourceType.LISTENER, OUTBOUND)));
+    }
+  }
+
+  private static HttpConnectionManager unpackManager(
+      io.envoyproxy.envoy.config.listener.v3.Filter filter) {
+    try {
+      return filter.getTypedConfig().unpack(HttpConnectionManager.class);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Telemetry telemetry(String namespace, String name, String tracing) {
+    return YAML.unmarshal(
+        """
+        apiVersion: mesh.weft.dev/v1alpha1
+        kind: Telemetry
+        metadata: {name: %s, namespace: %s}
+        spec:
+          tracing: %s
+        """
+            .formatted(name, namespace, tracing),
+        Telemetry.class);
   }
 
   @Test

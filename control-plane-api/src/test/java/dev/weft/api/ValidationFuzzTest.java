@@ -13,6 +13,8 @@ import dev.weft.api.policy.PolicyValidator;
 import dev.weft.api.policy.RateLimitPolicy;
 import dev.weft.api.policy.RateLimitValues;
 import dev.weft.api.policy.RetryDefaults;
+import dev.weft.api.policy.Telemetry;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.api.validation.FieldError;
@@ -38,10 +40,10 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Fuzz tests of validation (see docs/fuzzing.md): {@link PolicyValidator} on TrafficPolicies,
- * FaultPolicies and RateLimitPolicies and {@link GatewayRouteValidator} on HTTPRoutes and
- * GRPCRoutes, each given objects unmarshalled from fuzzed YAML or JSON the way Fabric8 reads them.
- * Validation is a value: it returns every error with a field path and a reason, never throws; and
- * what it accepts keeps the promises of the value types (bounds, defaults, no nulls).
+ * FaultPolicies, RateLimitPolicies and Telemetries and {@link GatewayRouteValidator} on HTTPRoutes
+ * and GRPCRoutes, each given objects unmarshalled from fuzzed YAML or JSON the way Fabric8 reads
+ * them. Validation is a value: it returns every error with a field path and a reason, never throws;
+ * and what it accepts keeps the promises of the value types (bounds, defaults, no nulls).
  *
  * <p>In a normal build each method runs only on its inputs in {@code ValidationFuzzTestInputs/<
  * method>}; with {@code -Dweft.fuzz=1 -Dtest=ValidationFuzzTest#<method>} Jazzer fuzzes it.
@@ -57,6 +59,7 @@ class ValidationFuzzTest {
           "fault-policy-grpc.yaml",
           "fault-policy-http.yaml",
           "rate-limit-policy.yaml",
+          "telemetry.yaml",
           "http-route.yaml",
           "grpc-route.yaml");
 
@@ -65,6 +68,7 @@ class ValidationFuzzTest {
           "TrafficPolicy", TrafficPolicy.class,
           "FaultPolicy", FaultPolicy.class,
           "RateLimitPolicy", RateLimitPolicy.class,
+          "Telemetry", Telemetry.class,
           "HTTPRoute", HTTPRoute.class,
           "GRPCRoute", GRPCRoute.class);
 
@@ -79,7 +83,7 @@ class ValidationFuzzTest {
   }
 
   /**
-   * Arbitrary text read as each of the five kinds; whatever Fabric8 makes of it is validated. The
+   * Arbitrary text read as each of the six kinds; whatever Fabric8 makes of it is validated. The
    * committed inputs are the policy examples and two routes.
    */
   @FuzzTest(maxDuration = "3m")
@@ -130,6 +134,8 @@ class ValidationFuzzTest {
       check(PolicyValidator.validate(policy)).ifPresent(v -> holds(v, () -> checkFault(v)));
     } else if (object instanceof RateLimitPolicy policy) {
       check(PolicyValidator.validate(policy)).ifPresent(v -> holds(v, () -> checkRateLimit(v)));
+    } else if (object instanceof Telemetry telemetry) {
+      check(PolicyValidator.validate(telemetry)).ifPresent(v -> holds(v, () -> checkTelemetry(v)));
     } else if (object instanceof HTTPRoute route) {
       GatewayRouteValidator.isMeshRoute(
           route.getSpec() == null ? null : route.getSpec().getParentRefs());
@@ -220,6 +226,16 @@ class ValidationFuzzTest {
     RateLimitValues.LocalLimit local = rateLimit.local();
     require(local.requests() >= 1 && local.burst() >= local.requests());
     require(local.per().compareTo(RateLimitValues.LocalLimit.MIN_PERIOD) >= 0);
+  }
+
+  private static void checkTelemetry(TelemetryValues telemetry) {
+    telemetry
+        .randomSamplingPercentage()
+        .ifPresent(percentage -> require(percentage >= 0 && percentage <= 100));
+    telemetry
+        .otlp()
+        .ifPresent(
+            otlp -> require(!otlp.host().isEmpty() && otlp.port() >= 1 && otlp.port() <= 65535));
   }
 
   private static void checkTargets(List<PolicyTarget> targets) {

@@ -5,6 +5,7 @@ import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.PolicyStatus;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.ConfigCondition;
@@ -251,6 +252,8 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
       } else if (current instanceof RateLimitPolicy policy) {
         policy.setStatus(policyStatus(policy.getStatus(), conditions, generation));
+      } else if (current instanceof Telemetry telemetry) {
+        telemetry.setStatus(policyStatus(telemetry.getStatus(), conditions, generation));
       }
       client.resource(current).updateStatus();
       log.debug("wrote the status of {}: {}", key, conditions);
@@ -270,6 +273,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
       case MESH_TLS_POLICY -> MeshTLSPolicy.class;
       case RATE_LIMIT_POLICY -> RateLimitPolicy.class;
+      case TELEMETRY -> Telemetry.class;
       case SERVICE, ENDPOINT_SLICE, POD, GATEWAY, GATEWAY_CLASS, SECRET ->
           throw new IllegalArgumentException(kind + " has no status Weft writes");
     };

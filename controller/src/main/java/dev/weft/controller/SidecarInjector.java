@@ -65,6 +65,9 @@ final class SidecarInjector {
   static final String AGENT_CONTAINER = "weft-agent";
   static final String PROXY_CONTAINER = "weft-proxy";
 
+  /** The environment variable Envoy's OpenTelemetry environment resource detector reads. */
+  static final String OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES";
+
   static final String TOKEN_VOLUME = "weft-token";
   static final String CA_VOLUME = "weft-ca";
   static final String SDS_VOLUME = "weft-sds";
@@ -248,7 +251,7 @@ final class SidecarInjector {
             .endMetadata()
             .editSpec()
             .addToInitContainers(initContainer(), agentContainer(where.caAddress()))
-            .addToContainers(proxyContainer(bootstrap))
+            .addToContainers(proxyContainer(bootstrap, namespace, serviceAccount))
             .addAllToVolumes(volumes())
             .endSpec()
             .build();
@@ -379,7 +382,7 @@ final class SidecarInjector {
    * Envoy, run directly ({@code envoy}, not the official image's entrypoint script, which changes
    * users and needs root).
    */
-  private Container proxyContainer(String bootstrap) {
+  private Container proxyContainer(String bootstrap, String namespace, String serviceAccount) {
     return new ContainerBuilder()
         .withName(PROXY_CONTAINER)
         .withImage(settings.proxy().image())
@@ -388,7 +391,23 @@ final class SidecarInjector {
         .withEnv(
             field("POD_NAME", "metadata.name"),
             field("POD_NAMESPACE", "metadata.namespace"),
-            field("POD_IP", "status.podIP"))
+            field("POD_IP", "status.podIP"),
+            // Who the proxy's spans are of, for Envoy's OpenTelemetry tracer when a Telemetry
+            // turns tracing on: its outbound Listener is shared by many workloads, so the
+            // workload's name comes from here (the environment resource detector), not from it.
+            // The workload is its ServiceAccount, as for the golden metrics; the kubelet expands
+            // $(POD_NAME) from the variable above.
+            new EnvVarBuilder()
+                .withName(OTEL_RESOURCE_ATTRIBUTES)
+                .withValue(
+                    "service.name="
+                        + serviceAccount
+                        + "."
+                        + namespace
+                        + ",k8s.namespace.name="
+                        + namespace
+                        + ",k8s.pod.name=$(POD_NAME)")
+                .build())
         .withResources(settings.proxy().resources())
         .withSecurityContext(proxyUser())
         .withVolumeMounts(mount(SDS_VOLUME, SDS_DIR, false))

@@ -42,6 +42,8 @@ class XdsConfiguration {
             .quietPeriod(xds.quietPeriod())
             .maxDelay(xds.maxDelay())
             .staleAfter(xds.staleAfter())
+            // A Telemetry there is the mesh's: Weft's own namespace, as Istio's root namespace.
+            .rootNamespace(properties.kubernetes().controlPlaneNamespace())
             .mutualTls(
                 new MutualTls(
                     switch (xds.mtls()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.ca.Pem;
 import dev.weft.registry.ConfigStatus;
@@ -375,6 +376,63 @@ class KubernetesModeApplicationTest {
                       "Accepted=True/Accepted: " + ConfigStatus.RATE_LIMIT_ACCEPTED,
                       "Programmed=True/Programmed: 0 of 0 proxies hold it");
             });
+  }
+
+  @Test
+  void theFirstOfTwoTelemetriesInANamespaceIsAcceptedAndTheOtherConflicted() {
+    client.resource(telemetry("first", "2026-11-01T00:00:00Z")).create();
+    client.resource(telemetry("second", "2026-11-02T00:00:00Z")).create();
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () -> {
+              assertThat(telemetryConditions("first"))
+                  .containsExactly(
+                      "Accepted=True/Accepted: " + ConfigStatus.TELEMETRY_ACCEPTED,
+                      "Programmed=True/Programmed: 0 of 0 proxies hold it");
+              assertThat(telemetryConditions("second"))
+                  .first()
+                  .asString()
+                  .startsWith(
+                      "Accepted=False/Conflicted: Telemetry payments/first also targets every"
+                          + " Service of namespace payments");
+            });
+  }
+
+  private static Telemetry telemetry(String name, String createdAt) {
+    Telemetry telemetry =
+        Serialization.unmarshal(
+            """
+            apiVersion: mesh.weft.dev/v1alpha1
+            kind: Telemetry
+            metadata: {name: %s, namespace: payments}
+            spec:
+              tracing: {randomSamplingPercentage: 10, otlp: {endpoint: 'otel-collector.observability:4317'}}
+            """
+                .formatted(name),
+            Telemetry.class);
+    telemetry.getMetadata().setCreationTimestamp(createdAt);
+    return telemetry;
+  }
+
+  private List<String> telemetryConditions(String name) {
+    Telemetry current =
+        client.resources(Telemetry.class).inNamespace("payments").withName(name).get();
+    if (current.getStatus() == null) {
+      return List.of();
+    }
+    return current.getStatus().getConditions().stream()
+        .map(
+            condition ->
+                condition.getType()
+                    + "="
+                    + condition.getStatus()
+                    + "/"
+                    + condition.getReason()
+                    + ": "
+                    + condition.getMessage())
+        .toList();
   }
 
   private static TrafficPolicy trafficPolicy(String name) {

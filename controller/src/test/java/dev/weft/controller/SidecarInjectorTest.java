@@ -154,12 +154,19 @@ class SidecarInjectorTest {
     assertThat(proxy.getArgs()).hasSize(4);
     assertThat(proxy.getArgs().get(0)).isEqualTo("--config-yaml");
     assertThat(proxy.getArgs().subList(2, 4)).containsExactly("--log-level", "warning");
-    assertThat(proxy.getEnv())
+    assertThat(proxy.getEnv().subList(0, 3))
         .extracting(EnvVar::getName, e -> e.getValueFrom().getFieldRef().getFieldPath())
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("POD_NAME", "metadata.name"),
             org.assertj.core.groups.Tuple.tuple("POD_NAMESPACE", "metadata.namespace"),
             org.assertj.core.groups.Tuple.tuple("POD_IP", "status.podIP"));
+    // After POD_NAME, which the kubelet expands in it; the workload is the Pod's ServiceAccount.
+    assertThat(proxy.getEnv().subList(3, proxy.getEnv().size()))
+        .extracting(EnvVar::getName, EnvVar::getValue)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=web.web,k8s.namespace.name=web,k8s.pod.name=$(POD_NAME)"));
     var security = proxy.getSecurityContext();
     assertThat(security.getRunAsUser()).isEqualTo(1337L);
     assertThat(security.getRunAsNonRoot()).isTrue();

@@ -4,6 +4,7 @@ import dev.weft.api.policy.MeshPolicy;
 import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.policy.PolicyTargetReference;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
@@ -122,7 +123,9 @@ public final class ConfigStatus {
         "Accepted",
         true,
         "Accepted",
-        policy instanceof RateLimitPolicy ? RATE_LIMIT_ACCEPTED : "applies to its targets");
+        policy instanceof RateLimitPolicy
+            ? RATE_LIMIT_ACCEPTED
+            : policy instanceof Telemetry ? TELEMETRY_ACCEPTED : "applies to its targets");
   }
 
   /**
@@ -132,6 +135,15 @@ public final class ConfigStatus {
   public static final String RATE_LIMIT_ACCEPTED =
       "applies to its targets: the Envoy sidecar of each of their Pods limits the requests of its"
           + " HTTP and gRPC ports (not TCP ports; proxyless gRPC servers have no rate limiting)";
+
+  /**
+   * Where tracing settings take effect, said where their user looks: Envoy gets a tracer, and
+   * proxyless gRPC has no xDS field for one.
+   */
+  public static final String TELEMETRY_ACCEPTED =
+      "applies to the Envoy sidecars and gateways of its namespace (in the mesh's root namespace:"
+          + " of every namespace without a Telemetry of its own, for the fields that one leaves"
+          + " out); proxyless gRPC workloads set up their own tracer (docs/telemetry.md)";
 
   /**
    * The ports a RateLimitPolicy's {@code sectionName}s name that its Services do not have ({@code

@@ -4,6 +4,7 @@ import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.policy.TrafficPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -116,6 +117,7 @@ public final class KubernetesSource implements AutoCloseable {
     synced.add(
         watch(
             RateLimitPolicy.class, c -> c.resources(RateLimitPolicy.class), Requirement.OPTIONAL));
+    synced.add(watch(Telemetry.class, c -> c.resources(Telemetry.class), Requirement.OPTIONAL));
     if (gateways) {
       synced.add(watch(Gateway.class, c -> c.resources(Gateway.class), Requirement.OPTIONAL));
       synced.add(

@@ -4,6 +4,7 @@ import dev.weft.api.policy.AuthorizationPolicy;
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldError;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -229,6 +230,7 @@ final class ManifestParser {
       case AUTHORIZATION_POLICY -> AuthorizationPolicy.class;
       case MESH_TLS_POLICY -> MeshTLSPolicy.class;
       case RATE_LIMIT_POLICY -> RateLimitPolicy.class;
+      case TELEMETRY -> Telemetry.class;
       case GATEWAY -> Gateway.class;
       case GATEWAY_CLASS -> GatewayClass.class;
       case SECRET -> Secret.class;

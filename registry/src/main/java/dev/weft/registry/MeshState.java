@@ -1,5 +1,6 @@
 package dev.weft.registry;
 
+import dev.weft.api.policy.TelemetryValues;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
@@ -101,6 +102,17 @@ public final class MeshState {
   /** What attaches to every Service of {@code namespace}, such as a namespace's MeshTLSPolicy. */
   public ServiceAttachments namespaceAttachments(String namespace) {
     return attachments(ServiceKey.namespaceWide(namespace));
+  }
+
+  /**
+   * The tracing the proxies of {@code namespace} apply: its Telemetry's settings, each field it
+   * leaves out taken from the Telemetry of {@code rootNamespace} (the mesh's, which covers every
+   * namespace); empty when neither names a collector.
+   */
+  public Optional<TelemetryValues.Tracing> tracing(String namespace, String rootNamespace) {
+    return TelemetryValues.resolve(
+        namespaceAttachments(namespace).policies().telemetry(namespace),
+        namespaceAttachments(rootNamespace).policies().telemetry(rootNamespace));
   }
 
   /** Input that was rejected, with the reasons; the last good version of each object stays. */

@@ -7,6 +7,7 @@ import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyConflicts;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.registry.model.PolicyValues;
 import dev.weft.registry.model.ResolvedPolicies;
@@ -48,6 +49,7 @@ final class PolicyResolution {
     Map<PolicyTarget, FaultInjection> faults = new HashMap<>();
     Map<PolicyTarget, MutualTlsMode> mutualTls = new HashMap<>();
     Map<PolicyTarget, RateLimitValues.LocalLimit> rateLimits = new HashMap<>();
+    Map<PolicyTarget, TelemetryValues> telemetry = new HashMap<>();
     for (PolicyConflicts.Resolution<MeshPolicy> resolution : PolicyConflicts.resolve(policies)) {
       PolicyValues accepted = values.get(resolution.accepted());
       if (accepted instanceof PolicyValues.Traffic policy) {
@@ -58,8 +60,10 @@ final class PolicyResolution {
         mutualTls.put(resolution.target(), policy.values().mode());
       } else if (accepted instanceof PolicyValues.RateLimit policy) {
         rateLimits.put(resolution.target(), policy.values().local());
+      } else if (accepted instanceof PolicyValues.Telemetry policy) {
+        telemetry.put(resolution.target(), policy.values());
       }
     }
-    return new ResolvedPolicies(traffic, faults, mutualTls, rateLimits, authorization);
+    return new ResolvedPolicies(traffic, faults, mutualTls, rateLimits, telemetry, authorization);
   }
 }

@@ -9,6 +9,7 @@ import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.MeshTLSPolicy;
 import dev.weft.api.policy.PolicyValidator;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
 import dev.weft.api.policy.TrafficPolicy;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
@@ -106,6 +107,8 @@ final class ResourceDecoder {
       return ResourceKind.MESH_TLS_POLICY;
     } else if (object instanceof RateLimitPolicy) {
       return ResourceKind.RATE_LIMIT_POLICY;
+    } else if (object instanceof Telemetry) {
+      return ResourceKind.TELEMETRY;
     } else if (object instanceof Gateway) {
       return ResourceKind.GATEWAY;
     } else if (object instanceof GatewayClass) {
@@ -193,6 +196,14 @@ final class ResourceDecoder {
                 valid ->
                     new Mutation.PutConfig(
                         MeshConfig.ofPolicy(key, policy, new PolicyValues.RateLimit(valid))));
+      }
+      case TELEMETRY -> {
+        Telemetry telemetry = (Telemetry) object;
+        yield PolicyValidator.validate(telemetry)
+            .map(
+                valid ->
+                    new Mutation.PutConfig(
+                        MeshConfig.ofPolicy(key, telemetry, new PolicyValues.Telemetry(valid))));
       }
       case GATEWAY ->
           GatewayValidator.validate((Gateway) object)

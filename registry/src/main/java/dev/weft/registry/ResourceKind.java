@@ -15,6 +15,7 @@ public enum ResourceKind {
   AUTHORIZATION_POLICY("mesh.weft.dev/v1alpha1", "AuthorizationPolicy"),
   MESH_TLS_POLICY("mesh.weft.dev/v1alpha1", "MeshTLSPolicy"),
   RATE_LIMIT_POLICY("mesh.weft.dev/v1alpha1", "RateLimitPolicy"),
+  TELEMETRY("mesh.weft.dev/v1alpha1", "Telemetry"),
   GATEWAY("gateway.networking.k8s.io/v1", "Gateway"),
   GATEWAY_CLASS("gateway.networking.k8s.io/v1", "GatewayClass"),
   /** Only those of type {@code kubernetes.io/tls}, which Gateways' HTTPS listeners serve. */

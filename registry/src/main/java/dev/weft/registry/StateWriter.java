@@ -317,6 +317,7 @@ final class StateWriter {
           AUTHORIZATION_POLICY,
           MESH_TLS_POLICY,
           RATE_LIMIT_POLICY,
+          TELEMETRY,
           GATEWAY,
           GATEWAY_CLASS,
           SECRET -> {

@@ -9,6 +9,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.weft.api.policy.FaultPolicy;
 import dev.weft.api.policy.RateLimitPolicy;
+import dev.weft.api.policy.Telemetry;
+import dev.weft.api.policy.TelemetryValues;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
@@ -196,6 +198,62 @@ class KubernetesSourceTest {
         .containsExactly(
             new ObjectKey(ResourceKind.FAULT_POLICY, NS, "reviews-chaos"),
             new ObjectKey(ResourceKind.RATE_LIMIT_POLICY, NS, "reviews-limit"));
+  }
+
+  @Test
+  void telemetriesAreWatchedAndTheNamespacesOverridesTheMeshs() {
+    startAndSync(List.of());
+
+    telemetry(
+        "weft-system",
+        "mesh-default",
+        "{randomSamplingPercentage: 1, otlp: {endpoint: 'otel-collector.observability:4317'}}");
+    telemetry(NS, "debugging", "{randomSamplingPercentage: 100}");
+    telemetry("other", "broken", "{otlp: {endpoint: 'http://collector:4317'}}");
+
+    TelemetryValues.OtlpEndpoint collector =
+        new TelemetryValues.OtlpEndpoint("otel-collector.observability", 4317);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              MeshState state = registry.current();
+              assertThat(state.tracing(NS, "weft-system"))
+                  .contains(new TelemetryValues.Tracing(100, collector));
+              assertThat(state.tracing("other", "weft-system"))
+                  .contains(new TelemetryValues.Tracing(1, collector));
+              assertThat(state.rejections())
+                  .singleElement()
+                  .satisfies(
+                      rejection ->
+                          assertThat(rejection.errors())
+                              .extracting(Object::toString)
+                              .containsExactly(
+                                  "spec.tracing.otlp.endpoint: \"http://collector:4317\" is a"
+                                      + " URL; give host:port without a scheme (proxies speak"
+                                      + " OTLP over gRPC to it)"));
+            });
+
+    client.resources(Telemetry.class).inNamespace("weft-system").withName("mesh-default").delete();
+
+    await().atMost(WAIT).until(() -> registry.current().tracing(NS, "weft-system").isEmpty());
+    assertThat(registry.current().tracing("other", "weft-system")).isEmpty();
+  }
+
+  private void telemetry(String namespace, String name, String tracing) {
+    client
+        .resource(
+            Serialization.unmarshal(
+                """
+                apiVersion: mesh.weft.dev/v1alpha1
+                kind: Telemetry
+                metadata: {name: %s, namespace: %s}
+                spec:
+                  tracing: %s
+                """
+                    .formatted(name, namespace, tracing),
+                Telemetry.class))
+        .create();
   }
 
   /** One watch per kind the source informs on: core kinds, Gateway API routes, Weft policies. */

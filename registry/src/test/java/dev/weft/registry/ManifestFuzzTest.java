@@ -45,7 +45,8 @@ class ManifestFuzzTest {
           "traffic-policy-canary-rule.yaml",
           "fault-policy-grpc.yaml",
           "fault-policy-http.yaml",
-          "rate-limit-policy.yaml");
+          "rate-limit-policy.yaml",
+          "telemetry.yaml");
 
   private static final ManifestParser PARSER = new ManifestParser();
   private static final Pattern DOCUMENT_SEPARATOR = Pattern.compile("(?m)^---$");

@@ -5,7 +5,12 @@ import java.util.List;
 
 /** A Weft policy resource: something that attaches to Services through {@code targetRefs}. */
 public sealed interface MeshPolicy extends HasMetadata
-    permits TrafficPolicy, FaultPolicy, AuthorizationPolicy, MeshTLSPolicy, RateLimitPolicy {
+    permits TrafficPolicy,
+        FaultPolicy,
+        AuthorizationPolicy,
+        MeshTLSPolicy,
+        RateLimitPolicy,
+        Telemetry {
 
   /** The policy's {@code spec.targetRefs}; empty when the spec or the list is missing. */
   List<PolicyTargetReference> targetRefs();
@@ -21,7 +26,7 @@ public sealed interface MeshPolicy extends HasMetadata
 
   /**
    * Whether the policy covers every Service of its namespace rather than the ones it targets: a
-   * MeshTLSPolicy without {@code targetRefs} does.
+   * MeshTLSPolicy without {@code targetRefs} does, and a Telemetry always.
    */
   default boolean namespaceWide() {
     return false;

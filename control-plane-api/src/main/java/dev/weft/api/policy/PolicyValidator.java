@@ -134,4 +134,18 @@ public final class PolicyValidator {
         RateLimitPolicyChecks.local(spec.getLocal(), errors);
     return errors.toResult(() -> new RateLimitValues(targets, local.orElseThrow()));
   }
+
+  /**
+   * A Telemetry covers its namespace and names no targets; what it leaves out comes from the root
+   * namespace's ({@link TelemetryValues#resolve}).
+   */
+  public static Validated<TelemetryValues> validate(Telemetry telemetry) {
+    TelemetrySpec spec = telemetry.getSpec();
+    if (spec == null) {
+      return Validated.invalid("spec", "required");
+    }
+    FieldErrors errors = new FieldErrors();
+    Optional<TelemetryValues> tracing = TelemetryChecks.tracing(spec.getTracing(), errors);
+    return errors.toResult(tracing::orElseThrow);
+  }
 }

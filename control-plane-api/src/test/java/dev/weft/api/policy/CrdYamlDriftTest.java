@@ -31,6 +31,7 @@ class CrdYamlDriftTest {
             "faultpolicies.mesh.weft.dev-v1.yml",
             "meshtlspolicies.mesh.weft.dev-v1.yml",
             "ratelimitpolicies.mesh.weft.dev-v1.yml",
+            "telemetries.mesh.weft.dev-v1.yml",
             "trafficpolicies.mesh.weft.dev-v1.yml");
 
     for (String file : generated) {

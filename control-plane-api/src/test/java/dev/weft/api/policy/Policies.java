@@ -55,4 +55,10 @@ final class Policies {
     return SERIALIZATION.unmarshal(
         String.format(HEADER, "RateLimitPolicy") + "spec:\n" + spec, RateLimitPolicy.class);
   }
+
+  /** A Telemetry of namespace shop whose whole spec is {@code spec}, indented by two spaces. */
+  static Telemetry telemetrySpec(String spec) {
+    return SERIALIZATION.unmarshal(
+        String.format(HEADER, "Telemetry") + "spec:\n" + spec, Telemetry.class);
+  }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
@@ -92,6 +93,21 @@ class PolicyExamplesTest {
         .containsExactly(new PolicyTarget("bookinfo", "ratings", Optional.empty()));
     assertThat(values.local())
         .isEqualTo(new RateLimitValues.LocalLimit(100, Duration.ofSeconds(1), 200));
+  }
+
+  @Test
+  void telemetryExample() throws IOException {
+    Telemetry telemetry = read("telemetry.yaml", Telemetry.class);
+
+    assertThat(telemetry.getMetadata().getNamespace()).isEqualTo("weft-system");
+    TelemetryValues values = valid(PolicyValidator.validate(telemetry));
+    assertThat(values)
+        .isEqualTo(
+            new TelemetryValues(
+                OptionalDouble.of(1.0),
+                Optional.of(
+                    new TelemetryValues.OtlpEndpoint(
+                        "otel-collector.observability.svc.cluster.local", 4317))));
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.weft.api.policy.AuthorizationRules;
 import dev.weft.api.policy.FaultInjection;
 import dev.weft.api.policy.MeshTlsValues;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import java.util.Objects;
 
@@ -13,7 +14,8 @@ public sealed interface PolicyValues
         PolicyValues.Fault,
         PolicyValues.Authorization,
         PolicyValues.MeshTls,
-        PolicyValues.RateLimit {
+        PolicyValues.RateLimit,
+        PolicyValues.Telemetry {
 
   /** A {@code TrafficPolicy}. */
   record Traffic(TrafficPolicyValues values) implements PolicyValues {
@@ -46,6 +48,13 @@ public sealed interface PolicyValues
   /** A {@code RateLimitPolicy}. */
   record RateLimit(RateLimitValues values) implements PolicyValues {
     public RateLimit {
+      Objects.requireNonNull(values, "values");
+    }
+  }
+
+  /** A {@code Telemetry}. */
+  record Telemetry(TelemetryValues values) implements PolicyValues {
+    public Telemetry {
       Objects.requireNonNull(values, "values");
     }
   }

@@ -5,6 +5,7 @@ import dev.weft.api.policy.FaultInjection;
 import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.TelemetryValues;
 import dev.weft.api.policy.TrafficPolicyValues;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +23,7 @@ import java.util.TreeMap;
  * @param mutualTls the mutual TLS mode a MeshTLSPolicy sets on each target
  * @param rateLimits the limit of the RateLimitPolicy that applies to each target (a Service or one
  *     of its ports)
+ * @param telemetry the Telemetry that applies to a namespace (its target is the whole namespace)
  * @param authorization every AuthorizationPolicy attached, by {@code namespace/name} (they do not
  *     conflict: all of them apply)
  */
@@ -30,16 +32,18 @@ public record ResolvedPolicies(
     Map<PolicyTarget, FaultInjection> faults,
     Map<PolicyTarget, MutualTlsMode> mutualTls,
     Map<PolicyTarget, RateLimitValues.LocalLimit> rateLimits,
+    Map<PolicyTarget, TelemetryValues> telemetry,
     SortedMap<String, AuthorizationRules> authorization) {
 
   public static final ResolvedPolicies NONE =
-      new ResolvedPolicies(Map.of(), Map.of(), Map.of(), Map.of(), new TreeMap<>());
+      new ResolvedPolicies(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new TreeMap<>());
 
   public ResolvedPolicies {
     traffic = Map.copyOf(traffic);
     faults = Map.copyOf(faults);
     mutualTls = Map.copyOf(mutualTls);
     rateLimits = Map.copyOf(rateLimits);
+    telemetry = Map.copyOf(telemetry);
     authorization = new TreeMap<>(authorization);
   }
 
@@ -66,5 +70,10 @@ public record ResolvedPolicies(
   /** The limit a RateLimitPolicy sets on {@code target}, if one applies. */
   public Optional<RateLimitValues.LocalLimit> rateLimit(PolicyTarget target) {
     return Optional.ofNullable(rateLimits.get(target));
+  }
+
+  /** What the Telemetry of {@code namespace} sets, if it has one. */
+  public Optional<TelemetryValues> telemetry(String namespace) {
+    return Optional.ofNullable(telemetry.get(PolicyTarget.wholeNamespace(namespace)));
   }
 }
