@@ -113,6 +113,9 @@ class EnvoySidecarTest {
                   .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
                   .add(LocalRateLimit.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig
+                          .getDescriptor())
                   .build());
 
   private XdsTestbed mesh;
