@@ -36,7 +36,10 @@ import java.util.Optional;
  * told to log it, the {@code grpc-status} trailer (or header, for a trailers-only response) give
  * the outcome, and the entry's duration (else the time to the last byte sent downstream) its
  * latency. Intermediate entries (of a request not finished yet) are skipped; TCP entries are
- * ignored.
+ * ignored. Entries are deltas (one request each), so no cumulative state is kept.
+ *
+ * <p>Thread-safety: a stream's state lives in its {@link EnvoyReportStream}; what streams share
+ * (the golden metrics, the meters) is thread-safe.
  */
 final class EnvoyAccessLogReceiver {
 

@@ -48,6 +48,9 @@ import java.util.Optional;
  * cluster named {@code C.internal}. A sidecar's inbound clusters ({@code inbound|<port>}) are its
  * own workload's side, which the Access Log Service reports ({@code reporter="destination"}): they
  * are skipped, so that no call is counted twice.
+ *
+ * <p>Thread-safety: a stream's state lives in its {@link EnvoyReportStream}; what streams share
+ * (the deltas, the golden metrics, the meters) is thread-safe.
  */
 final class EnvoyMetricsReceiver {
 
