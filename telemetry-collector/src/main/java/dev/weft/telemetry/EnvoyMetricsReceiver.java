@@ -49,6 +49,11 @@ import java.util.Optional;
  * own workload's side, which the Access Log Service reports ({@code reporter="destination"}): they
  * are skipped, so that no call is counted twice.
  *
+ * <p>A flush carries every stat the proxy has used, a few dozen per cluster it knows, so the bound
+ * per message counts only the request stats read here: a sidecar that sees a large mesh is not
+ * refused for the stats it keeps of clusters it never calls (the xDS ports' message size limit
+ * bounds those bytes).
+ *
  * <p>Thread-safety: a stream's state lives in its {@link EnvoyReportStream}; what streams share
  * (the deltas, the golden metrics, the meters) is thread-safe.
  */
@@ -147,38 +152,34 @@ final class EnvoyMetricsReceiver {
   /** The clusters of a message, checked; only those that report {@code upstream_rq_total}. */
   private Map<String, ClusterStats> read(StreamMetricsMessage message)
       throws InvalidReport, EnvoyReportStream.TooLarge {
-    int metrics = 0;
-    for (MetricFamily family : message.getEnvoyMetricsList()) {
-      metrics += family.getMetricCount();
-    }
-    if (metrics > maxMetricsPerMessage) {
-      throw new EnvoyReportStream.TooLarge(
-          "the message carries "
-              + metrics
-              + " metrics; this collector takes at most "
-              + maxMetricsPerMessage
-              + " per message");
-    }
     Map<String, ClusterStats> clusters = new LinkedHashMap<>();
+    int read = 0;
     for (int i = 0; i < message.getEnvoyMetricsCount(); i++) {
       MetricFamily family = message.getEnvoyMetrics(i);
       String name = family.getName();
       if (!name.startsWith(CLUSTER_PREFIX)) {
         continue;
       }
-      String field = "envoy_metrics[" + i + "] (" + EnvoyReceivers.shortened(name) + ")";
       for (Metric metric : family.getMetricList()) {
-        readStat(
-            field, family.getType(), name.substring(CLUSTER_PREFIX.length()), metric, clusters);
+        if (readStat(i, family, metric, clusters) && ++read > maxMetricsPerMessage) {
+          throw new EnvoyReportStream.TooLarge(
+              "the message carries more than "
+                  + maxMetricsPerMessage
+                  + " request stats of clusters (upstream_rq_total, _<class>xx, _time), which"
+                  + " this collector takes at most per message");
+        }
       }
     }
     clusters.values().removeIf(stats -> !stats.hasTotal);
     return clusters;
   }
 
-  private static void readStat(
-      String field, MetricType type, String stat, Metric metric, Map<String, ClusterStats> clusters)
+  /** Reads one metric of a {@code cluster.} family; returns whether it is one Weft reads. */
+  private static boolean readStat(
+      int index, MetricFamily family, Metric metric, Map<String, ClusterStats> clusters)
       throws InvalidReport {
+    MetricType type = family.getType();
+    String stat = family.getName().substring(CLUSTER_PREFIX.length());
     Optional<String> taggedCluster = label(metric, CLUSTER_LABEL);
     String cluster;
     String base;
@@ -188,14 +189,14 @@ final class EnvoyMetricsReceiver {
       if (base.equals(TAGGED_CLASS)) {
         Optional<String> responseClass = label(metric, CLASS_LABEL);
         if (responseClass.isEmpty()) {
-          throw new InvalidReport(field + " has no " + CLASS_LABEL + " label");
+          throw new InvalidReport(field(index, family) + " has no " + CLASS_LABEL + " label");
         }
         base = CLASS_PREFIX + responseClass.get() + "xx";
       }
     } else {
       int dot = stat.lastIndexOf('.');
       if (dot <= 0) {
-        return;
+        return false;
       }
       cluster = stat.substring(0, dot);
       base = stat.substring(dot + 1);
@@ -204,8 +205,9 @@ final class EnvoyMetricsReceiver {
     boolean total = base.equals(TOTAL);
     boolean time = base.equals(TIME);
     if (responseClass < 0 && !total && !time) {
-      return;
+      return false;
     }
+    String field = field(index, family);
     if (cluster.length() > OtlpMetricsReceiver.MAX_SERIES_KEY_CHARS / 4) {
       throw new InvalidReport(
           field
@@ -217,11 +219,11 @@ final class EnvoyMetricsReceiver {
     }
     if (time) {
       if (type != MetricType.HISTOGRAM) {
-        return; // the sink sends the same name as a SUMMARY too (histogram_emit_mode)
+        return false; // the sink sends the same name as a SUMMARY too (histogram_emit_mode)
       }
       clusters.computeIfAbsent(cluster, unused -> new ClusterStats()).latency =
           latency(field, metric);
-      return;
+      return true;
     }
     if (type != MetricType.COUNTER || !metric.hasCounter()) {
       throw new InvalidReport(field + " must be a COUNTER (as Envoy sends it), not " + type);
@@ -233,6 +235,12 @@ final class EnvoyMetricsReceiver {
     } else {
       stats.classes[responseClass - 1] = value;
     }
+    return true;
+  }
+
+  /** How a refusal names a family: its place in the message and its name. */
+  private static String field(int index, MetricFamily family) {
+    return "envoy_metrics[" + index + "] (" + EnvoyReceivers.shortened(family.getName()) + ")";
   }
 
   /** 1 for {@code upstream_rq_1xx} ... 5 for {@code upstream_rq_5xx}; -1 for any other stat. */

@@ -176,8 +176,9 @@ public final class TelemetryCollector {
     }
 
     /**
-     * The most data points an OTLP export, metrics an Envoy Metrics Service message or entries an
-     * Access Log Service message may carry; more is refused with {@code RESOURCE_EXHAUSTED}.
+     * The most data points an OTLP export, request stats of clusters an Envoy Metrics Service
+     * message or entries an Access Log Service message may carry; more is refused with {@code
+     * RESOURCE_EXHAUSTED}.
      */
     public Builder maxDataPointsPerExport(int maxDataPointsPerExport) {
       if (maxDataPointsPerExport < 1) {

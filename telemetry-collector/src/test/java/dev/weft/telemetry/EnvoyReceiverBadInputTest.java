@@ -176,16 +176,30 @@ class EnvoyReceiverBadInputTest {
   }
 
   @Test
-  void moreMetricsThanTheBoundAreRefusedAsTooLarge() throws Exception {
+  void moreRequestStatsThanTheBoundAreRefusedAsTooLarge() throws Exception {
     EnvoyMessages.Flush flush = new EnvoyMessages.Flush();
     for (int i = 0; i <= MAX_METRICS; i++) {
-      flush.family(EnvoyMessages.counter("cluster.c" + i + ".upstream_cx_total", i));
+      flush.family(EnvoyMessages.counter("cluster.c" + i + ".upstream_rq_total", i));
     }
     Status status = EnvoyStreams.streamMetrics(channel, List.of(flush.first(SIDECAR)));
 
     assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(status.getDescription()).contains("at most " + MAX_METRICS);
+    assertThat(status.getDescription()).contains("more than " + MAX_METRICS + " request stats");
     assertThat(messages("metrics", "too_large")).isEqualTo(1);
+  }
+
+  @Test
+  void theStatsOfClustersNeverCalledDoNotCountAgainstTheBound() throws Exception {
+    // A sidecar that sees a large mesh keeps a few stats of every cluster it knows.
+    EnvoyMessages.Flush flush = new EnvoyMessages.Flush();
+    for (int i = 0; i < 3 * MAX_METRICS; i++) {
+      flush.family(EnvoyMessages.gauge("cluster.c" + i + ".membership_total", 1));
+    }
+    flush.cluster("svc-1.shop:80", 4, 0, ms(4));
+    Status status = EnvoyStreams.streamMetrics(channel, List.of(flush.first(SIDECAR)));
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.OK);
+    assertThat(requests()).isEqualTo(4);
   }
 
   @Test
