@@ -74,16 +74,19 @@ abstract class AdsStream implements ConfigWatcher {
   private final AuthenticatedPeers.Identity authenticated;
   private final Instant connectedSince;
 
-  /** The Services watched: an array, because a proxy may watch thousands. */
-  private ServiceKey[] watched = new ServiceKey[0];
+  /**
+   * The Services watched: an array, because a proxy may watch thousands. Replaced, never modified,
+   * so that {@link #concerns} can read it off the executor.
+   */
+  private volatile ServiceKey[] watched = new ServiceKey[0];
 
   /** Per type, what the proxy holds, as acknowledged: never modified, null entries are absent. */
   private final Map<ResourceType, Resource[]> held = new EnumMap<>(ResourceType.class);
 
-  private boolean watchingAll;
+  private volatile boolean watchingAll;
 
   /** Whether the proxy subscribes to a server Listener: it must see its namespace's changes. */
-  private boolean watchingInbound;
+  private volatile boolean watchingInbound;
 
   protected ConfigVersion version;
   protected boolean closed;
@@ -92,6 +95,34 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String serviceAccount = "";
   private volatile String pod = "";
   private volatile String type = "";
+
+  /**
+   * The proxy's zone, for locality failover: what its node's locality says, else the zone of its
+   * Pod's endpoints once the registry has them ({@link #zone()}); empty while unknown.
+   */
+  private volatile String zone = "";
+
+  /**
+   * {@link System#nanoTime()} since when the proxy lacks configuration it should hold: the oldest
+   * response it has not answered, the response it rejected, or a push a busy transport holds back;
+   * {@link #NOT_BEHIND} when it holds everything. Written on the executor, read by the stale-proxy
+   * gauge without it.
+   */
+  private volatile long behindSinceNanos = NOT_BEHIND;
+
+  /** When {@link #flush} last found the transport unable to take a push it had; else NOT_BEHIND. */
+  private long blockedSinceNanos = NOT_BEHIND;
+
+  static final long NOT_BEHIND = Long.MAX_VALUE;
+
+  /**
+   * The sequence of the newest configuration version the proxy holds all of, as far as it concerns
+   * it: set when nothing is unanswered, rejected or held back. -1 before that.
+   */
+  private volatile long heldSequence = -1;
+
+  /** The rejection that keeps the proxy behind, or null. */
+  private volatile ProxyStatus.Nack currentRejection;
 
   /** Which Services a sidecar sees: those its egress hosts declare, or the whole mesh. */
   private volatile EgressView egress = EgressView.ALL;
@@ -300,6 +331,17 @@ abstract class AdsStream implements ConfigWatcher {
     boolean dirty;
 
     final InFlight inFlight = new InFlight();
+
+    /** Since when the proxy holds an older version than the one it rejected; else NOT_BEHIND. */
+    long rejectedSinceNanos = NOT_BEHIND;
+
+    /**
+     * {@link System#nanoTime()} of the proxy's last request that changed what it subscribes to (the
+     * first one included): a response to it that carries no newer change is its sync, timed from
+     * here, not from the change's publication (see {@link InFlight.Sent#of}).
+     */
+    long subscribedNanos = Long.MIN_VALUE;
+
     String ackedVersion = "";
     ProxyStatus.Nack lastNack;
 
@@ -370,15 +412,94 @@ abstract class AdsStream implements ConfigWatcher {
    * convergence bounded under load.
    */
   protected final void flush() {
+    boolean blocked = false;
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
       if (state != null && state.dirty && state.inFlight.newest() == null) {
         if (!ready()) {
-          return; // the ready handler, or the first configuration, flushes again
+          blocked = version != null; // the ready handler, or the first configuration, flushes again
+          break;
         }
         push(type);
       }
     }
+    if (!blocked) {
+      blockedSinceNanos = NOT_BEHIND;
+    } else if (blockedSinceNanos == NOT_BEHIND) {
+      blockedSinceNanos = System.nanoTime();
+    }
+    updateBehind();
+  }
+
+  /** Recomputes {@link #behindSinceNanos} after a push, an answer or a blocked transport. */
+  protected final void updateBehind() {
+    long behind = blockedSinceNanos;
+    ProxyStatus.Nack rejection = null;
+    for (ResourceType type : ResourceType.values()) {
+      TypeState state = typeState(type);
+      if (state != null) {
+        InFlight.Sent oldest = state.inFlight.oldest();
+        if (oldest != null && oldest.sinceNanos() - behind < 0) {
+          behind = oldest.sinceNanos();
+        }
+        behind = Math.min(behind, state.rejectedSinceNanos);
+        if (state.rejectedSinceNanos != NOT_BEHIND) {
+          rejection = state.lastNack;
+        }
+      }
+    }
+    behindSinceNanos = behind;
+    currentRejection = rejection;
+    if (behind == NOT_BEHIND && version != null) {
+      heldSequence = version.sequence();
+    }
+  }
+
+  /**
+   * Whether configuration attached to {@code services} reaches this proxy: it watches one of them
+   * (or everything), or it serves in their namespace (a server's Listener carries the policies of
+   * its Services), or one is a whole namespace it watches a Service of. Lock-free, off the
+   * executor.
+   */
+  boolean concerns(Set<ServiceKey> services) {
+    if (watchingAll) {
+      return true;
+    }
+    for (ServiceKey service : services) {
+      if (watchingInbound && service.namespace().equals(namespace)) {
+        return true;
+      }
+    }
+    for (ServiceKey watchedService : watched) {
+      for (ServiceKey service : services) {
+        if (service.equals(watchedService)
+            || (service.isNamespaceWide()
+                && service.namespace().equals(watchedService.namespace()))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** See {@link #heldSequence}. */
+  long heldSequence() {
+    return heldSequence;
+  }
+
+  /** The rejection that keeps the proxy from holding newer configuration, or null. */
+  ProxyStatus.Nack currentRejection() {
+    return currentRejection;
+  }
+
+  /**
+   * Whether the proxy has lacked configuration it should hold for longer than {@code threshold} at
+   * {@code nowNanos}: a response it has not answered, a version it rejected, a push its transport
+   * cannot take. Cheap and lock-free, for a gauge over every stream.
+   */
+  boolean staleAt(long nowNanos, long thresholdNanos) {
+    long since = behindSinceNanos;
+    return since != NOT_BEHIND && nowNanos - since > thresholdNanos;
   }
 
   abstract String protocol();
@@ -473,6 +594,7 @@ abstract class AdsStream implements ConfigWatcher {
     namespace = claimedNamespace;
     serviceAccount = claimedAccount;
     pod = text(metadata, "POD_NAME");
+    zone = node.getLocality().getZone();
     type = proxyType(node);
     if (type.equals("gateway") && !namespace.isEmpty()) {
       Value labels = metadata.getFieldsOrDefault("LABELS", null);
@@ -599,7 +721,22 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** The parsed, shared form of a requested name (Envoy's own, for an Envoy proxy). */
   protected final ResourceRef ref(ResourceType type, String name) {
+    if (type == ResourceType.ENDPOINT && !zone().isEmpty()) {
+      return context.cache().zonedRef(name, zone);
+    }
     return isEnvoy() ? context.cache().envoyRef(type, name) : context.cache().ref(type, name);
+  }
+
+  /**
+   * The proxy's zone. A node that names none (an injected sidecar cannot know its node's zone: the
+   * downward API does not expose node labels) is in its Pod's zone, which the Pod's endpoints in
+   * EndpointSlices carry; looked up when load assignments are subscribed, until found.
+   */
+  private String zone() {
+    if (zone.isEmpty() && !pod.isEmpty() && version != null) {
+      zone = context.cache().zoneOfPod(version.state(), namespace, pod);
+    }
+    return zone;
   }
 
   /** Whether the proxy is an Envoy, which gets Listeners and Clusters built for it. */

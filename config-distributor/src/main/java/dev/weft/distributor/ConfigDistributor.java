@@ -1,10 +1,13 @@
 package dev.weft.distributor;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
@@ -29,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -74,6 +78,13 @@ public final class ConfigDistributor implements AutoCloseable {
   private final String trustDomain;
   private final MutualTlsMode defaultTlsMode;
   private final XdsMetrics metrics;
+  private final long staleAfterNanos;
+
+  /**
+   * The sequence each accepted config was first seen published in, by identity: an entry goes with
+   * the registry's config object, when a newer version replaces it.
+   */
+  private final Cache<MeshConfig, Long> firstPublished = Caffeine.newBuilder().weakKeys().build();
 
   private ConfigDistributor(Builder builder) {
     this.names = new ResourceNames(builder.clusterDomain);
@@ -94,7 +105,9 @@ public final class ConfigDistributor implements AutoCloseable {
             builder.maxDelay,
             cache,
             watchers);
-    this.metrics = new XdsMetrics(builder.meters, proxies::size, builder.nanoClock);
+    this.staleAfterNanos = builder.staleAfter.toNanos();
+    this.metrics =
+        new XdsMetrics(builder.meters, proxies::size, this::staleProxies, builder.nanoClock);
     String generation = Long.toString(builder.clock.millis());
     StreamLimits limits =
         new StreamLimits(
@@ -174,6 +187,67 @@ public final class ConfigDistributor implements AutoCloseable {
   public Optional<MeshState> published() {
     ConfigVersion current = pipeline.current();
     return current == null ? Optional.empty() : Optional.of(current.state());
+  }
+
+  /**
+   * How many connected proxies have lacked configuration they should hold for longer than the stale
+   * threshold ({@link Builder#staleAfter}): a response not answered, a version rejected, a push
+   * their transport cannot take. Cheap: reads one field per stream.
+   */
+  public int staleProxies() {
+    long now = System.nanoTime();
+    int stale = 0;
+    for (AdsStream stream : proxies.all()) {
+      if (stream.staleAt(now, staleAfterNanos)) {
+        stale++;
+      }
+    }
+    return stale;
+  }
+
+  /** The threshold of {@link #staleProxies}. */
+  public Duration staleAfter() {
+    return Duration.ofNanos(staleAfterNanos);
+  }
+
+  /**
+   * How far the version of a route or policy in {@code config} (the registry's accepted one) has
+   * reached proxies; empty while the newest published configuration does not hold it yet. Reads one
+   * field per stream, without asking the streams.
+   */
+  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged config by reference
+  public Optional<Rollout> rollout(MeshConfig config) {
+    Long since = firstPublished.getIfPresent(config);
+    if (since == null) {
+      ConfigVersion current = pipeline.current();
+      if (current == null || current.state().config(config.key()).orElse(null) != config) {
+        return Optional.empty();
+      }
+      // The first time it is seen published: at most the sequence it was published in, so a
+      // proxy is never counted as holding what it does not.
+      since = current.sequence();
+      firstPublished.put(config, since);
+    }
+    Set<ServiceKey> services = config.attachedTo();
+    int concerned = 0;
+    int holding = 0;
+    List<Rollout.Rejected> rejected = new ArrayList<>();
+    for (AdsStream stream : proxies.all()) {
+      if (!stream.concerns(services)) {
+        continue;
+      }
+      concerned++;
+      if (stream.heldSequence() >= since) {
+        holding++;
+        continue;
+      }
+      ProxyStatus.Nack nack = stream.currentRejection();
+      if (nack != null) {
+        rejected.add(new Rollout.Rejected(stream.nodeId(), nack.detail()));
+      }
+    }
+    rejected.sort(Comparator.comparing(Rollout.Rejected::nodeId));
+    return Optional.of(new Rollout(concerned, holding, rejected));
   }
 
   /** How many proxies are connected: cheap, unlike {@link #proxies()}, for health and metrics. */
@@ -298,6 +372,12 @@ public final class ConfigDistributor implements AutoCloseable {
     /** Bounds how long a stream of edits can hold back a push. */
     private Duration maxDelay = Duration.ofMillis(100);
 
+    /**
+     * Far beyond a healthy proxy's round trip (milliseconds) and a busy control plane's push
+     * (seconds at 10,000 proxies), so that only a proxy that is really stuck is counted.
+     */
+    private Duration staleAfter = Duration.ofSeconds(30);
+
     /** One per core: pushes are CPU-bound; more threads would only contend. */
     private int pushThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
@@ -338,6 +418,14 @@ public final class ConfigDistributor implements AutoCloseable {
     /** The longest a change other than endpoints waits for the registry to be quiet. */
     public Builder maxDelay(Duration maxDelay) {
       this.maxDelay = nonNegative("maxDelay", maxDelay);
+      return this;
+    }
+
+    /**
+     * How long a proxy may lack configuration before it counts as stale ({@link #staleProxies}).
+     */
+    public Builder staleAfter(Duration staleAfter) {
+      this.staleAfter = nonNegative("staleAfter", staleAfter);
       return this;
     }
 

@@ -135,8 +135,9 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       rejected(type, state, answered, request.getErrorDetail().getMessage());
     } else if (answered != null) {
       state.ackedVersion = answered.version();
+      state.rejectedSinceNanos = NOT_BEHIND;
       setHeld(type, answered.holds());
-      context.metrics().acked(type, System.nanoTime() - answered.publishedNanos());
+      context.metrics().acked(type, answered);
     }
     if (first) {
       state.declared.putAll(request.getInitialResourceVersionsMap());
@@ -176,6 +177,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       return;
     }
     if (changed || first) {
+      state.subscribedNanos = System.nanoTime();
       state.dirty = true;
       state.stale = true;
       List<ResourceRef> all = new ArrayList<>();
@@ -293,16 +295,18 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     }
     sent(response.build());
     state.inFlight.add(
-        new InFlight.Sent(
+        InFlight.Sent.of(
             nonce,
             versionInfo,
             version.publishedNanos(),
+            state.subscribedNanos,
             state.holds.values().toArray(new Resource[0])));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
   private void rejected(ResourceType type, TypeState state, InFlight.Sent sent, String detail) {
     state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
+    state.rejectedSinceNanos = Math.min(state.rejectedSinceNanos, sent.sinceNanos());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version",

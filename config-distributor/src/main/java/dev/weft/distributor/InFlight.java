@@ -22,14 +22,28 @@ final class InFlight {
   static final class Sent {
     private final String nonce;
     private final String version;
-    private final long publishedNanos;
+    private final long sinceNanos;
+    private final boolean sync;
     private final Resource[] holds;
 
-    Sent(String nonce, String version, long publishedNanos, Resource[] holds) {
+    private Sent(String nonce, String version, long sinceNanos, boolean sync, Resource[] holds) {
       this.nonce = nonce;
       this.version = version;
-      this.publishedNanos = publishedNanos;
+      this.sinceNanos = sinceNanos;
+      this.sync = sync;
       this.holds = holds;
+    }
+
+    /**
+     * A response built from the configuration published at {@code publishedNanos}, to a proxy whose
+     * subscription last changed at {@code subscribedNanos}. When the proxy subscribed after the
+     * publication, it was not waiting for that change: its ACK times its own sync (request to ACK),
+     * so that a proxy that connects long after the last change does not count as slow convergence.
+     */
+    static Sent of(
+        String nonce, String version, long publishedNanos, long subscribedNanos, Resource[] holds) {
+      boolean sync = subscribedNanos - publishedNanos > 0;
+      return new Sent(nonce, version, sync ? subscribedNanos : publishedNanos, sync, holds);
     }
 
     String nonce() {
@@ -40,8 +54,14 @@ final class InFlight {
       return version;
     }
 
-    long publishedNanos() {
-      return publishedNanos;
+    /** When what this response answers happened: the change, or the proxy's request. */
+    long sinceNanos() {
+      return sinceNanos;
+    }
+
+    /** Whether it answers the proxy's own request rather than a change it was subscribed to. */
+    boolean sync() {
+      return sync;
     }
 
     Resource[] holds() {
@@ -71,6 +91,11 @@ final class InFlight {
       }
     }
     return null;
+  }
+
+  /** The oldest unanswered response, or null. */
+  Sent oldest() {
+    return sent.peekFirst();
   }
 
   /** The newest unanswered response, or null. */

@@ -57,7 +57,8 @@ public final class MeshResources {
                     AttachedPolicies.of(service.key(), state.attachments(service.key()))));
         resources
             .get(ResourceType.ENDPOINT)
-            .add(Translator.loadAssignment(name, service, port, state.endpoints(service.key())));
+            .add(
+                Translator.loadAssignment(name, service, port, state.endpoints(service.key()), ""));
       }
     }
     return resources;

@@ -3,9 +3,11 @@ package dev.weft.distributor;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
+import dev.weft.api.policy.LoadBalancing;
 import dev.weft.api.policy.MutualTlsMode;
 import dev.weft.api.policy.PolicyTarget;
 import dev.weft.api.policy.RateLimitValues;
+import dev.weft.api.policy.TrafficPolicyValues;
 import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
@@ -56,6 +58,9 @@ final class ResourceCache {
       new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Cache<String, ResourceRef>> envoyRefs =
       new EnumMap<>(ResourceType.class);
+
+  /** Load assignment names as proxies that say their zone ask for them ({@link #zonedRef}). */
+  private final Cache<ZonedName, ResourceRef> zonedRefs;
 
   /**
    * The outbound Listener and wildcard Clusters of sidecars that see the whole mesh: most of them,
@@ -194,6 +199,11 @@ final class ResourceCache {
               .<String, ResourceRef>weigher((name, ref) -> 3 * name.length() + 128)
               .build());
     }
+    zonedRefs =
+        bounded(MAX_REF_BYTES)
+            .<ZonedName, ResourceRef>weigher(
+                (key, ref) -> 3 * (key.name().length() + key.zone().length()) + 160)
+            .build();
     placeholders =
         bounded(MAX_PLACEHOLDER_BYTES)
             .<ResourceRef, Resource>weigher((ref, resource) -> weight(resource))
@@ -237,6 +247,19 @@ final class ResourceCache {
         ? ref(type, name)
         : own.get(name, n -> ResourceRef.parse(type, n, names).forEnvoy());
   }
+
+  /**
+   * The parsed form of a load assignment name asked for by a proxy in {@code zone}: with locality
+   * failover on its Service, the proxy's zone comes first ({@link Translator#loadAssignment}), so
+   * proxies of each zone share a ref of their own. Without failover it resolves to the shared
+   * assignment.
+   */
+  ResourceRef zonedRef(String name, String zone) {
+    return zonedRefs.get(
+        new ZonedName(name, zone), key -> ref(ResourceType.ENDPOINT, name).inZone(zone));
+  }
+
+  private record ZonedName(String name, String zone) {}
 
   ResourceNames names() {
     return names;
@@ -396,8 +419,16 @@ final class ResourceCache {
     // leaves it valid. A cluster depends on its Service's mutual TLS mode (from what is attached
     // to it and to its namespace) and, with STRICT, names the identities of its endpoints.
     boolean cluster = ref.type() == ResourceType.CLUSTER;
+    // A load assignment asked for from a zone depends on the Service's TrafficPolicy too: only
+    // locality failover makes it differ from the one every proxy shares.
+    boolean zoned = !ref.zone().isEmpty();
     ServiceAttachments attachments =
-        ref.type() == ResourceType.ROUTE || cluster ? state.attachments(service.key()) : null;
+        ref.type() == ResourceType.ROUTE || cluster || zoned
+            ? state.attachments(service.key())
+            : null;
+    if (zoned && !localityFailover(service.key(), attachments)) {
+      return resolve(state, ref(ResourceType.ENDPOINT, ref.name()));
+    }
     ServiceAttachments namespaceAttachments =
         cluster ? state.namespaceAttachments(service.key().namespace()) : null;
     MutualTlsMode mode =
@@ -406,7 +437,7 @@ final class ResourceCache {
     ServiceEndpoints endpoints = needsEndpoints ? state.endpoints(service.key()) : null;
     ConcurrentHashMap<MemoKey, Memo> memos =
         byService.computeIfAbsent(service.key(), k -> new ConcurrentHashMap<>());
-    MemoKey key = new MemoKey(ref.type(), ref.name(), ref.isEnvoy());
+    MemoKey key = new MemoKey(ref.type(), ref.name(), ref.isEnvoy(), ref.zone());
     Memo memo = memos.get(key);
     if (memo != null && memo.builtFrom(service, endpoints, attachments, namespaceAttachments)) {
       return memo.resource();
@@ -441,7 +472,9 @@ final class ResourceCache {
               securedCluster(
                   canonical, service, port, endpoints, attachments, mode, ref.isEnvoy()));
       case ENDPOINT ->
-          Resource.of(canonical, Translator.loadAssignment(canonical, service, port, endpoints));
+          Resource.of(
+              canonical,
+              Translator.loadAssignment(canonical, service, port, endpoints, ref.zone()));
       case SECRET -> throw new IllegalArgumentException("a Secret is not a Service's: " + ref);
     };
   }
@@ -474,7 +507,16 @@ final class ResourceCache {
    * Names are unique per type only (a route and a cluster share the canonical name), and Envoy's
    * cluster of a name is not gRPC's.
    */
-  private record MemoKey(ResourceType type, String name, boolean envoy) {}
+  private record MemoKey(ResourceType type, String name, boolean envoy, String zone) {}
+
+  /** Whether the Service's TrafficPolicy asks for its callers' zone first. */
+  private static boolean localityFailover(ServiceKey service, ServiceAttachments attachments) {
+    return AttachedPolicies.of(service, attachments)
+        .traffic()
+        .flatMap(TrafficPolicyValues::loadBalancing)
+        .map(lb -> lb.localityFailover() == LoadBalancing.LocalityFailover.ENABLED)
+        .orElse(false);
+  }
 
   private static final Resource PASSTHROUGH =
       Resource.of(EnvoySidecarTranslator.PASSTHROUGH_CLUSTER, EnvoySidecarTranslator.passthrough());
@@ -562,6 +604,16 @@ final class ResourceCache {
         .rateLimit(port)
         .map(limit -> Map.entry(port, limit))
         .or(() -> policies.rateLimit(whole).map(limit -> Map.entry(whole, limit)));
+  }
+
+  /** The zone of a Pod's endpoints, or empty when none of them says one or it has none. */
+  String zoneOfPod(MeshState state, String namespace, String pod) {
+    for (PodEndpoint each : endpointsByPod(state).getOrDefault(namespace + "/" + pod, List.of())) {
+      if (!each.endpoint().zone().isEmpty()) {
+        return each.endpoint().zone();
+      }
+    }
+    return "";
   }
 
   /** The Services with an endpoint of the workload's Pod on {@code port}, sorted. */

@@ -11,7 +11,7 @@ import dev.weft.registry.ServiceKey;
  * ResourceCache#ref}). So each also remembers what it last resolved to, in which snapshot: when
  * thousands of proxies connect, or a change reaches hundreds, they resolve the same name in the
  * same snapshot, and only the first does the lookups. Equal by type and name, from which the rest
- * is parsed, and by whether it is Envoy's.
+ * is parsed, by whether it is Envoy's, and by the zone it is asked from (load assignments only).
  *
  * <p>Thread-safety: immutable apart from that memo, which is one volatile, immutable pair.
  */
@@ -23,6 +23,7 @@ final class ResourceRef {
   private final int port;
   private final ResourceNames.ServerAddress server;
   private final boolean envoy;
+  private final String zone;
   private volatile Resolution resolution;
 
   /** What a ref resolved to (null: nothing) in the snapshot of a registry version. */
@@ -34,7 +35,7 @@ final class ResourceRef {
       ServiceKey service,
       int port,
       ResourceNames.ServerAddress server) {
-    this(type, name, service, port, server, false);
+    this(type, name, service, port, server, false, "");
   }
 
   private ResourceRef(
@@ -43,13 +44,15 @@ final class ResourceRef {
       ServiceKey service,
       int port,
       ResourceNames.ServerAddress server,
-      boolean envoy) {
+      boolean envoy,
+      String zone) {
     this.type = type;
     this.name = name;
     this.service = service;
     this.port = port;
     this.server = server;
     this.envoy = envoy;
+    this.zone = zone;
   }
 
   /**
@@ -57,7 +60,23 @@ final class ResourceRef {
    * Envoy ({@link EnvoySidecarTranslator}), so it is a ref of its own, with its own memo.
    */
   ResourceRef forEnvoy() {
-    return new ResourceRef(type, name, service, port, server, true);
+    return new ResourceRef(type, name, service, port, server, true, zone);
+  }
+
+  /**
+   * The same load assignment as a proxy in {@code zone} asks for it: under locality failover its
+   * endpoints are ordered by that zone ({@link ResourceCache#zonedRef}), so it has its own memo.
+   */
+  ResourceRef inZone(String zone) {
+    if (type != ResourceType.ENDPOINT) {
+      throw new IllegalArgumentException("only load assignments depend on the zone: " + this);
+    }
+    return new ResourceRef(type, name, service, port, server, envoy, zone);
+  }
+
+  /** The zone of the proxy that asks, for a load assignment; empty when it does not matter. */
+  String zone() {
+    return zone;
   }
 
   /** Whether this is a Listener or Cluster as an Envoy sidecar gets it. */
@@ -126,16 +145,17 @@ final class ResourceRef {
     return other instanceof ResourceRef that
         && type == that.type
         && envoy == that.envoy
-        && name.equals(that.name);
+        && name.equals(that.name)
+        && zone.equals(that.zone);
   }
 
   @Override
   public int hashCode() {
-    return (type.ordinal() * 31 + name.hashCode()) * 2 + (envoy ? 1 : 0);
+    return ((type.ordinal() * 31 + name.hashCode()) * 2 + (envoy ? 1 : 0)) * 31 + zone.hashCode();
   }
 
   @Override
   public String toString() {
-    return type + " " + name + (envoy ? " (Envoy)" : "");
+    return type + " " + name + (envoy ? " (Envoy)" : "") + (zone.isEmpty() ? "" : " in " + zone);
   }
 }

@@ -163,6 +163,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         acknowledged(type, state, answered);
       }
       if (!nonce.equals(state.sentNonce)) {
+        updateBehind();
         return; // its names are out of date: the reply to the newest response will follow
       }
     }
@@ -215,6 +216,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       state.refs = next;
       state.stale = true;
       state.asked = true;
+      state.subscribedNanos = System.nanoTime();
       state.dirty = true;
       List<ResourceRef> all = new ArrayList<>();
       boolean anyWildcard = false;
@@ -281,7 +283,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     state.sentNonce = nonce;
     state.currentSent = true;
     state.inFlight.add(
-        new InFlight.Sent(nonce, versionInfo, version.publishedNanos(), state.current));
+        InFlight.Sent.of(
+            nonce, versionInfo, version.publishedNanos(), state.subscribedNanos, state.current));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
@@ -340,14 +343,16 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
     state.ackedVersion = sent.version();
+    state.rejectedSinceNanos = NOT_BEHIND;
     setHeld(type, sent.holds());
-    context.metrics().acked(type, System.nanoTime() - sent.publishedNanos());
+    context.metrics().acked(type, sent);
   }
 
   private void rejected(
       ResourceType type, TypeState state, InFlight.Sent sent, SotwRequest request) {
     String detail = request.errorDetail().getMessage();
     state.lastNack = new ProxyStatus.Nack(sent.version(), detail, context.clock().instant());
+    state.rejectedSinceNanos = Math.min(state.rejectedSinceNanos, sent.sinceNanos());
     context.metrics().nacked(type);
     log.warn(
         "proxy {} rejected {} version {}: {}; it keeps its last good version {}",

@@ -182,17 +182,33 @@ final class Translator {
    * deterministic). A locality's weight is its number of endpoints, so traffic spreads evenly per
    * endpoint; gRPC drops a locality without a weight. Ready endpoints are healthy, terminating ones
    * draining, others unhealthy: only healthy endpoints receive traffic.
+   *
+   * <p>With a {@code preferredZone} (locality failover, for a proxy in that zone), the zone's
+   * endpoints are priority 0 and every other zone's priority 1: gRPC and Envoy send calls to the
+   * lowest priority that has healthy endpoints, and move to the next as soon as it has none, or
+   * none they can reach. A zone with no ready endpoint counts as absent, so the others are priority
+   * 0 (priorities must start at 0 with no gap) and a proxy does not wait for a priority that cannot
+   * serve.
    */
   static ClusterLoadAssignment loadAssignment(
-      String name, MeshService service, ServicePort port, ServiceEndpoints endpoints) {
+      String name,
+      MeshService service,
+      ServicePort port,
+      ServiceEndpoints endpoints,
+      String preferredZone) {
+    List<Endpoint> ofPort = endpoints.forPort(port.name());
+    boolean prefer =
+        !preferredZone.isEmpty()
+            && ofPort.stream().anyMatch(e -> e.ready() && e.zone().equals(preferredZone));
     Map<String, LocalityLbEndpoints.Builder> byZone = new TreeMap<>();
-    for (Endpoint endpoint : endpoints.forPort(port.name())) {
+    for (Endpoint endpoint : ofPort) {
       LocalityLbEndpoints.Builder locality =
           byZone.computeIfAbsent(
               endpoint.zone(),
               zone ->
                   LocalityLbEndpoints.newBuilder()
-                      .setLocality(Locality.newBuilder().setZone(zone)));
+                      .setLocality(Locality.newBuilder().setZone(zone))
+                      .setPriority(prefer && !zone.equals(preferredZone) ? 1 : 0));
       locality.addLbEndpoints(
           LbEndpoint.newBuilder()
               .setEndpoint(

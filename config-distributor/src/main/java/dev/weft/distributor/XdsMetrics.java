@@ -27,6 +27,7 @@ final class XdsMetrics {
   private final Map<ResourceType, Counter> nacks = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Timer> pushTime = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, Timer> convergence = new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, Timer> sync = new EnumMap<>(ResourceType.class);
   private final Map<Refusal, Counter> refusals = new EnumMap<>(Refusal.class);
   private final Counter unknownClusters;
   private final LogThrottle refusalLog;
@@ -45,11 +46,20 @@ final class XdsMetrics {
     }
   }
 
-  XdsMetrics(MeterRegistry meters, IntSupplier connectedProxies, LongSupplier nanoClock) {
+  XdsMetrics(
+      MeterRegistry meters,
+      IntSupplier connectedProxies,
+      IntSupplier staleProxies,
+      LongSupplier nanoClock) {
     // Every refusal is counted; one a second is logged, with how many were not.
     this.refusalLog = new LogThrottle(nanoClock, TimeUnit.SECONDS.toNanos(1));
     Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
         .description("Proxies with an open ADS stream")
+        .register(meters);
+    Gauge.builder("weft.xds.proxies.stale", staleProxies::getAsInt)
+        .description(
+            "Connected proxies that have lacked configuration they should hold (unanswered,"
+                + " rejected or held back) for longer than the stale threshold")
         .register(meters);
     for (ResourceType type : ResourceType.values()) {
       String tag = type.name().toLowerCase(Locale.ROOT);
@@ -75,7 +85,18 @@ final class XdsMetrics {
       convergence.put(
           type,
           Timer.builder("weft.xds.convergence")
-              .description("From a registry change reaching the distributor to a proxy's ACK")
+              .description(
+                  "From a registry change reaching the distributor to the ACK of a proxy that was"
+                      + " subscribed when it happened")
+              .tag("type", tag)
+              .publishPercentiles(0.5, 0.99)
+              .register(meters));
+      sync.put(
+          type,
+          Timer.builder("weft.xds.sync")
+              .description(
+                  "From a proxy's request (a new stream, or new names) to its ACK, when what it"
+                      + " asked for was already published")
               .tag("type", tag)
               .publishPercentiles(0.5, 0.99)
               .register(meters));
@@ -100,8 +121,10 @@ final class XdsMetrics {
     pushTime.get(type).record(Duration.ofNanos(nanos));
   }
 
-  void acked(ResourceType type, long nanosSincePublished) {
-    convergence.get(type).record(Duration.ofNanos(nanosSincePublished));
+  /** Times an ACK as convergence (a change) or as the proxy's sync (its own request). */
+  void acked(ResourceType type, InFlight.Sent sent) {
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - sent.sinceNanos());
+    (sent.sync() ? sync : convergence).get(type).record(elapsed);
   }
 
   void nacked(ResourceType type) {

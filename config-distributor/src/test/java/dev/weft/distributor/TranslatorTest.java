@@ -3,12 +3,16 @@ package dev.weft.distributor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
 import dev.weft.registry.RegistrySource;
+import dev.weft.registry.ServiceEndpoints;
+import dev.weft.registry.ServiceKey;
 import dev.weft.registry.TestObjects;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -74,6 +78,49 @@ class TranslatorTest {
         .isEqualTo(HealthStatus.HEALTHY);
     assertThat(assignment.getEndpoints(1).getLbEndpoints(0).getHealthStatus())
         .isEqualTo(HealthStatus.UNHEALTHY);
+  }
+
+  @Test
+  void aPreferredZoneComesFirstUnlessNoneOfItsEndpointsIsReady() {
+    MeshState state =
+        mesh(
+            source -> {
+              source.upsert(TestObjects.service("demo", "web", "http", 8080));
+              source.upsert(
+                  new EndpointSliceBuilder(
+                          TestObjects.slice(
+                              "demo", "web-1", "web", 8080, "10.0.0.1", "10.0.0.2", "10.0.0.3"))
+                      .editMatchingEndpoint(e -> e.getAddresses().contains("10.0.0.2"))
+                      .withZone("zone-b")
+                      .endEndpoint()
+                      .editMatchingEndpoint(e -> e.getAddresses().contains("10.0.0.3"))
+                      .withZone("zone-c")
+                      .editConditions()
+                      .withReady(false)
+                      .endConditions()
+                      .endEndpoint()
+                      .build());
+            });
+    MeshService web = state.service(new ServiceKey("demo", "web")).orElseThrow();
+    ServiceEndpoints endpoints = state.endpoints(web.key());
+    String name = "web.demo.svc.cluster.local:8080";
+
+    assertThat(
+            Translator.loadAssignment(name, web, web.ports().get(0), endpoints, "zone-b")
+                .getEndpointsList())
+        .extracting(l -> l.getLocality().getZone() + "=" + l.getPriority())
+        .containsExactly("zone-a=1", "zone-b=0", "zone-c=1");
+    // zone-c's only endpoint is not ready: its callers would wait on a priority that cannot serve.
+    assertThat(
+            Translator.loadAssignment(name, web, web.ports().get(0), endpoints, "zone-c")
+                .getEndpointsList())
+        .extracting(l -> l.getLocality().getZone() + "=" + l.getPriority())
+        .containsExactly("zone-a=0", "zone-b=0", "zone-c=0");
+    assertThat(
+            Translator.loadAssignment(name, web, web.ports().get(0), endpoints, "")
+                .getEndpointsList())
+        .extracting(LocalityLbEndpoints::getPriority)
+        .containsOnly(0);
   }
 
   @Test

@@ -219,8 +219,26 @@ class XdsEndToEndTest {
             });
     String dump = mesh.distributor.configDump("greeter-client.demo").orElseThrow();
     assertThat(dump).contains(TARGET).contains("\"127.0.0.1\"");
-    assertThat(mesh.meters.get("weft.xds.convergence").tag("type", "endpoint").timer().count())
+    // It connected after the configuration was published: that is its own sync, not slow
+    // convergence of a change it waited for.
+    assertThat(mesh.meters.get("weft.xds.sync").tag("type", "endpoint").timer().count())
         .isPositive();
+    assertThat(mesh.meters.get("weft.xds.convergence").tag("type", "endpoint").timer().count())
+        .isZero();
+
+    // A change while it is subscribed: its ACK times the change's convergence.
+    mesh.greeter(50051, v1, mesh.startBackend("v2"));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(
+                        mesh.meters
+                            .get("weft.xds.convergence")
+                            .tag("type", "endpoint")
+                            .timer()
+                            .count())
+                    .isPositive());
   }
 
   private static int freePort() throws java.io.IOException {

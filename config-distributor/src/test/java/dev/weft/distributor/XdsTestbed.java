@@ -158,9 +158,20 @@ final class XdsTestbed implements AutoCloseable {
    * xds:///target}).
    */
   ManagedChannel client(String target) {
+    return client(target, "", "");
+  }
+
+  /**
+   * {@link #client}, of a workload whose bootstrap names its Pod {@code pod} and its zone {@code
+   * zone} (each empty for none).
+   */
+  ManagedChannel client(String target, String pod, String zone) {
     String scheme = "xds-test-" + SCHEMES.incrementAndGet();
     XdsNameResolverProvider resolver =
-        XdsNameResolverProvider.createForTest(scheme, bootstrap("greeter-client"));
+        XdsNameResolverProvider.createForTest(
+            scheme,
+            bootstrap(
+                new Bootstrap.Workload(NAMESPACE, "greeter-client", pod, zone), Optional.empty()));
     NameResolverRegistry.getDefaultRegistry().register(resolver);
     toClose.add(() -> NameResolverRegistry.getDefaultRegistry().deregister(resolver));
     ManagedChannel channel =

@@ -28,6 +28,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,8 +47,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reconciling is idempotent: it computes every route's conditions from the newest snapshot and
  * writes only those that differ from what it last wrote; a failed write (a conflict, the API server
- * away) is retried at the next pass. Until every valid route is programmed, passes repeat every 200
- * ms: a status write is not a change the registry reports, so nothing else would wake the writer.
+ * away) is retried at the next pass. {@code Programmed} follows the proxies ({@link
+ * RolloutConditions}: "N of M proxies hold it"), which the registry does not report: until every
+ * valid route is programmed, passes repeat every 200 ms, and every 5 s while a proxy's rejection
+ * holds one back (the proxy may reconnect, or leave).
+ *
+ * <p>Writes are bounded, so that a rollout to 10,000 proxies does not become a storm of status
+ * updates: an object whose conditions differ only in their messages (the count of proxies) is
+ * written at most once a second, and a pass writes at most {@value #MAX_WRITES_PER_PASS} objects
+ * (so at most 100 a second); the rest wait for the next pass.
  *
  * <p>Thread-safety: everything runs on {@code executor}, a single thread, which owns the fields.
  * The writer owns that executor and shuts it down on {@link #close()}.
@@ -64,12 +72,21 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
    */
   private static final Duration SETTLE = Duration.ofMillis(200);
 
+  /** How often a route a proxy rejected is looked at again. */
+  private static final Duration RECHECK_REJECTED = Duration.ofSeconds(5);
+
+  /** The least time between two writes of one object that change only its messages. */
+  private static final Duration MESSAGE_REFRESH = Duration.ofSeconds(1);
+
+  static final int MAX_WRITES_PER_PASS = 20;
+
   private final KubernetesClient client;
   private final MeshRegistry registry;
   private final ConfigDistributor distributor;
   private final ScheduledExecutorService executor;
   private final Clock clock;
   private final Map<ObjectKey, List<ConfigCondition>> written = new HashMap<>();
+  private final Map<ObjectKey, Instant> writtenAt = new HashMap<>();
   private Subscription subscription;
   private ScheduledFuture<?> pass;
 
@@ -107,6 +124,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
             pass.cancel(false);
           }
           written.clear();
+          writtenAt.clear();
         });
   }
 
@@ -116,8 +134,12 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
   }
 
   private void schedulePass() {
+    schedulePass(SETTLE);
+  }
+
+  private void schedulePass(Duration delay) {
     if (pass == null || pass.isDone()) {
-      pass = executor.schedule(this::reconcile, SETTLE.toMillis(), TimeUnit.MILLISECONDS);
+      pass = executor.schedule(this::reconcile, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
@@ -125,6 +147,9 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
     pass = null; // this pass is running: a pending route must be able to schedule the next one
     MeshState state = registry.current();
     boolean pending = false;
+    boolean rejected = false;
+    int writes = 0;
+    Instant now = clock.instant();
     Map<ObjectKey, List<ConfigCondition>> next = new HashMap<>();
     for (MeshConfig config : state.configs().values()) {
       ObjectKey key = config.key();
@@ -140,23 +165,55 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
         continue;
       }
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
-      ConfigCondition programmed = ConfigStatus.programmed(state, distributor.published(), key);
+      ConfigCondition programmed = RolloutConditions.programmed(state, distributor, key);
       conditions.add(programmed);
-      // An invalid config waits for an edit, which the registry reports; only Pending polls.
-      pending |= programmed.reason().equals("Pending");
+      // An invalid config waits for an edit, which the registry reports; only the proxies' side
+      // needs polling.
+      pending |= programmed.reason().equals(RolloutConditions.PENDING);
+      rejected |= programmed.reason().equals(RolloutConditions.REJECTED);
       next.put(key, conditions);
-      if (!conditions.equals(written.get(key))) {
-        if (write(key, conditions)) {
-          written.put(key, conditions);
-        } else {
-          pending = true;
-        }
+      List<ConfigCondition> last = written.get(key);
+      if (conditions.equals(last)) {
+        continue;
+      }
+      boolean onlyMessages = last != null && sameExceptMessages(last, conditions);
+      if (writes == MAX_WRITES_PER_PASS
+          || (onlyMessages && now.isBefore(writtenAt.get(key).plus(MESSAGE_REFRESH)))) {
+        pending = true; // written at a later pass
+        continue;
+      }
+      writes++;
+      if (write(key, conditions)) {
+        written.put(key, conditions);
+        writtenAt.put(key, now);
+      } else {
+        pending = true;
       }
     }
     written.keySet().retainAll(next.keySet());
+    writtenAt.keySet().retainAll(next.keySet());
     if (pending) {
       schedulePass();
+    } else if (rejected) {
+      schedulePass(RECHECK_REJECTED);
     }
+  }
+
+  /** Whether two lists of conditions say the same but for their messages. */
+  private static boolean sameExceptMessages(List<ConfigCondition> a, List<ConfigCondition> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      ConfigCondition x = a.get(i);
+      ConfigCondition y = b.get(i);
+      if (!x.type().equals(y.type())
+          || x.status() != y.status()
+          || !x.reason().equals(y.reason())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Writes one route's status; returns whether it was written. */

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -59,13 +58,12 @@ class RegistryDebugController {
                         e.getKey().toString(),
                         e.getValue().all().stream().map(EndpointView::of).toList()))
             .toList();
-    Optional<MeshState> published = distributor.published();
     List<ConfigView> configs =
         state.configs().values().stream()
             .filter(c -> namespace == null || c.key().namespace().equals(namespace))
             .map(MeshConfig::key)
             .sorted()
-            .map(k -> ConfigView.of(state, published, k))
+            .map(k -> ConfigView.of(state, distributor, k))
             .toList();
     List<RejectionView> rejections =
         state.rejections().stream()
@@ -141,9 +139,9 @@ class RegistryDebugController {
 
   /** A route or policy with its status conditions, as Kubernetes would show them. */
   record ConfigView(String kind, String namespace, String name, List<ConfigCondition> conditions) {
-    static ConfigView of(MeshState state, Optional<MeshState> published, ObjectKey key) {
+    static ConfigView of(MeshState state, ConfigDistributor distributor, ObjectKey key) {
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
-      conditions.add(ConfigStatus.programmed(state, published, key));
+      conditions.add(RolloutConditions.programmed(state, distributor, key));
       return new ConfigView(key.kind().kind(), key.namespace(), key.name(), conditions);
     }
   }

@@ -138,6 +138,8 @@ public record WeftProperties(
    *     spread out so that their proxies reconnect to other replicas a few at a time (standalone
    *     closes them at once)
    * @param limits what one xDS client may send; a client that sends more has its stream ended
+   * @param staleAfter how long a proxy may lack configuration it should hold (unanswered, rejected,
+   *     held back) before it counts in {@code weft_xds_proxies_stale}
    */
   public record Xds(
       @DefaultValue("15010") int port,
@@ -150,7 +152,8 @@ public record WeftProperties(
       @DefaultValue("30m") Duration maxStreamAge,
       @DefaultValue("10s") Duration maxStreamAgeGrace,
       @DefaultValue("10s") Duration drainPeriod,
-      @DefaultValue Limits limits) {
+      @DefaultValue Limits limits,
+      @DefaultValue("30s") Duration staleAfter) {
 
     /**
      * Limits on what one xDS client sends, so that no client can make the control plane hold an

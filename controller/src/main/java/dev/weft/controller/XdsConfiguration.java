@@ -41,6 +41,7 @@ class XdsConfiguration {
             .clusterDomain(xds.clusterDomain())
             .quietPeriod(xds.quietPeriod())
             .maxDelay(xds.maxDelay())
+            .staleAfter(xds.staleAfter())
             .mutualTls(
                 new MutualTls(
                     switch (xds.mtls()) {

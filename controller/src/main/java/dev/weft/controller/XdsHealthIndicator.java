@@ -21,6 +21,12 @@ class XdsHealthIndicator implements HealthIndicator {
     if (!distributor.serving()) {
       health.withDetail("reason", "waiting for the registry's initial sync");
     }
-    return health.withDetail("proxies", distributor.connectedProxies()).build();
+    // Stale proxies are a detail, not a reason to be DOWN: a proxy that does not answer is the
+    // proxy's problem, and restarting this replica would not help it.
+    return health
+        .withDetail("proxies", distributor.connectedProxies())
+        .withDetail("staleProxies", distributor.staleProxies())
+        .withDetail("staleAfter", distributor.staleAfter().toString())
+        .build();
   }
 }

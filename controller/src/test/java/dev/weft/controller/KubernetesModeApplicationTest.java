@@ -234,6 +234,26 @@ class KubernetesModeApplicationTest {
               assertThat(ledger.get("endpoints").get(0).get("address").asString())
                   .isEqualTo("10.1.0.7");
             });
+
+    // The service graph page's API is behind the debug API's door; the page itself holds no data.
+    HttpResponse<String> anonymous = get("/api/services/payments/ledger", null);
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.body()).contains("kubectl create token");
+    assertThat(get("/api/graph?window=1m", null).statusCode()).isEqualTo(401);
+    HttpResponse<String> details = get("/api/services/payments/ledger", "debugger-token");
+    assertThat(details.statusCode()).isEqualTo(200);
+    assertThat(JsonMapper.builder().build().readTree(details.body()).get("zones").toString())
+        .isEqualTo("[{\"zone\":\"\",\"ready\":1,\"notReady\":0}]");
+    assertThat(get("/ui/", null).statusCode()).isEqualTo(200);
+  }
+
+  private HttpResponse<String> get(String path, String token) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
@@ -353,7 +373,7 @@ class KubernetesModeApplicationTest {
                               + condition.getMessage())
                   .containsExactly(
                       "Accepted=True/Accepted: " + ConfigStatus.RATE_LIMIT_ACCEPTED,
-                      "Programmed=True/Programmed: sent to the proxies it concerns");
+                      "Programmed=True/Programmed: 0 of 0 proxies hold it");
             });
   }
 

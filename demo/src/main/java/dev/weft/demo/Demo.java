@@ -6,10 +6,20 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
+import io.grpc.opentelemetry.GrpcOpenTelemetry;
 import io.grpc.stub.ClientCalls;
 import io.grpc.xds.XdsServerBuilder;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.metrics.SdkMeterProvider;
+import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
+import io.opentelemetry.sdk.resources.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +48,11 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Greeter backends and an xds:/// client against a running Weft control plane.")
 public final class Demo implements Callable<Integer> {
+
+  /** Who the demo's client is in the control plane's service graph. */
+  static final String CLIENT_WORKLOAD = "demo-client";
+
+  private static final Duration EXPORT_INTERVAL = Duration.ofSeconds(5);
 
   @Option(
       names = "--control-plane",
@@ -57,6 +73,15 @@ public final class Demo implements Callable<Integer> {
       description = "Backends to start, NAME=PORT (default ${DEFAULT-VALUE}); empty for none.")
   List<String> backends;
 
+  @Option(
+      names = "--metrics-to",
+      defaultValue = "http://localhost:15010",
+      description =
+          "Where the client and backends export their call metrics (OTLP/gRPC), so the control"
+              + " plane's service graph shows them (default ${DEFAULT-VALUE}: its xDS port);"
+              + " 'none' to export nothing.")
+  String metricsTo;
+
   @Option(names = "--calls", defaultValue = "20", description = "Calls to make (default 20).")
   int calls;
 
@@ -75,6 +100,7 @@ public final class Demo implements Callable<Integer> {
     // grpc-xds reads its bootstrap from this property once per process: set it first.
     System.setProperty("io.grpc.xds.bootstrapConfig", fetchBootstrap());
     List<Server> servers = new ArrayList<>();
+    List<OpenTelemetrySdk> exporters = new ArrayList<>();
     ManagedChannel channel = null;
     try {
       for (String backend : backends) {
@@ -82,17 +108,21 @@ public final class Demo implements Callable<Integer> {
           continue;
         }
         String[] nameAndPort = backend.split("=", 2);
-        Server server =
+        XdsServerBuilder serverBuilder =
             XdsServerBuilder.forPort(
                     Integer.parseInt(nameAndPort[1]), InsecureServerCredentials.create())
-                .addService(Greeter.service(nameAndPort[0]))
-                .build()
-                .start();
+                .addService(Greeter.service(nameAndPort[0]));
+        reportCalls(exporters, "greeter", versionOf(nameAndPort[0]))
+            .ifPresent(plugin -> plugin.configureServerBuilder(serverBuilder));
+        Server server = serverBuilder.build().start();
         servers.add(server);
         System.out.printf("backend %s serving on port %s%n", nameAndPort[0], nameAndPort[1]);
       }
-      channel =
-          Grpc.newChannelBuilder("xds:///" + target, InsecureChannelCredentials.create()).build();
+      ManagedChannelBuilder<?> channelBuilder =
+          Grpc.newChannelBuilder("xds:///" + target, InsecureChannelCredentials.create());
+      reportCalls(exporters, CLIENT_WORKLOAD, "")
+          .ifPresent(plugin -> plugin.configureChannelBuilder(channelBuilder));
+      channel = channelBuilder.build();
       Map<String, Integer> answered = new TreeMap<>();
       for (int i = 1; i <= calls; i++) {
         String result = callOnce(channel);
@@ -109,7 +139,53 @@ public final class Demo implements Callable<Integer> {
       for (Server server : servers) {
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+      // Closing an SDK exports what it has not yet sent.
+      exporters.forEach(OpenTelemetrySdk::close);
     }
+  }
+
+  /**
+   * grpc-java's metrics plugin for one workload of the demo, exporting OTLP to {@link #metricsTo}
+   * every few seconds; empty when the demo exports nothing. Standalone, the control plane takes who
+   * is reporting from the resource: {@code service.name} and {@code k8s.namespace.name}.
+   */
+  private Optional<GrpcOpenTelemetry> reportCalls(
+      List<OpenTelemetrySdk> exporters, String workload, String version) {
+    if (metricsTo.equals("none")) {
+      return Optional.empty();
+    }
+    AttributesBuilder attributes =
+        Attributes.builder()
+            .put(AttributeKey.stringKey("service.name"), workload)
+            .put(AttributeKey.stringKey("k8s.namespace.name"), "demo");
+    if (!version.isEmpty()) {
+      attributes.put(AttributeKey.stringKey("service.version"), version);
+    }
+    OpenTelemetrySdk sdk =
+        OpenTelemetrySdk.builder()
+            .setMeterProvider(
+                SdkMeterProvider.builder()
+                    .setResource(Resource.getDefault().merge(Resource.create(attributes.build())))
+                    .registerMetricReader(
+                        PeriodicMetricReader.builder(
+                                OtlpGrpcMetricExporter.builder().setEndpoint(metricsTo).build())
+                            .setInterval(EXPORT_INTERVAL)
+                            .build())
+                    .build())
+            .build();
+    exporters.add(sdk);
+    return Optional.of(
+        GrpcOpenTelemetry.newBuilder()
+            .sdk(sdk)
+            // Which backend served each call: the control plane turns it into the version.
+            .addOptionalLabel("grpc.lb.backend_service")
+            .build());
+  }
+
+  /** {@code greeter-v1} -> {@code v1}: the demo names its backends NAME-VERSION. */
+  private static String versionOf(String backend) {
+    int dash = backend.lastIndexOf('-');
+    return dash < 0 ? "" : backend.substring(dash + 1);
   }
 
   private String callOnce(ManagedChannel channel) {

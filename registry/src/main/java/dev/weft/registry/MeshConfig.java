@@ -6,6 +6,7 @@ import dev.weft.registry.model.PolicyValues;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Validated configuration the registry carries for the stages that translate it, such as a Gateway
@@ -31,6 +32,14 @@ public record MeshConfig(
     Objects.requireNonNull(route, "route");
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(gateway, "gateway");
+  }
+
+  /**
+   * The Services this config attaches to: a route's Service parents, a policy's targets ({@link
+   * ServiceKey#namespaceWide} for a whole namespace); none for others.
+   */
+  public Set<ServiceKey> attachedTo() {
+    return Attachment.servicesOf(this);
   }
 
   static MeshConfig ofRoute(ObjectKey key, HasMetadata resource, MeshRoute route) {
