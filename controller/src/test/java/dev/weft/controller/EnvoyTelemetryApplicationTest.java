@@ -128,13 +128,12 @@ class EnvoyTelemetryApplicationTest {
       Status logs =
           streamAccessLogs(
               channel,
+              // As Envoy sends it: who logs, with the first batch.
               StreamAccessLogsMessage.newBuilder()
                   .setIdentifier(
                       StreamAccessLogsMessage.Identifier.newBuilder()
                           .setNode(greeterSidecar)
                           .setLogName("weft/inbound"))
-                  .build(),
-              StreamAccessLogsMessage.newBuilder()
                   .setHttpLogs(
                       StreamAccessLogsMessage.HTTPAccessLogEntries.newBuilder()
                           .addAllLogEntry(entries))

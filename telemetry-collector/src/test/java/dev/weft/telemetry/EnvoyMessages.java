@@ -35,7 +35,8 @@ import java.util.Map;
  * emitted as labels by default), counters as their current (cumulative) value, histograms as the
  * flush interval's statistics, both as a SUMMARY and as a HISTOGRAM of the same name (the default
  * histogram_emit_mode); the gRPC access logger (grpc_access_log_utils.cc,
- * http_grpc_access_log_impl.cc) sends the node and log_name first, then batches of HTTP entries.
+ * http_grpc_access_log_impl.cc) sends the node and log_name with the first batch of HTTP entries,
+ * then batches alone.
  */
 final class EnvoyMessages {
 
@@ -179,7 +180,19 @@ final class EnvoyMessages {
         .build();
   }
 
-  /** The first message of an access log stream: who logs, and the log's name. */
+  /**
+   * The first message of an access log stream as Envoy sends it: who logs and the log's name, with
+   * the first batch of entries.
+   */
+  static StreamAccessLogsMessage firstLogs(
+      Node node, String logName, List<HTTPAccessLogEntry> entries) {
+    return logs(entries).toBuilder()
+        .setIdentifier(
+            StreamAccessLogsMessage.Identifier.newBuilder().setNode(node).setLogName(logName))
+        .build();
+  }
+
+  /** An identifying message without entries (valid, though Envoy sends entries with it). */
   static StreamAccessLogsMessage identifier(Node node, String logName) {
     return StreamAccessLogsMessage.newBuilder()
         .setIdentifier(
