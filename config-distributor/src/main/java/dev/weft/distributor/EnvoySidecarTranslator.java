@@ -4,14 +4,17 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.distributor.envoy.EnvoyBootstrap;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.ServicePort;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -23,6 +26,8 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.CommonGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -97,6 +102,39 @@ final class EnvoySidecarTranslator {
       ConfigSource.newBuilder()
           .setAds(AggregatedConfigSource.getDefaultInstance())
           .setResourceApiVersion(ApiVersion.V3)
+          .build();
+
+  /**
+   * The log name the telemetry collector reads inbound requests by (docs/telemetry.md): it takes
+   * only this log, as the served side's report.
+   */
+  static final String INBOUND_ACCESS_LOG_NAME = "weft/inbound";
+
+  /**
+   * Each request an inbound HTTP port served, to the control plane's Access Log Service over the
+   * bootstrap's ADS cluster: the served side of the golden metrics (the calling side comes from the
+   * caller's stats, so only inbound is logged and no call is counted twice by one side). The {@code
+   * grpc-status} trailer, or header of a trailers-only response, tells a gRPC error from its HTTP
+   * 200.
+   */
+  private static final AccessLog INBOUND_ACCESS_LOG =
+      AccessLog.newBuilder()
+          .setName("envoy.access_loggers.http_grpc")
+          .setTypedConfig(
+              Any.pack(
+                  HttpGrpcAccessLogConfig.newBuilder()
+                      .setCommonConfig(
+                          CommonGrpcAccessLogConfig.newBuilder()
+                              .setLogName(INBOUND_ACCESS_LOG_NAME)
+                              .setTransportApiVersion(ApiVersion.V3)
+                              .setGrpcService(
+                                  GrpcService.newBuilder()
+                                      .setEnvoyGrpc(
+                                          GrpcService.EnvoyGrpc.newBuilder()
+                                              .setClusterName(EnvoyBootstrap.XDS_CLUSTER))))
+                      .addAdditionalResponseHeadersToLog("grpc-status")
+                      .addAdditionalResponseTrailersToLog("grpc-status")
+                      .build()))
           .build();
 
   private EnvoySidecarTranslator() {}
@@ -285,6 +323,7 @@ final class EnvoySidecarTranslator {
             .addAllHttpFilters(rateLimits)
             .addHttpFilters(Translator.ROUTER_FILTER)
             .setNormalizePath(BoolValue.of(true))
+            .addAccessLog(INBOUND_ACCESS_LOG)
             .build();
     return Filter.newBuilder()
         .setName(Translator.HTTP_CONNECTION_MANAGER)

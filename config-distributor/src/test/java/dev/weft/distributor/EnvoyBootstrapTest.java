@@ -26,6 +26,7 @@ class EnvoyBootstrapTest {
               JsonFormat.TypeRegistry.newBuilder()
                   .add(UpstreamTlsContext.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
+                  .add(io.envoyproxy.envoy.config.metrics.v3.MetricsServiceConfig.getDescriptor())
                   .build());
 
   private static final EnvoyBootstrap.Proxy SIDECAR =
@@ -158,6 +159,39 @@ class EnvoyBootstrapTest {
     assertThat(cluster(bootstrap, EnvoyBootstrap.XDS_CLUSTER).hasTransportSocket()).isFalse();
     assertThat(bootstrap.getDynamicResources().getAdsConfig().getApiType())
         .isEqualTo(ApiConfigSource.ApiType.GRPC);
+    assertThat(EnvoyConstraints.violations(bootstrap)).isEmpty();
+  }
+
+  @Test
+  void statsGoToTheControlPlanesMetricsServiceOverTheAdsCluster() throws Exception {
+    Bootstrap bootstrap = EnvoyBootstrap.of(SIDECAR, MUTUAL_TLS);
+
+    assertThat(bootstrap.getStatsFlushInterval().getSeconds()).isEqualTo(10);
+    assertThat(bootstrap.getStatsSinksList()).hasSize(1);
+    assertThat(bootstrap.getStatsSinks(0).getName()).isEqualTo("envoy.stat_sinks.metrics_service");
+    var sink =
+        bootstrap
+            .getStatsSinks(0)
+            .getTypedConfig()
+            .unpack(io.envoyproxy.envoy.config.metrics.v3.MetricsServiceConfig.class);
+    assertThat(sink.getTransportApiVersion())
+        .isEqualTo(io.envoyproxy.envoy.config.core.v3.ApiVersion.V3);
+    assertThat(sink.getGrpcService().getEnvoyGrpc().getClusterName())
+        .isEqualTo(EnvoyBootstrap.XDS_CLUSTER);
+    // Whole stat names, which the collector reads: Envoy's tag extraction cuts host names.
+    assertThat(sink.getEmitTagsAsLabels()).isFalse();
+  }
+
+  @Test
+  void withoutAStatsFlushIntervalTheProxySendsNoStats() {
+    EnvoyBootstrap.ControlPlane telemetryOff =
+        new EnvoyBootstrap.ControlPlane(
+            "weft.weft-system.svc", 15010, Optional.empty(), true, Optional.empty());
+
+    Bootstrap bootstrap = EnvoyBootstrap.of(SIDECAR, telemetryOff);
+
+    assertThat(bootstrap.getStatsSinksList()).isEmpty();
+    assertThat(bootstrap.hasStatsFlushInterval()).isFalse();
     assertThat(EnvoyConstraints.violations(bootstrap)).isEmpty();
   }
 

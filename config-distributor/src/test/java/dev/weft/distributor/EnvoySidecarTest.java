@@ -124,6 +124,9 @@ class EnvoySidecarTest {
                   .add(HttpProtocolOptions.getDescriptor())
                   .add(OpenTelemetryConfig.getDescriptor())
                   .add(EnvironmentResourceDetectorConfig.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig
+                          .getDescriptor())
                   .build());
 
   private XdsTestbed mesh;

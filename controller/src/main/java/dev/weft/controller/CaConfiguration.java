@@ -120,8 +120,9 @@ class CaConfiguration {
           CaServer.Builder server = CaServer.builder(ca);
           // xDS over mutual TLS on the same port, as istiod serves it beside its CA.
           distributor.authenticatedServices().forEach(server::service);
-          // OTLP metrics too: here a sender is who its certificate says.
-          telemetry.ifAvailable(collector -> server.service(collector.metricsService()));
+          // Telemetry too (OTLP, Envoy's Metrics and Access Log Services): here a sender is who
+          // its certificate says.
+          telemetry.ifAvailable(collector -> collector.services().forEach(server::service));
           server.streamTracer(distributor.messageSizeRefusals());
           return server
               .port(settings.port())

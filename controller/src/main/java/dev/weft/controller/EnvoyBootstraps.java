@@ -6,6 +6,7 @@ import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,7 +16,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * How an Envoy bootstrap reaches this control plane: the transport gRPC bootstraps get. With a
+ * How an Envoy bootstrap reaches this control plane: the transport gRPC bootstraps get, and its
+ * stats to the telemetry collector when that is on ({@code weft.telemetry.enabled}). With a
  * plaintext xDS port, that port at the advertised address (standalone, or a chart with {@code
  * xds.plaintext}); otherwise mutual TLS on the CA's port, at its first DNS name, with the
  * certificates of the workload agent's SDS socket and Weft's own SPIFFE ID required of the server.
@@ -54,7 +56,8 @@ final class EnvoyBootstraps {
           address.substring(0, colon),
           Integer.parseInt(address.substring(colon + 1)),
           Optional.empty(),
-          delta);
+          delta,
+          statsFlushInterval());
     }
     WeftProperties.Ca settings = properties.ca();
     if (!settings.enabled() || settings.dnsNames().isEmpty()) {
@@ -74,7 +77,15 @@ final class EnvoyBootstraps {
         settings.dnsNames().get(0),
         port,
         Optional.of(new EnvoyBootstrap.ControlPlaneTls(self, EnvoyBootstrap.DEFAULT_SDS_SOCKET)),
-        delta);
+        delta,
+        statsFlushInterval());
+  }
+
+  /** Stats to the telemetry collector's Metrics Service, unless the collector is off. */
+  private Optional<Duration> statsFlushInterval() {
+    return properties.telemetry().enabled()
+        ? Optional.of(EnvoyBootstrap.DEFAULT_STATS_FLUSH_INTERVAL)
+        : Optional.empty();
   }
 
   /** {@code sidecar} or {@code gateway}. */

@@ -15,8 +15,13 @@ import java.util.Optional;
 /**
  * Resolves the targets proxyless clients report ({@code
  * xds:///greeter.shop.svc.cluster.local:8080}, {@code greeter.shop:8080}, ...) to the registry's
- * Services. A name the registry does not know, an IP address and a name without a namespace are
- * unknown. Reads the registry's current snapshot, without locking.
+ * Services, and so what Envoy proxies report: an upstream cluster's name, which for a Service port
+ * is its canonical name ({@code greeter.shop.svc.cluster.local:8080}, see ResourceNames; Envoy's
+ * stats name only the cluster, so it is both the target and the backend), and the authority of a
+ * request a sidecar served. A name the registry does not know, an IP address, a name without a
+ * namespace and Weft's other clusters ({@code inbound|8080}, {@code weft/passthrough}, {@code
+ * xds-grpc}: no {@code <name>.<namespace>} host) are unknown. Reads the registry's current
+ * snapshot, without locking.
  *
  * <p>The version comes from the cluster that served the calls ({@code grpc.lb.backend_service},
  * which grpc-java reports when a client enables that optional label): Weft names a proxyless

@@ -10,9 +10,10 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
- * The telemetry collector (docs/telemetry.md): its OTLP receiver is served on the xDS ports by
- * {@link XdsConfiguration} and {@link CaConfiguration}; its golden metrics go to the application's
- * Micrometer registry, and so to {@code /actuator/prometheus}.
+ * The telemetry collector (docs/telemetry.md): its receivers (OTLP, Envoy's Metrics and Access Log
+ * Services) are served on the xDS ports by {@link XdsConfiguration} and {@link CaConfiguration};
+ * its golden metrics go to the application's Micrometer registry, and so to {@code
+ * /actuator/prometheus}.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnBooleanProperty(name = "weft.telemetry.enabled", matchIfMissing = true)

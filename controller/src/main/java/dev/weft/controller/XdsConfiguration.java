@@ -103,7 +103,7 @@ class XdsConfiguration {
         distributor,
         properties.xds(),
         KubernetesMode.active(environment) ? properties.xds().drainPeriod() : Duration.ZERO,
-        telemetry.stream().map(TelemetryCollector::metricsService).toList());
+        telemetry.stream().flatMap(collector -> collector.services().stream()).toList());
   }
 
   /**
@@ -128,8 +128,8 @@ class XdsConfiguration {
     private volatile boolean running;
 
     /**
-     * @param otherServices served on the same port: the telemetry collector's OTLP receiver, which
-     *     proxies reach where they reach xDS
+     * @param otherServices served on the same port: the telemetry collector's receivers (OTLP,
+     *     Envoy's Metrics and Access Log Services), which proxies reach where they reach xDS
      */
     XdsServerLifecycle(
         ConfigDistributor distributor,

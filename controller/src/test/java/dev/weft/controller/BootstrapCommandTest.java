@@ -96,6 +96,7 @@ class BootstrapCommandTest {
             JsonFormat.TypeRegistry.newBuilder()
                 .add(UpstreamTlsContext.getDescriptor())
                 .add(HttpProtocolOptions.getDescriptor())
+                .add(io.envoyproxy.envoy.config.metrics.v3.MetricsServiceConfig.getDescriptor())
                 .build())
         .merge(out.toString(), bootstrap);
     assertThat(bootstrap.getNode().getId()).isEqualTo("checkout-7d9.shop");

@@ -203,6 +203,7 @@ class XdsOverMutualTlsApplicationTest {
             JsonFormat.TypeRegistry.newBuilder()
                 .add(UpstreamTlsContext.getDescriptor())
                 .add(HttpProtocolOptions.getDescriptor())
+                .add(io.envoyproxy.envoy.config.metrics.v3.MetricsServiceConfig.getDescriptor())
                 .build())
         .merge(
             get("/bootstrap?proxy=envoy&namespace=demo&serviceAccount=shop&pod=shop-0"), bootstrap);

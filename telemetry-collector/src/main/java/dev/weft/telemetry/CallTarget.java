@@ -7,7 +7,9 @@ import java.util.Optional;
  * Where a client's calls went, as grpc-java reports it: the channel's target ({@code grpc.target},
  * for example {@code xds:///greeter.default.svc.cluster.local:8080}, {@code dns:///host:port} or a
  * bare {@code host:port}) and, for xDS channels that report it, the cluster that served them
- * ({@code grpc.lb.backend_service}).
+ * ({@code grpc.lb.backend_service}). Envoy's reports name a target the same way: its Metrics
+ * Service stats only the cluster, which is then both the target and the backend service; its access
+ * log the request's authority ({@code greeter.default:8080}), with no cluster.
  *
  * @param target the target exactly as reported
  * @param host the host name in the target, lower case; empty when the target names none

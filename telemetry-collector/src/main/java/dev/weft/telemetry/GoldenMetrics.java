@@ -33,7 +33,9 @@ final class GoldenMetrics {
 
   /**
    * One series. {@code reporter} says which side reported the calls ({@code source}: a client's
-   * attempts; {@code destination}: a server's calls), and so which labels are known.
+   * attempts; {@code destination}: a server's calls), and so which labels are known. {@code
+   * responseCode} is the HTTP status: {@code 200} for gRPC, which carries its outcome in the
+   * status; an Envoy proxy's status, or only its class ({@code 5xx}) where Envoy counts classes.
    */
   record SeriesKey(
       String reporter,
@@ -44,7 +46,11 @@ final class GoldenMetrics {
       String destinationService,
       String destinationVersion,
       int grpcStatus,
+      String responseCode,
       String connectionSecurity) {
+
+    /** The response code of every gRPC call: its outcome is in the status. */
+    static final String GRPC_RESPONSE_CODE = "200";
 
     Tags tags() {
       return Tags.of(
@@ -56,8 +62,7 @@ final class GoldenMetrics {
           "destination_service", destinationService,
           "destination_version", destinationVersion,
           "grpc_response_status", Integer.toString(grpcStatus),
-          // gRPC carries its outcome in the status, over HTTP 200 (what Envoy reports too).
-          "response_code", "200",
+          "response_code", responseCode,
           "connection_security_policy", connectionSecurity);
     }
   }

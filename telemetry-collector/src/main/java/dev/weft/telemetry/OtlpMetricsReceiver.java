@@ -204,6 +204,7 @@ final class OtlpMetricsReceiver {
               destination.get().service(),
               destination.get().version(),
               observation.grpcStatus(),
+              GoldenMetrics.SeriesKey.GRPC_RESPONSE_CODE,
               destination.get().security().label());
     } else {
       // A server knows itself but not who called it.
@@ -217,6 +218,7 @@ final class OtlpMetricsReceiver {
               Reporter.UNKNOWN,
               observation.reporterVersion(),
               observation.grpcStatus(),
+              GoldenMetrics.SeriesKey.GRPC_RESPONSE_CODE,
               Destination.ConnectionSecurity.UNKNOWN.label());
     }
     long[] senderCounts;

@@ -78,6 +78,17 @@ final class PeerIdentities implements ServerInterceptor {
     return String.valueOf(remote);
   }
 
+  /**
+   * The workload a SPIFFE ID of the mesh's trust domain names (a certificate's URI SAN, as the TLS
+   * layer verified it); empty for any other URI.
+   */
+  Optional<Reporter> workloadOf(String uri) {
+    Matcher matcher = spiffeId.matcher(uri);
+    return matcher.matches()
+        ? Optional.of(new Reporter(matcher.group(2), matcher.group(1), true))
+        : Optional.empty();
+  }
+
   private Optional<Reporter> reporterOf(SSLSession session) {
     if (session == null) {
       return Optional.empty();
@@ -90,9 +101,9 @@ final class PeerIdentities implements ServerInterceptor {
       Collection<List<?>> names = leaf.getSubjectAlternativeNames();
       for (List<?> name : names == null ? List.<List<?>>of() : names) {
         if (Integer.valueOf(URI_SAN).equals(name.get(0))) {
-          Matcher matcher = spiffeId.matcher(String.valueOf(name.get(1)));
-          if (matcher.matches()) {
-            return Optional.of(new Reporter(matcher.group(2), matcher.group(1), true));
+          Optional<Reporter> workload = workloadOf(String.valueOf(name.get(1)));
+          if (workload.isPresent()) {
+            return workload;
           }
         }
       }

@@ -9,14 +9,17 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Weft's telemetry collector: an OTLP metrics receiver whose reports become service-to-service
- * golden metrics, in Micrometer and in a sliding window for the service graph. The application
- * serves {@link #metricsService()} on a gRPC server of its own (on a mutual TLS port, so the
- * reporter is who its certificate says) and reads {@link #edges}.
+ * Weft's telemetry collector: receivers (OTLP metrics from proxyless gRPC workloads, Envoy's
+ * Metrics Service and Access Log Service from sidecars and gateways) whose reports become
+ * service-to-service golden metrics, in Micrometer and in a sliding window for the service graph.
+ * The application serves {@link #services()} on a gRPC server of its own (on a mutual TLS port, so
+ * the reporter is who its certificate says) and reads {@link #edges}.
  */
 public final class TelemetryCollector {
 
   private final OtlpMetricsReceiver receiver;
+  private final EnvoyMetricsReceiver envoyMetrics;
+  private final EnvoyAccessLogReceiver envoyAccessLogs;
   private final GoldenMetrics golden;
   private final PeerIdentities peers;
   private final int maxExportBytes;
@@ -26,15 +29,20 @@ public final class TelemetryCollector {
     this.golden =
         new GoldenMetrics(
             builder.meters, builder.clock, builder.maxSeries, builder.window, builder.windowSlot);
+    // One bound on remembered cumulative series, whichever receiver's senders fill it.
+    CumulativeDeltas deltas =
+        new CumulativeDeltas(
+            builder.maxTrackedSeries, builder.trackedSeriesIdleAfter, builder.clock);
     this.receiver =
         new OtlpMetricsReceiver(
-            golden,
-            new CumulativeDeltas(
-                builder.maxTrackedSeries, builder.trackedSeriesIdleAfter, builder.clock),
-            builder.destinations,
-            builder.maxDataPointsPerExport,
-            builder.meters);
+            golden, deltas, builder.destinations, builder.maxDataPointsPerExport, builder.meters);
     this.peers = new PeerIdentities(builder.trustDomain, builder.requireCertificate);
+    this.envoyMetrics =
+        new EnvoyMetricsReceiver(
+            golden, deltas, builder.destinations, builder.maxDataPointsPerExport, builder.meters);
+    this.envoyAccessLogs =
+        new EnvoyAccessLogReceiver(
+            golden, builder.destinations, peers, builder.maxDataPointsPerExport, builder.meters);
     this.maxExportBytes = builder.maxExportBytes;
     this.window = builder.window;
   }
@@ -49,6 +57,27 @@ public final class TelemetryCollector {
    */
   public ServerServiceDefinition metricsService() {
     return ServerInterceptors.intercept(receiver.service(), peers);
+  }
+
+  /**
+   * Envoy's {@code envoy.service.metrics.v3.MetricsService}: a proxy's cluster stats, as the calls
+   * its workload made ({@code reporter="source"}).
+   */
+  public ServerServiceDefinition envoyMetricsService() {
+    return ServerInterceptors.intercept(envoyMetrics.service(), peers);
+  }
+
+  /**
+   * Envoy's {@code envoy.service.accesslog.v3.AccessLogService}: a sidecar's inbound requests, as
+   * the calls its workload served ({@code reporter="destination"}).
+   */
+  public ServerServiceDefinition envoyAccessLogService() {
+    return ServerInterceptors.intercept(envoyAccessLogs.service(), peers);
+  }
+
+  /** Every receiver: OTLP's and Envoy's two, to serve on one port. */
+  public List<ServerServiceDefinition> services() {
+    return List.of(metricsService(), envoyMetricsService(), envoyAccessLogService());
   }
 
   /**
@@ -146,6 +175,11 @@ public final class TelemetryCollector {
       return this;
     }
 
+    /**
+     * The most data points an OTLP export, request stats of clusters an Envoy Metrics Service
+     * message or entries an Access Log Service message may carry; more is refused with {@code
+     * RESOURCE_EXHAUSTED}.
+     */
     public Builder maxDataPointsPerExport(int maxDataPointsPerExport) {
       if (maxDataPointsPerExport < 1) {
         throw new IllegalArgumentException(

@@ -28,6 +28,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.metrics.v3.MetricsServiceConfig;
+import io.envoyproxy.envoy.config.metrics.v3.StatsSink;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext;
@@ -37,6 +39,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,8 +48,9 @@ import java.util.TreeMap;
 
 /**
  * The bootstrap of an Envoy proxy in the mesh: who it is (the node Weft reads its identity, role
- * and egress hosts from), ADS to Weft (delta by default, as sidecars use it), its certificates from
- * the workload agent's SDS socket, and an admin interface on localhost only.
+ * and egress hosts from), ADS to Weft (delta by default, as sidecars use it), its stats to Weft's
+ * Metrics Service over the same cluster, its certificates from the workload agent's SDS socket, and
+ * an admin interface on localhost only.
  *
  * <p>Built as Envoy's own {@code envoy.config.bootstrap.v3.Bootstrap} and printed as JSON (a subset
  * of YAML), so it is what {@code envoy -c} or {@code --config-yaml} takes and every field is one
@@ -84,7 +88,15 @@ public final class EnvoyBootstrap {
               JsonFormat.TypeRegistry.newBuilder()
                   .add(UpstreamTlsContext.getDescriptor())
                   .add(HttpProtocolOptions.getDescriptor())
+                  .add(MetricsServiceConfig.getDescriptor())
                   .build());
+
+  /**
+   * How often Envoy sends its stats to Weft's Metrics Service (its own default is 5 s): each flush
+   * carries every stat the proxy has used, so a longer interval halves the load; 10 s is what the
+   * OpenTelemetry SDK's OTLP exporter of proxyless workloads is usually given too.
+   */
+  public static final Duration DEFAULT_STATS_FLUSH_INTERVAL = Duration.ofSeconds(10);
 
   private EnvoyBootstrap() {}
 
@@ -145,9 +157,15 @@ public final class EnvoyBootstrap {
    * @param mutualTls with the certificates from the agent's SDS socket, and the control plane's
    *     SPIFFE ID to require of its certificate; empty for plaintext
    * @param delta whether ADS is delta (incremental), as sidecars use it, or state of the world
+   * @param statsFlushInterval how often the proxy sends its stats to the control plane's Metrics
+   *     Service (docs/telemetry.md); empty: it sends none (the telemetry collector is off)
    */
   public record ControlPlane(
-      String host, int port, Optional<ControlPlaneTls> mutualTls, boolean delta) {
+      String host,
+      int port,
+      Optional<ControlPlaneTls> mutualTls,
+      boolean delta,
+      Optional<Duration> statsFlushInterval) {
     public ControlPlane {
       if (host == null || host.isBlank()) {
         throw new IllegalArgumentException("the control plane's host is required");
@@ -156,6 +174,23 @@ public final class EnvoyBootstrap {
         throw new IllegalArgumentException("port must be between 1 and 65535: " + port);
       }
       Objects.requireNonNull(mutualTls, "mutualTls");
+      Objects.requireNonNull(statsFlushInterval, "statsFlushInterval");
+      statsFlushInterval.ifPresent(
+          interval -> {
+            // Envoy's own bounds on stats_flush_interval.
+            if (interval.toMillis() < 1 || interval.compareTo(Duration.ofDays(1)) >= 0) {
+              throw new IllegalArgumentException(
+                  "statsFlushInterval must be at least 1ms and under a day: " + interval);
+            }
+          });
+    }
+
+    /**
+     * A control plane whose telemetry collector takes stats every {@link
+     * #DEFAULT_STATS_FLUSH_INTERVAL}.
+     */
+    public ControlPlane(String host, int port, Optional<ControlPlaneTls> mutualTls, boolean delta) {
+      this(host, port, mutualTls, delta, Optional.of(DEFAULT_STATS_FLUSH_INTERVAL));
     }
   }
 
@@ -186,23 +221,50 @@ public final class EnvoyBootstrap {
             .setAds(AggregatedConfigSource.getDefaultInstance())
             .setResourceApiVersion(ApiVersion.V3)
             .build();
-    return io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.newBuilder()
-        .setNode(node(proxy))
-        .setStaticResources(clusters)
-        .setDynamicResources(
-            DynamicResources.newBuilder()
-                .setAdsConfig(
-                    ApiConfigSource.newBuilder()
-                        .setApiType(
-                            controlPlane.delta()
-                                ? ApiConfigSource.ApiType.DELTA_GRPC
-                                : ApiConfigSource.ApiType.GRPC)
-                        .setTransportApiVersion(ApiVersion.V3)
-                        .setSetNodeOnFirstMessageOnly(true)
-                        .addGrpcServices(grpcService(XDS_CLUSTER)))
-                .setLdsConfig(ads)
-                .setCdsConfig(ads))
-        .setAdmin(Admin.newBuilder().setAddress(socketAddress("127.0.0.1", ADMIN_PORT)).build())
+    io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.Builder bootstrap =
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.newBuilder()
+            .setNode(node(proxy))
+            .setStaticResources(clusters)
+            .setDynamicResources(
+                DynamicResources.newBuilder()
+                    .setAdsConfig(
+                        ApiConfigSource.newBuilder()
+                            .setApiType(
+                                controlPlane.delta()
+                                    ? ApiConfigSource.ApiType.DELTA_GRPC
+                                    : ApiConfigSource.ApiType.GRPC)
+                            .setTransportApiVersion(ApiVersion.V3)
+                            .setSetNodeOnFirstMessageOnly(true)
+                            .addGrpcServices(grpcService(XDS_CLUSTER)))
+                    .setLdsConfig(ads)
+                    .setCdsConfig(ads))
+            .setAdmin(
+                Admin.newBuilder().setAddress(socketAddress("127.0.0.1", ADMIN_PORT)).build());
+    controlPlane
+        .statsFlushInterval()
+        .ifPresent(
+            interval ->
+                bootstrap
+                    .setStatsFlushInterval(Durations.fromMillis(interval.toMillis()))
+                    .addStatsSinks(metricsService()));
+    return bootstrap.build();
+  }
+
+  /**
+   * Envoy's stats to the control plane's Metrics Service, over the ADS cluster (so with the same
+   * mutual TLS identity). Counters go as totals (Envoy's default), which the collector turns into
+   * deltas; stat names go whole, not tag-extracted: Envoy's default tag extraction cuts a cluster
+   * name at its first dot, and Weft's clusters are named by host names.
+   */
+  private static StatsSink metricsService() {
+    return StatsSink.newBuilder()
+        .setName("envoy.stat_sinks.metrics_service")
+        .setTypedConfig(
+            Any.pack(
+                MetricsServiceConfig.newBuilder()
+                    .setTransportApiVersion(ApiVersion.V3)
+                    .setGrpcService(grpcService(XDS_CLUSTER))
+                    .build()))
         .build();
   }
 
