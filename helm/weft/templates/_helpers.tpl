@@ -86,6 +86,10 @@ release).
 {{- printf "%s-sidecar-injector" (include "weft.fullname" .) | trunc 253 }}
 {{- end }}
 
+{{- define "weft.validatingWebhookConfiguration" -}}
+{{- printf "%s-validator" (include "weft.fullname" .) | trunc 253 }}
+{{- end }}
+
 {{/*
 The image of the injected weft-agent container: injection.agent.image, else the chart's own.
 */}}

@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
@@ -626,6 +628,25 @@ class HelmChartTest {
   }
 
   @Test
+  void theValidatingWebhookSendsRoutesAndPoliciesToValidateAndNeverBlocksAnApply() {
+    RenderedChart chart = withInjection();
+    ValidatingWebhookConfiguration configuration = chart.one(ValidatingWebhookConfiguration.class);
+    ValidatingWebhook webhook = configuration.getWebhooks().get(0);
+
+    assertThat(configuration.getMetadata().getName()).isEqualTo("weft-validator");
+    assertThat(webhook.getName()).endsWith(".weft.dev");
+    assertThat(webhook.getFailurePolicy()).isEqualTo("Ignore");
+    assertThat(webhook.getClientConfig().getCaBundle()).isNull();
+    assertThat(webhook.getClientConfig().getService().getPath()).isEqualTo("/validate");
+    assertThat(webhook.getRules())
+        .flatExtracting(rule -> rule.getResources())
+        .contains("httproutes", "grpcroutes", "trafficpolicies", "ratelimitpolicies");
+    assertThat(at(chart.settings(), "weft.injection.validating-webhook-configuration"))
+        .contains("weft-validator");
+    assertThat(defaults().all(ValidatingWebhookConfiguration.class)).isEmpty();
+  }
+
+  @Test
   void theInjectionWebhookCallsTheServiceOn443WhichReachesTheApplicationsPort() {
     RenderedChart chart = withInjection();
     Map<String, Object> settings = chart.settings();
@@ -731,6 +752,9 @@ class HelmChartTest {
     "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?fieldSelector=metadata.name%3Dweft-sidecar-injector&resourceVersion=0",
     "GET, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?allowWatchBookmarks=true&fieldSelector=metadata.name%3Dweft-sidecar-injector&resourceVersion=1&timeoutSeconds=600&watch=true",
     "PATCH, /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/weft-sidecar-injector",
+    "GET, /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations?fieldSelector=metadata.name%3Dweft-validator&resourceVersion=0",
+    "GET, /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations?allowWatchBookmarks=true&fieldSelector=metadata.name%3Dweft-validator&resourceVersion=1&timeoutSeconds=600&watch=true",
+    "PATCH, /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/weft-validator",
   })
   void withInjectionAllowsWhatTheLeaderDoesToItsWebhook(String method, String path) {
     ApiRequest request = ApiRequest.of(method, path);

@@ -4,8 +4,11 @@ import dev.weft.api.validation.FieldErrors;
 import dev.weft.ca.CaServer;
 import dev.weft.ca.Pem;
 import dev.weft.ca.SvidKeyManager;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -141,17 +144,44 @@ class InjectionConfiguration {
     return new WebhookLifecycle(reviews, validation, keys, properties.injection());
   }
 
-  /** The leader keeps the webhook configuration's {@code caBundle} equal to the trust bundle. */
+  /** The leader keeps the injection webhook configuration's {@code caBundle} current. */
   @Bean(destroyMethod = "close")
   @Conditional(KubernetesMode.class)
-  WebhookCaBundle webhookCaBundle(
+  WebhookCaBundle<MutatingWebhookConfiguration> webhookCaBundle(
       WeftProperties properties,
       RegistryConfiguration.KubernetesClientHolder clients,
       ObjectProvider<CaLifecycle> caProvider) {
-    CaLifecycle ca = requireCa(caProvider);
-    return new WebhookCaBundle(
-        clients.client(),
+    return caBundle(
+        WebhookCaBundle.MUTATING,
         properties.injection().webhookConfiguration(),
+        clients,
+        caProvider);
+  }
+
+  /** The leader keeps the validating webhook configuration's {@code caBundle} current. */
+  @Bean(destroyMethod = "close")
+  @Conditional(KubernetesMode.class)
+  WebhookCaBundle<ValidatingWebhookConfiguration> validatingWebhookCaBundle(
+      WeftProperties properties,
+      RegistryConfiguration.KubernetesClientHolder clients,
+      ObjectProvider<CaLifecycle> caProvider) {
+    return caBundle(
+        WebhookCaBundle.VALIDATING,
+        properties.injection().validatingWebhookConfiguration(),
+        clients,
+        caProvider);
+  }
+
+  private static <C extends HasMetadata> WebhookCaBundle<C> caBundle(
+      WebhookCaBundle.Kind<C> kind,
+      String name,
+      RegistryConfiguration.KubernetesClientHolder clients,
+      ObjectProvider<CaLifecycle> caProvider) {
+    CaLifecycle ca = requireCa(caProvider);
+    return new WebhookCaBundle<>(
+        kind,
+        clients.client(),
+        name,
         () -> ca.authority().map(authority -> Pem.certificates(authority.trustBundle())),
         DaemonThreads.singleThread("weft-webhook-ca-bundle"),
         WebhookCaBundle.BUNDLE_CHECK);

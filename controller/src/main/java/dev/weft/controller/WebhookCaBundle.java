@@ -1,7 +1,9 @@
 package dev.weft.controller;
 
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.WebhookClientConfig;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -18,6 +20,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,11 +29,12 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 
 /**
- * Keeps the {@code caBundle} of the injection webhook equal to the CA's trust bundle, so that the
- * API server verifies the webhook's certificate (the control plane's own SVID) through root
- * rotations, as Istio's webhook patcher does. The chart creates the MutatingWebhookConfiguration
- * without a bundle, which it cannot know; the leader fills it in and puts it back when it is
- * edited. Runs on the leader only.
+ * Keeps the {@code caBundle} of one of Weft's webhook configurations (the injection webhook's
+ * MutatingWebhookConfiguration, the validating webhook's ValidatingWebhookConfiguration: {@link
+ * Kind}) equal to the CA's trust bundle, so that the API server verifies the webhook's certificate
+ * (the control plane's own SVID) through root rotations, as Istio's webhook patcher does. The chart
+ * creates the configuration without a bundle, which it cannot know; the leader fills it in and puts
+ * it back when it is edited. Runs on the leader only.
  *
  * <p>Only the webhooks Weft owns (named {@code *}{@value #OWNED_SUFFIX}) are touched, and only
  * their {@code clientConfig.caBundle}: one JSON patch, written only when a bundle differs, each
@@ -43,7 +48,64 @@ import tools.jackson.databind.node.ArrayNode;
  * the informer's handler only hands events to it. Owns that executor and shuts it down on {@link
  * #close()}.
  */
-final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable {
+final class WebhookCaBundle<C extends HasMetadata>
+    implements LeaderElection.LeaderTask, AutoCloseable {
+
+  /**
+   * What differs between the two kinds of webhook configuration: their name, how to follow one
+   * object by name, and the names and bundles of its webhooks.
+   *
+   * @param name the Kubernetes kind, for logs
+   * @param purpose what the API server cannot do while the object is missing, for a warning
+   */
+  record Kind<C extends HasMetadata>(
+      String name,
+      String purpose,
+      BiFunction<KubernetesClient, String, SharedIndexInformer<C>> informer,
+      Function<C, List<Webhook>> webhooks) {}
+
+  /** One webhook of a configuration: its name, and its bundle (null: no client configuration). */
+  record Webhook(String name, boolean hasClientConfig, String caBundle) {
+    static Webhook of(String name, WebhookClientConfig config) {
+      return new Webhook(name, config != null, config == null ? null : config.getCaBundle());
+    }
+  }
+
+  static final Kind<MutatingWebhookConfiguration> MUTATING =
+      new Kind<>(
+          "MutatingWebhookConfiguration",
+          "no Pod is sent to the injection webhook",
+          (client, name) ->
+              client
+                  .admissionRegistration()
+                  .v1()
+                  .mutatingWebhookConfigurations()
+                  .withField("metadata.name", name)
+                  .runnableInformer(0),
+          configuration ->
+              configuration.getWebhooks() == null
+                  ? List.of()
+                  : configuration.getWebhooks().stream()
+                      .map(w -> Webhook.of(w.getName(), w.getClientConfig()))
+                      .toList());
+
+  static final Kind<ValidatingWebhookConfiguration> VALIDATING =
+      new Kind<>(
+          "ValidatingWebhookConfiguration",
+          "no route or policy is checked at kubectl apply",
+          (client, name) ->
+              client
+                  .admissionRegistration()
+                  .v1()
+                  .validatingWebhookConfigurations()
+                  .withField("metadata.name", name)
+                  .runnableInformer(0),
+          configuration ->
+              configuration.getWebhooks() == null
+                  ? List.of()
+                  : configuration.getWebhooks().stream()
+                      .map(w -> Webhook.of(w.getName(), w.getClientConfig()))
+                      .toList());
 
   /** The webhooks of the configuration Weft writes the bundle of. */
   static final String OWNED_SUFFIX = ".weft.dev";
@@ -61,6 +123,7 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
+  private final Kind<C> kind;
   private final KubernetesClient client;
   private final String name;
   private final Supplier<Optional<String>> bundle;
@@ -68,25 +131,28 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
   private final Duration bundleCheck;
 
   /** Volatile for {@link #close()}, which runs on another thread. */
-  private volatile SharedIndexInformer<MutatingWebhookConfiguration> informer;
+  private volatile SharedIndexInformer<C> informer;
 
-  private MutatingWebhookConfiguration current;
+  private C current;
   private String desired;
   private ScheduledFuture<?> checks;
   private boolean leading;
   private boolean reportedMissing;
 
   /**
-   * @param name the MutatingWebhookConfiguration
+   * @param kind which kind of configuration
+   * @param name the configuration
    * @param bundle the trust bundle as PEM, once the CA is loaded
    * @param bundleCheck how often the bundle is compared ({@link #BUNDLE_CHECK})
    */
   WebhookCaBundle(
+      Kind<C> kind,
       KubernetesClient client,
       String name,
       Supplier<Optional<String>> bundle,
       ScheduledExecutorService executor,
       Duration bundleCheck) {
+    this.kind = kind;
     this.client = client;
     this.name = name;
     this.bundle = bundle;
@@ -99,28 +165,21 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
     onExecutor(
         () -> {
           leading = true;
-          informer =
-              client
-                  .admissionRegistration()
-                  .v1()
-                  .mutatingWebhookConfigurations()
-                  .withField("metadata.name", name)
-                  .runnableInformer(0);
+          informer = kind.informer().apply(client, name);
           informer.addEventHandler(
               new ResourceEventHandler<>() {
                 @Override
-                public void onAdd(MutatingWebhookConfiguration object) {
+                public void onAdd(C object) {
                   onExecutor(() -> changed(object));
                 }
 
                 @Override
-                public void onUpdate(
-                    MutatingWebhookConfiguration previous, MutatingWebhookConfiguration object) {
+                public void onUpdate(C previous, C object) {
                   onExecutor(() -> changed(object));
                 }
 
                 @Override
-                public void onDelete(MutatingWebhookConfiguration object, boolean unknown) {
+                public void onDelete(C object, boolean unknown) {
                   onExecutor(() -> current = null);
                 }
               });
@@ -149,7 +208,7 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
         });
   }
 
-  private void changed(MutatingWebhookConfiguration configuration) {
+  private void changed(C configuration) {
     current = configuration;
     reconcile();
   }
@@ -172,41 +231,41 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
     if (current == null && informer != null && informer.hasSynced() && !reportedMissing) {
       reportedMissing = true;
       log.warn(
-          "MutatingWebhookConfiguration {} does not exist: no Pod is sent to the injection"
-              + " webhook (weft.injection.webhook-configuration names it; the chart creates it)",
-          name);
+          "{} {} does not exist: {} (the chart creates it; a weft.injection setting names it)",
+          kind.name(),
+          name,
+          kind.purpose());
     }
     reconcile();
   }
 
   private void reconcile() {
-    MutatingWebhookConfiguration configuration = current;
+    C configuration = current;
     if (!leading || desired == null || configuration == null) {
       return;
     }
     ArrayNode patch = JSON.createArrayNode();
     List<String> changed = new ArrayList<>();
-    List<MutatingWebhook> webhooks =
-        configuration.getWebhooks() == null ? List.of() : configuration.getWebhooks();
+    List<Webhook> webhooks = kind.webhooks().apply(configuration);
     for (int i = 0; i < webhooks.size(); i++) {
-      MutatingWebhook webhook = webhooks.get(i);
-      if (webhook.getName() == null
-          || !webhook.getName().endsWith(OWNED_SUFFIX)
-          || webhook.getClientConfig() == null
-          || desired.equals(webhook.getClientConfig().getCaBundle())) {
+      Webhook webhook = webhooks.get(i);
+      if (webhook.name() == null
+          || !webhook.name().endsWith(OWNED_SUFFIX)
+          || !webhook.hasClientConfig()
+          || desired.equals(webhook.caBundle())) {
         continue;
       }
       patch
           .addObject()
           .put("op", "test")
           .put("path", "/webhooks/" + i + "/name")
-          .put("value", webhook.getName());
+          .put("value", webhook.name());
       patch
           .addObject()
           .put("op", "add")
           .put("path", "/webhooks/" + i + "/clientConfig/caBundle")
           .put("value", desired);
-      changed.add(webhook.getName());
+      changed.add(webhook.name());
     }
     if (changed.isEmpty()) {
       return;
@@ -216,11 +275,12 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
       // so the only verbs are list, watch and patch.
       current =
           client.resource(configuration).patch(PatchContext.of(PatchType.JSON), patch.toString());
-      log.info("wrote the trust bundle into {} of MutatingWebhookConfiguration {}", changed, name);
+      log.info("wrote the trust bundle into {} of {} {}", changed, kind.name(), name);
     } catch (KubernetesClientException e) {
       log.info(
-          "writing the trust bundle into MutatingWebhookConfiguration {} failed ({}); retrying"
-              + " at its next change or within {}",
+          "writing the trust bundle into {} {} failed ({}); retrying at its next change or within"
+              + " {}",
+          kind.name(),
           name,
           e.getMessage(),
           bundleCheck);
@@ -238,7 +298,7 @@ final class WebhookCaBundle implements LeaderElection.LeaderTask, AutoCloseable 
   @Override
   public void close() {
     executor.shutdownNow();
-    SharedIndexInformer<MutatingWebhookConfiguration> running = informer;
+    SharedIndexInformer<C> running = informer;
     if (running != null) {
       running.stop();
     }

@@ -247,6 +247,8 @@ public record WeftProperties(
    *     is {@code 127.0.0.1})
    * @param webhookConfiguration the MutatingWebhookConfiguration whose webhooks named {@code
    *     *.weft.dev} the leader keeps the trust bundle in
+   * @param validatingWebhookConfiguration the same for the ValidatingWebhookConfiguration of the
+   *     validating webhook, which the same HTTPS port serves
    * @param init the {@code weft-init} container, which redirects the Pod's traffic: an image with
    *     {@code /bin/sh} and {@code iptables-restore}
    * @param agent the {@code weft-agent} container: Weft's own image, which runs the workload agent
@@ -257,6 +259,7 @@ public record WeftProperties(
       @DefaultValue("15017") int port,
       @DefaultValue("") String address,
       @DefaultValue("weft-sidecar-injector") String webhookConfiguration,
+      @DefaultValue("weft-validator") String validatingWebhookConfiguration,
       @DefaultValue Sidecar init,
       @DefaultValue Sidecar agent,
       @DefaultValue Sidecar proxy) {

@@ -9,6 +9,8 @@ import dev.weft.ca.Pem;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -54,7 +56,7 @@ class WebhookCaBundleTest {
   private KubernetesClient client;
   private KubernetesClient writerClient;
   private final AtomicReference<Optional<String>> bundle = new AtomicReference<>(Optional.empty());
-  private WebhookCaBundle writer;
+  private WebhookCaBundle<MutatingWebhookConfiguration> writer;
 
   @BeforeEach
   void start() {
@@ -66,7 +68,8 @@ class WebhookCaBundleTest {
             .withConfig(new ConfigBuilder(client.getConfiguration()).withUserAgent(WRITER).build())
             .build();
     writer =
-        new WebhookCaBundle(
+        new WebhookCaBundle<>(
+            WebhookCaBundle.MUTATING,
             writerClient,
             NAME,
             bundle::get,
@@ -194,5 +197,63 @@ class WebhookCaBundleTest {
             "PATCH " + resource + "/" + NAME,
             "PATCH " + resource + "/" + NAME,
             "PATCH " + resource + "/" + NAME);
+  }
+
+  @Test
+  void theValidatingWebhooksBundleIsKeptToo() throws Exception {
+    String pem =
+        Pem.certificates(
+            CertificateAuthority.builder()
+                .store(KeyMaterialStore.directory(dir.resolve("ca")))
+                .build()
+                .trustBundle());
+    bundle.set(Optional.of(pem));
+    client
+        .resource(
+            new ValidatingWebhookConfigurationBuilder()
+                .withNewMetadata()
+                .withName("weft-validator")
+                .endMetadata()
+                .addNewWebhook()
+                .withName("config-validator.weft.dev")
+                .withNewClientConfig()
+                .withNewService()
+                .withNamespace("weft-system")
+                .withName("weft")
+                .withPath(ValidationReviews.PATH)
+                .withPort(443)
+                .endService()
+                .endClientConfig()
+                .withAdmissionReviewVersions("v1")
+                .withSideEffects("None")
+                .endWebhook()
+                .build())
+        .create();
+    try (WebhookCaBundle<ValidatingWebhookConfiguration> validating =
+        new WebhookCaBundle<>(
+            WebhookCaBundle.VALIDATING,
+            writerClient,
+            "weft-validator",
+            bundle::get,
+            DaemonThreads.singleThread("test-validating-ca-bundle"),
+            Duration.ofMillis(100))) {
+      validating.startLeading();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          client
+                              .admissionRegistration()
+                              .v1()
+                              .validatingWebhookConfigurations()
+                              .withName("weft-validator")
+                              .get()
+                              .getWebhooks()
+                              .get(0)
+                              .getClientConfig()
+                              .getCaBundle())
+                      .isEqualTo(base64(pem)));
+    }
   }
 }
