@@ -117,8 +117,24 @@ final class ControllerProcess implements AutoCloseable {
    */
   static ControllerProcess start(Path jar, Path workDir, List<String> jvmOptions, Duration deadline)
       throws IOException {
+    return start(jar, workDir, jvmOptions, MESH, List.of(), deadline);
+  }
+
+  /**
+   * As {@link #start(Path, Path, List, Duration)}, with the mesh {@code meshYaml} (one file of the
+   * standalone config directory) and {@code arguments} (Spring properties, {@code --name=value})
+   * after the harness's own.
+   */
+  static ControllerProcess start(
+      Path jar,
+      Path workDir,
+      List<String> jvmOptions,
+      String meshYaml,
+      List<String> arguments,
+      Duration deadline)
+      throws IOException {
     Path mesh = Files.createDirectories(workDir.resolve("mesh"));
-    Files.writeString(mesh.resolve("mesh.yaml"), MESH);
+    Files.writeString(mesh.resolve("mesh.yaml"), meshYaml);
     // One identity that may get a first certificate; the attacks send other tokens.
     byte[] secret = new byte[16];
     new SecureRandom().nextBytes(secret);
@@ -145,6 +161,7 @@ final class ControllerProcess implements AutoCloseable {
             "--weft.ca.port=" + ports.ca(),
             "--weft.ca.data-dir=" + workDir.resolve("ca"),
             "--weft.ca.bootstrap-tokens=" + tokens));
+    command.addAll(arguments);
     Process process =
         new ProcessBuilder(command)
             .directory(workDir.toFile())
@@ -280,6 +297,50 @@ final class ControllerProcess implements AutoCloseable {
   /** The Prometheus scrape, as a monitoring system would get it. */
   String prometheus() {
     return get(ports.management(), "/actuator/prometheus");
+  }
+
+  /** One scrape of {@code /actuator/prometheus}: its body and how long it took to arrive whole. */
+  record TimedScrape(byte[] body, long nanos) {}
+
+  /** Scrapes {@code /actuator/prometheus} as Prometheus does (text format), timing it. */
+  TimedScrape timedPrometheus() {
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + ports.management() + "/actuator/prometheus"))
+            .timeout(Duration.ofSeconds(60))
+            .build();
+    try {
+      long start = System.nanoTime();
+      HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      long nanos = System.nanoTime() - start;
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException(
+            "/actuator/prometheus answered " + response.statusCode() + "; see " + log);
+      }
+      return new TimedScrape(response.body(), nanos);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot scrape /actuator/prometheus; see " + log, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /**
+   * The CPU time the child has used so far, all threads, from {@code /proc/<pid>/stat} (user and
+   * system time, in clock ticks of 10 ms): read from outside, so reading it costs the child
+   * nothing.
+   */
+  long cpuNanos() {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      // The command name, in parentheses, may hold spaces: fields are counted after it.
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+      return ticks * 10_000_000L;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the controller's CPU time (Linux only)", e);
+    }
   }
 
   /**
