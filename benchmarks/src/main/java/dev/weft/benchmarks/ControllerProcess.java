@@ -1,7 +1,9 @@
 package dev.weft.benchmarks;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -302,27 +304,37 @@ final class ControllerProcess implements AutoCloseable {
   /** One scrape of {@code /actuator/prometheus}: its body and how long it took to arrive whole. */
   record TimedScrape(byte[] body, long nanos) {}
 
-  /** Scrapes {@code /actuator/prometheus} as Prometheus does (text format), timing it. */
+  /**
+   * Scrapes {@code /actuator/prometheus} as Prometheus does (text format, a fresh connection),
+   * timing it from the request to the last byte. A plain blocking read into one buffer, so that the
+   * time is the controller's and the loopback's rather than an HTTP client library's.
+   */
   TimedScrape timedPrometheus() {
-    HttpRequest request =
-        HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + ports.management() + "/actuator/prometheus"))
-            .timeout(Duration.ofSeconds(60))
-            .build();
     try {
       long start = System.nanoTime();
-      HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-      long nanos = System.nanoTime() - start;
-      if (response.statusCode() != 200) {
-        throw new IllegalStateException(
-            "/actuator/prometheus answered " + response.statusCode() + "; see " + log);
+      HttpURLConnection connection =
+          (HttpURLConnection)
+              URI.create("http://127.0.0.1:" + ports.management() + "/actuator/prometheus")
+                  .toURL()
+                  .openConnection();
+      connection.setRequestProperty("Accept", "text/plain;version=0.0.4");
+      connection.setConnectTimeout(10_000);
+      connection.setReadTimeout(60_000);
+      try {
+        if (connection.getResponseCode() != 200) {
+          throw new IllegalStateException(
+              "/actuator/prometheus answered " + connection.getResponseCode() + "; see " + log);
+        }
+        byte[] body;
+        try (InputStream in = connection.getInputStream()) {
+          body = in.readAllBytes();
+        }
+        return new TimedScrape(body, System.nanoTime() - start);
+      } finally {
+        connection.disconnect();
       }
-      return new TimedScrape(response.body(), nanos);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot scrape /actuator/prometheus; see " + log, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
     }
   }
 

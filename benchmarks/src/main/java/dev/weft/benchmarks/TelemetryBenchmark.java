@@ -105,6 +105,8 @@ final class TelemetryBenchmark implements Callable<Integer> {
 
   private static final double MIB = 1024.0 * 1024.0;
 
+  private static final int SCRAPES_UNTIMED = 3;
+
   @Option(
       names = "--jar",
       defaultValue = "controller/target/weft-controller.jar",
@@ -249,6 +251,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
       double scrapeP50Millis,
       double scrapeP99Millis,
       double scrapeMaxMillis,
+      double scrapeCpuMillis,
       double scrapeMib,
       int scrapeLines,
       List<String> overflow,
@@ -329,12 +332,28 @@ final class TelemetryBenchmark implements Callable<Integer> {
         long exports = completed.get() - completedBefore;
         long offered = sent.get() - sentBefore;
         System.err.println("scraping " + scrapes + " times, under load");
+        // Untimed first: the first scrapes compile the code that writes them, once a process.
+        for (int i = 0; i < SCRAPES_UNTIMED; i++) {
+          var unused = controller.timedPrometheus();
+        }
         Percentiles scrapeTimes = new Percentiles(scrapes);
         ControllerProcess.TimedScrape last = null;
+        long scrapeCpuBefore = controller.cpuNanos();
+        long scrapesStart = System.nanoTime();
         for (int i = 0; i < scrapes; i++) {
           last = controller.timedPrometheus();
           scrapeTimes.add(last.nanos());
         }
+        long scrapesNanos = System.nanoTime() - scrapesStart;
+        // The collector's CPU while scraping, less what the exports took meanwhile.
+        double scrapeCpuMillis =
+            Math.max(
+                    0,
+                    controller.cpuNanos()
+                        - scrapeCpuBefore
+                        - cpu / (double) windowNanos * scrapesNanos)
+                / 1e6
+                / scrapes;
         if (scrapeFile != null) {
           Files.write(scrapeFile, last.body());
         }
@@ -373,6 +392,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
                 round(scrapeSummary.p50Micros() / 1e3),
                 round(scrapeSummary.p99Micros() / 1e3),
                 round(scrapeSummary.maxMicros() / 1e3),
+                round(scrapeCpuMillis),
                 round(last.body().length / MIB),
                 (int) text.lines().count(),
                 overflow(scrape),
@@ -809,11 +829,14 @@ final class TelemetryBenchmark implements Callable<Integer> {
         r.goldenSeriesExpected());
     System.out.printf(
         Locale.ROOT,
-        "scrape:     p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d scrapes; %.1f MiB, %,d lines%n",
+        "scrape:     p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d scrapes (after %d untimed);"
+            + " %.0f ms of the collector's CPU each; %.1f MiB, %,d lines%n",
         r.scrapeP50Millis(),
         r.scrapeP99Millis(),
         r.scrapeMaxMillis(),
         scrapes,
+        SCRAPES_UNTIMED,
+        r.scrapeCpuMillis(),
         r.scrapeMib(),
         r.scrapeLines());
     r.overflow().forEach(counter -> System.out.println("            " + counter));

@@ -4,9 +4,11 @@ import dev.weft.telemetry.TelemetryCollector;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -33,9 +35,6 @@ class GoldenMetricsScrapeEndpoint extends PrometheusScrapeEndpoint {
   private final PrometheusTextFormatWriter writer;
   private final TelemetryCollector telemetry;
 
-  /** The last scrape's size and a little more: a buffer that need not grow. */
-  private volatile int nextScrapeBytes = 16 * 1024;
-
   GoldenMetricsScrapeEndpoint(
       PrometheusRegistry registry, Properties exporterProperties, TelemetryCollector telemetry) {
     super(registry, exporterProperties);
@@ -49,15 +48,65 @@ class GoldenMetricsScrapeEndpoint extends PrometheusScrapeEndpoint {
   public WebEndpointResponse<byte[]> scrape(
       PrometheusOutputFormat format, @Nullable Set<String> includedNames) {
     Predicate<String> included = includedNames == null ? name -> true : includedNames::contains;
-    ByteArrayOutputStream out = new ByteArrayOutputStream(nextScrapeBytes);
+    Chunks out = new Chunks();
     try {
       writer.write(out, registry.scrape(included));
       telemetry.writePrometheusText(included, out);
     } catch (IOException e) {
       throw new UncheckedIOException("writing metrics failed", e);
     }
-    byte[] body = out.toByteArray();
-    nextScrapeBytes = body.length + 64 * 1024;
-    return new WebEndpointResponse<>(body, PrometheusOutputFormat.CONTENT_TYPE_004);
+    return new WebEndpointResponse<>(out.toByteArray(), PrometheusOutputFormat.CONTENT_TYPE_004);
+  }
+
+  /**
+   * Bytes in chunks small enough not to be humongous objects for G1 (under half a region), so a
+   * scrape of tens of megabytes allocates one large array, the body, rather than the doubling
+   * buffers and the copy of a {@link java.io.ByteArrayOutputStream}: each large array started a
+   * collection of its own.
+   */
+  private static final class Chunks extends OutputStream {
+    private static final int CHUNK = 256 * 1024;
+    private final List<byte[]> full = new ArrayList<>();
+    private byte[] current = new byte[CHUNK];
+    private int used;
+
+    @Override
+    public void write(int b) {
+      if (used == CHUNK) {
+        next();
+      }
+      current[used++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) {
+      while (length > 0) {
+        if (used == CHUNK) {
+          next();
+        }
+        int n = Math.min(length, CHUNK - used);
+        System.arraycopy(bytes, offset, current, used, n);
+        used += n;
+        offset += n;
+        length -= n;
+      }
+    }
+
+    private void next() {
+      full.add(current);
+      current = new byte[CHUNK];
+      used = 0;
+    }
+
+    byte[] toByteArray() {
+      byte[] all = new byte[full.size() * CHUNK + used];
+      int at = 0;
+      for (byte[] chunk : full) {
+        System.arraycopy(chunk, 0, all, at, CHUNK);
+        at += CHUNK;
+      }
+      System.arraycopy(current, 0, all, at, used);
+      return all;
+    }
   }
 }

@@ -80,12 +80,12 @@ final class GoldenMetrics {
    * @param maxMillis the largest of those estimates over the window, 0 when no call in it
    */
   record Totals(
-      SeriesKey key, byte[] labelText, long[] bucketCounts, double sumMillis, double maxMillis) {
-
-    long requests() {
-      return total(bucketCounts);
-    }
-  }
+      SeriesKey key,
+      byte[] labelText,
+      long[] bucketCounts,
+      long requests,
+      double sumMillis,
+      double maxMillis) {}
 
   private final Clock clock;
   private final int maxSeries;
@@ -256,14 +256,19 @@ final class GoldenMetrics {
     private final SeriesKey key;
     private final byte[] labelText;
     private final long[] totals = new long[LatencyBuckets.COUNT];
+    private long requests;
     private double sumMillis;
     private final long[] slotIds = new long[slotCount];
     private final long[][] slots = new long[slotCount][LatencyBuckets.COUNT];
+
+    /** Per slot, its highest non-empty bucket (-1: none), for the max without a scan. */
+    private final int[] slotHighest = new int[slotCount];
 
     Series(SeriesKey key) {
       this.key = key;
       this.labelText = PrometheusText.labels(key.labels()).getBytes(StandardCharsets.UTF_8);
       Arrays.fill(slotIds, -1);
+      Arrays.fill(slotHighest, -1);
     }
 
     synchronized void add(long[] bucketCounts, long nowMillis) {
@@ -272,6 +277,7 @@ final class GoldenMetrics {
       if (slotIds[index] != slot) {
         slotIds[index] = slot;
         Arrays.fill(slots[index], 0);
+        slotHighest[index] = -1;
       }
       long[] current = slots[index];
       for (int i = 0; i < bucketCounts.length; i++) {
@@ -279,6 +285,8 @@ final class GoldenMetrics {
         if (count != 0) {
           totals[i] += count;
           current[i] += count;
+          requests += count;
+          slotHighest[index] = Math.max(slotHighest[index], i);
           // A value inside the bucket keeps each Prometheus bucket exact; the _sum is an estimate.
           sumMillis += count * LatencyBuckets.representativeMillis(i);
         }
@@ -301,18 +309,14 @@ final class GoldenMetrics {
       int highest = -1;
       for (int index = 0; index < slotCount; index++) {
         if (slotIds[index] >= firstSlot && slotIds[index] <= lastSlot) {
-          for (int i = LatencyBuckets.COUNT - 1; i > highest; i--) {
-            if (slots[index][i] != 0) {
-              highest = i;
-              break;
-            }
-          }
+          highest = Math.max(highest, slotHighest[index]);
         }
       }
       return new Totals(
           key,
           labelText,
           totals.clone(),
+          requests,
           sumMillis,
           highest < 0 ? 0 : LatencyBuckets.representativeMillis(highest));
     }
