@@ -83,17 +83,13 @@ public final class TelemetryCollector {
   /**
    * Writes the golden metrics in the Prometheus text format (0.0.4): {@code weft_requests_total},
    * {@code weft_request_duration_milliseconds} and {@code weft_request_duration_milliseconds_max},
-   * the families whose name ({@link #prometheusNames}) {@code includedNames} accepts. Nothing when
-   * no series exists yet.
+   * the families whose name ({@code weft_requests}, {@code weft_request_duration_milliseconds},
+   * {@code weft_request_duration_milliseconds_max}) {@code includedNames} accepts. Nothing when no
+   * series exists yet.
    */
   public void writePrometheusText(Predicate<String> includedNames, OutputStream out)
       throws IOException {
     PrometheusText.write(PrometheusText.collect(golden), includedNames, out);
-  }
-
-  /** The names of the families {@link #writePrometheusText} writes, as Prometheus names them. */
-  public static List<String> prometheusNames() {
-    return PrometheusText.FAMILIES;
   }
 
   /** Golden-metric series kept (at most the configured bound). */
