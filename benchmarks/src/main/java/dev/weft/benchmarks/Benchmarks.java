@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
       HostileClients.class,
       LoadHarness.class,
       AuthorizationBenchmark.class,
-      ControlPlaneCommand.class
+      ControlPlaneCommand.class,
+      TelemetryBenchmark.class
     },
     description = "Measures Weft and prints the figures (and writes them as JSON with --json).")
 public final class Benchmarks {

@@ -1,7 +1,9 @@
 package dev.weft.benchmarks;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -117,8 +119,24 @@ final class ControllerProcess implements AutoCloseable {
    */
   static ControllerProcess start(Path jar, Path workDir, List<String> jvmOptions, Duration deadline)
       throws IOException {
+    return start(jar, workDir, jvmOptions, MESH, List.of(), deadline);
+  }
+
+  /**
+   * As {@link #start(Path, Path, List, Duration)}, with the mesh {@code meshYaml} (one file of the
+   * standalone config directory) and {@code arguments} (Spring properties, {@code --name=value})
+   * after the harness's own.
+   */
+  static ControllerProcess start(
+      Path jar,
+      Path workDir,
+      List<String> jvmOptions,
+      String meshYaml,
+      List<String> arguments,
+      Duration deadline)
+      throws IOException {
     Path mesh = Files.createDirectories(workDir.resolve("mesh"));
-    Files.writeString(mesh.resolve("mesh.yaml"), MESH);
+    Files.writeString(mesh.resolve("mesh.yaml"), meshYaml);
     // One identity that may get a first certificate; the attacks send other tokens.
     byte[] secret = new byte[16];
     new SecureRandom().nextBytes(secret);
@@ -145,6 +163,7 @@ final class ControllerProcess implements AutoCloseable {
             "--weft.ca.port=" + ports.ca(),
             "--weft.ca.data-dir=" + workDir.resolve("ca"),
             "--weft.ca.bootstrap-tokens=" + tokens));
+    command.addAll(arguments);
     Process process =
         new ProcessBuilder(command)
             .directory(workDir.toFile())
@@ -280,6 +299,60 @@ final class ControllerProcess implements AutoCloseable {
   /** The Prometheus scrape, as a monitoring system would get it. */
   String prometheus() {
     return get(ports.management(), "/actuator/prometheus");
+  }
+
+  /** One scrape of {@code /actuator/prometheus}: its body and how long it took to arrive whole. */
+  record TimedScrape(byte[] body, long nanos) {}
+
+  /**
+   * Scrapes {@code /actuator/prometheus} as Prometheus does (text format, a fresh connection),
+   * timing it from the request to the last byte. A plain blocking read into one buffer, so that the
+   * time is the controller's and the loopback's rather than an HTTP client library's.
+   */
+  TimedScrape timedPrometheus() {
+    try {
+      long start = System.nanoTime();
+      HttpURLConnection connection =
+          (HttpURLConnection)
+              URI.create("http://127.0.0.1:" + ports.management() + "/actuator/prometheus")
+                  .toURL()
+                  .openConnection();
+      connection.setRequestProperty("Accept", "text/plain;version=0.0.4");
+      connection.setConnectTimeout(10_000);
+      connection.setReadTimeout(60_000);
+      try {
+        if (connection.getResponseCode() != 200) {
+          throw new IllegalStateException(
+              "/actuator/prometheus answered " + connection.getResponseCode() + "; see " + log);
+        }
+        byte[] body;
+        try (InputStream in = connection.getInputStream()) {
+          body = in.readAllBytes();
+        }
+        return new TimedScrape(body, System.nanoTime() - start);
+      } finally {
+        connection.disconnect();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot scrape /actuator/prometheus; see " + log, e);
+    }
+  }
+
+  /**
+   * The CPU time the child has used so far, all threads, from {@code /proc/<pid>/stat} (user and
+   * system time, in clock ticks of 10 ms): read from outside, so reading it costs the child
+   * nothing.
+   */
+  long cpuNanos() {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      // The command name, in parentheses, may hold spaces: fields are counted after it.
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+      return ticks * 10_000_000L;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the controller's CPU time (Linux only)", e);
+    }
   }
 
   /**

@@ -4,7 +4,11 @@ import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.telemetry.TelemetryCollector;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.prometheus.PrometheusScrapeEndpoint;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -12,8 +16,9 @@ import org.springframework.core.env.Environment;
 /**
  * The telemetry collector (docs/telemetry.md): its receivers (OTLP, Envoy's Metrics and Access Log
  * Services) are served on the xDS ports by {@link XdsConfiguration} and {@link CaConfiguration};
- * its golden metrics go to the application's Micrometer registry, and so to {@code
- * /actuator/prometheus}.
+ * its own counters go to the application's Micrometer registry, and its golden metrics to {@code
+ * /actuator/prometheus} through {@link GoldenMetricsScrapeEndpoint}, which takes the place of
+ * Spring Boot's endpoint.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnBooleanProperty(name = "weft.telemetry.enabled", matchIfMissing = true)
@@ -53,5 +58,12 @@ class TelemetryConfiguration {
     XdsConfiguration.limit(
         "weft.telemetry.window", () -> builder.window(settings.window(), settings.windowSlot()));
     return builder.build();
+  }
+
+  @Bean
+  @ConditionalOnAvailableEndpoint(PrometheusScrapeEndpoint.class)
+  PrometheusScrapeEndpoint prometheusEndpoint(
+      PrometheusRegistry registry, PrometheusConfig config, TelemetryCollector telemetry) {
+    return new GoldenMetricsScrapeEndpoint(registry, config.prometheusProperties(), telemetry);
   }
 }

@@ -320,25 +320,18 @@ final class EnvoyMetricsReceiver {
       return;
     }
     Reporter reporter = proxy.reporter();
-    String seriesKey =
-        peer
-            + '|'
-            + reporter.namespace()
-            + '/'
-            + reporter.workload()
-            + '|'
-            + proxy.nodeId()
-            + "|envoy-cluster|"
-            + cluster;
+    String senderKey =
+        peer + '|' + reporter.namespace() + '/' + reporter.workload() + '|' + proxy.nodeId();
     long total = 0;
     for (long count : stats.classes) {
       total += count;
     }
     Optional<CumulativeDeltas.HistogramDelta> delta =
         deltas.delta(
-            seriesKey,
+            senderKey,
+            "envoy-cluster|" + cluster,
             // Envoy's counters carry no start time: a restart shows as counts that went down.
-            new CumulativeDeltas.HistogramTotals(0, total, 0, stats.classes.clone()));
+            new CumulativeDeltas.HistogramTotals(0, total, stats.classes.clone()));
     if (delta.isEmpty()) {
       cumulativeOverflow.increment();
       return;

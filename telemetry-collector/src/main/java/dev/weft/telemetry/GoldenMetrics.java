@@ -1,9 +1,8 @@
 package dev.weft.telemetry;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,12 +12,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Service-to-service golden metrics: requests (by gRPC status, so errors are the non-OK ones) and
- * latency, per series of Istio's standard labels. Each series is a Micrometer counter and histogram
- * ({@code weft_requests_total}, {@code weft_request_duration_milliseconds}) and a sliding window
- * that {@link #edges} reads for the service graph.
+ * latency, per series of Istio's standard labels. Each series keeps its totals per latency bucket
+ * (what {@link PrometheusText} writes as {@code weft_requests_total} and {@code
+ * weft_request_duration_milliseconds}) and a sliding window that {@link #edges} reads for the
+ * service graph.
+ *
+ * <p>Why not a Micrometer counter and histogram per series, as before: Micrometer takes one
+ * observation at a time (an export of 50 calls was 50 recordings, each also keeping a decaying
+ * max), and a scrape rendered every series through Micrometer's and the Prometheus client's generic
+ * paths, 340 ms of CPU for 6,000 series. Here an export adds its bucket counts under the series'
+ * lock, and a scrape writes each series from label text rendered once (docs/performance.md,
+ * "Telemetry collector").
  *
  * <p>The number of series is bounded: a series that does not fit is counted in {@code
  * weft_telemetry_series_overflow_total{stage="golden"}} and not kept, so a sender that invents a
@@ -52,22 +60,34 @@ final class GoldenMetrics {
     /** The response code of every gRPC call: its outcome is in the status. */
     static final String GRPC_RESPONSE_CODE = "200";
 
-    Tags tags() {
-      return Tags.of(
-          "reporter", reporter,
-          "source_workload", sourceWorkload,
-          "source_workload_namespace", sourceNamespace,
-          "destination_workload", destinationWorkload,
-          "destination_workload_namespace", destinationNamespace,
-          "destination_service", destinationService,
-          "destination_version", destinationVersion,
-          "grpc_response_status", Integer.toString(grpcStatus),
-          "response_code", responseCode,
-          "connection_security_policy", connectionSecurity);
+    /** The Prometheus labels, sorted by name (as the Prometheus client writes them). */
+    Map<String, String> labels() {
+      Map<String, String> labels = new LinkedHashMap<>();
+      labels.put("connection_security_policy", connectionSecurity);
+      labels.put("destination_service", destinationService);
+      labels.put("destination_version", destinationVersion);
+      labels.put("destination_workload", destinationWorkload);
+      labels.put("destination_workload_namespace", destinationNamespace);
+      labels.put("grpc_response_status", Integer.toString(grpcStatus));
+      labels.put("reporter", reporter);
+      labels.put("response_code", responseCode);
+      labels.put("source_workload", sourceWorkload);
+      labels.put("source_workload_namespace", sourceNamespace);
+      return labels;
     }
   }
 
-  private final MeterRegistry meters;
+  /**
+   * One series' totals at a scrape.
+   *
+   * @param labelText the series' labels in the Prometheus text format, without braces
+   * @param bucketCounts calls per {@link LatencyBuckets} bucket, since the series was created
+   * @param sumMillis their estimated total duration (each call at the middle of its bucket)
+   * @param maxMillis the largest of those estimates over the window, 0 when no call in it
+   */
+  record Totals(
+      byte[] labelText, long[] bucketCounts, long requests, double sumMillis, double maxMillis) {}
+
   private final Clock clock;
   private final int maxSeries;
   private final long slotMillis;
@@ -93,7 +113,6 @@ final class GoldenMetrics {
               + ") must be positive and at most its retention "
               + retention);
     }
-    this.meters = meters;
     this.clock = clock;
     this.maxSeries = maxSeries;
     this.retention = retention;
@@ -132,6 +151,13 @@ final class GoldenMetrics {
 
   int size() {
     return size.get();
+  }
+
+  /** Every series' totals now; {@code visitor} runs under no lock of this class. */
+  void forEach(Consumer<Totals> visitor) {
+    long currentSlot = clock.millis() / slotMillis;
+    long firstSlot = currentSlot - slotCount + 1;
+    series.values().forEach(kept -> visitor.accept(kept.totals(firstSlot, currentSlot)));
   }
 
   /**
@@ -208,7 +234,7 @@ final class GoldenMetrics {
       if (size.get() >= maxSeries) {
         return null;
       }
-      Series created = new Series(key.tags());
+      Series created = new Series(key);
       series.put(key, created);
       size.incrementAndGet();
       return created;
@@ -223,50 +249,45 @@ final class GoldenMetrics {
     return total;
   }
 
-  /** One series' meters and window. The window is guarded by the series' own lock. */
+  /**
+   * One series: its totals and its window, guarded by the series' own lock, and its labels as
+   * Prometheus text, rendered once.
+   */
   private final class Series {
-    private final Counter requests;
-    private final DistributionSummary duration;
+    private final byte[] labelText;
+    private final long[] totals = new long[LatencyBuckets.COUNT];
+    private long requests;
+    private double sumMillis;
     private final long[] slotIds = new long[slotCount];
     private final long[][] slots = new long[slotCount][LatencyBuckets.COUNT];
 
-    Series(Tags tags) {
-      requests =
-          Counter.builder("weft.requests")
-              .description("Requests between workloads and services, as their proxies reported")
-              .tags(tags)
-              .register(meters);
-      duration =
-          DistributionSummary.builder("weft.request.duration")
-              .description("Duration of requests between workloads and services")
-              .baseUnit("milliseconds")
-              .serviceLevelObjectives(LatencyBuckets.prometheusUpperBoundsMillis())
-              .tags(tags)
-              .register(meters);
+    /** Per slot, its highest non-empty bucket (-1: none), for the max without a scan. */
+    private final int[] slotHighest = new int[slotCount];
+
+    Series(SeriesKey key) {
+      this.labelText = PrometheusText.labels(key.labels()).getBytes(StandardCharsets.UTF_8);
       Arrays.fill(slotIds, -1);
+      Arrays.fill(slotHighest, -1);
     }
 
-    void add(long[] bucketCounts, long nowMillis) {
-      long count = 0;
-      for (int i = 0; i < bucketCounts.length; i++) {
-        // Micrometer takes one observation at a time; a value inside the bucket keeps each
-        // Prometheus bucket exact (the _sum is then an estimate from the bucket middles).
-        double value = LatencyBuckets.representativeMillis(i);
-        for (long n = 0; n < bucketCounts[i]; n++) {
-          duration.record(value);
-        }
-        count += bucketCounts[i];
-      }
-      requests.increment(count);
+    synchronized void add(long[] bucketCounts, long nowMillis) {
       long slot = nowMillis / slotMillis;
       int index = (int) (slot % slotCount);
-      synchronized (this) {
-        if (slotIds[index] != slot) {
-          slotIds[index] = slot;
-          Arrays.fill(slots[index], 0);
-        }
-        for (int i = 0; i < bucketCounts.length; i++) {
-          slots[index][i] += bucketCounts[i];
+      if (slotIds[index] != slot) {
+        slotIds[index] = slot;
+        Arrays.fill(slots[index], 0);
+        slotHighest[index] = -1;
+      }
+      long[] current = slots[index];
+      for (int i = 0; i < bucketCounts.length; i++) {
+        long count = bucketCounts[i];
+        if (count != 0) {
+          totals[i] += count;
+          current[i] += count;
+          requests += count;
+          slotHighest[index] = Math.max(slotHighest[index], i);
+          // A value inside the bucket keeps each Prometheus bucket exact; the _sum is an estimate.
+          sumMillis += count * LatencyBuckets.representativeMillis(i);
         }
       }
     }
@@ -281,6 +302,21 @@ final class GoldenMetrics {
         }
       }
       return sum;
+    }
+
+    synchronized Totals totals(long firstSlot, long lastSlot) {
+      int highest = -1;
+      for (int index = 0; index < slotCount; index++) {
+        if (slotIds[index] >= firstSlot && slotIds[index] <= lastSlot) {
+          highest = Math.max(highest, slotHighest[index]);
+        }
+      }
+      return new Totals(
+          labelText,
+          totals.clone(),
+          requests,
+          sumMillis,
+          highest < 0 ? 0 : LatencyBuckets.representativeMillis(highest));
     }
   }
 }

@@ -44,8 +44,8 @@ final class LatencyBuckets {
   }
 
   /**
-   * A value inside bucket {@code index}, used to feed Micrometer one observation per counted call:
-   * the middle of a finite bucket, just above the last bound for the overflow bucket.
+   * A value inside bucket {@code index}, what a call in it adds to the estimated sum and max: the
+   * middle of a finite bucket, just above the last bound for the overflow bucket.
    */
   static double representativeMillis(int index) {
     if (index == UPPER_BOUNDS_MILLIS.length) {

@@ -58,7 +58,8 @@ final class OtlpMetricsReceiver {
       String reporterVersion,
       CallTarget target,
       int grpcStatus,
-      String seriesKey,
+      String senderKey,
+      String pointKey,
       boolean cumulative,
       CumulativeDeltas.HistogramTotals totals,
       List<Double> bounds,
@@ -224,7 +225,7 @@ final class OtlpMetricsReceiver {
     long[] senderCounts;
     if (observation.cumulative()) {
       Optional<CumulativeDeltas.HistogramDelta> delta =
-          deltas.delta(observation.seriesKey(), observation.totals());
+          deltas.delta(observation.senderKey(), observation.pointKey(), observation.totals());
       if (delta.isEmpty()) {
         cumulativeOverflow.increment();
         return Outcome.OVERFLOW;
@@ -312,13 +313,14 @@ final class OtlpMetricsReceiver {
           for (HistogramDataPoint point : metric.getHistogram().getDataPointsList()) {
             checkBuckets(metric.getName(), point);
             List<KeyValue> attributes = point.getAttributesList();
-            String seriesKey = resourceKey + '|' + metric.getName() + '|' + canonical(attributes);
-            if (seriesKey.length() > MAX_SERIES_KEY_CHARS) {
+            String pointKey = (clientSide ? "c|" : "s|") + canonical(attributes);
+            int keyLength = resourceKey.length() + pointKey.length();
+            if (keyLength > MAX_SERIES_KEY_CHARS) {
               throw new InvalidExport(
                   "metric "
                       + metric.getName()
                       + ": its resource and point attributes take "
-                      + seriesKey.length()
+                      + keyLength
                       + " characters; at most "
                       + MAX_SERIES_KEY_CHARS
                       + " are kept per series");
@@ -337,13 +339,11 @@ final class OtlpMetricsReceiver {
                     version,
                     target,
                     grpcStatus(metric.getName(), attributes),
-                    seriesKey,
+                    resourceKey,
+                    pointKey,
                     cumulative,
                     new CumulativeDeltas.HistogramTotals(
-                        point.getStartTimeUnixNano(),
-                        point.getCount(),
-                        point.getSum(),
-                        point.getBucketCountsList().stream().mapToLong(Long::longValue).toArray()),
+                        point.getStartTimeUnixNano(), point.getCount(), bucketCounts(point)),
                     point.getExplicitBoundsList(),
                     toMillis));
           }
@@ -449,17 +449,31 @@ final class OtlpMetricsReceiver {
     return Optional.empty();
   }
 
-  /** The attributes in one order whatever the order they came in. */
+  private static long[] bucketCounts(HistogramDataPoint point) {
+    long[] counts = new long[point.getBucketCountsCount()];
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = point.getBucketCounts(i);
+    }
+    return counts;
+  }
+
+  /**
+   * The attributes in one order whatever the order they came in (the OpenTelemetry SDK sends them
+   * sorted already, so most exports need no sorting).
+   */
   private static String canonical(List<KeyValue> attributes) {
+    List<KeyValue> sorted = attributes;
+    for (int i = 1; i < attributes.size(); i++) {
+      if (attributes.get(i - 1).getKey().compareTo(attributes.get(i).getKey()) > 0) {
+        sorted = new ArrayList<>(attributes);
+        sorted.sort(Comparator.comparing(KeyValue::getKey));
+        break;
+      }
+    }
     StringBuilder text = new StringBuilder();
-    attributes.stream()
-        .sorted(Comparator.comparing(KeyValue::getKey))
-        .forEach(
-            attribute ->
-                text.append(attribute.getKey())
-                    .append('=')
-                    .append(text(attribute.getValue()))
-                    .append(';'));
+    for (KeyValue attribute : sorted) {
+      text.append(attribute.getKey()).append('=').append(text(attribute.getValue())).append(';');
+    }
     return text.toString();
   }
 

@@ -3,17 +3,22 @@ package dev.weft.telemetry;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * Weft's telemetry collector: receivers (OTLP metrics from proxyless gRPC workloads, Envoy's
  * Metrics Service and Access Log Service from sidecars and gateways) whose reports become
- * service-to-service golden metrics, in Micrometer and in a sliding window for the service graph.
- * The application serves {@link #services()} on a gRPC server of its own (on a mutual TLS port, so
- * the reporter is who its certificate says) and reads {@link #edges}.
+ * service-to-service golden metrics, written in the Prometheus text format ({@link
+ * #writePrometheusText}) and kept in a sliding window for the service graph. The application serves
+ * {@link #services()} on a gRPC server of its own (on a mutual TLS port, so the reporter is who its
+ * certificate says), adds the golden metrics to its Prometheus scrape and reads {@link #edges}. The
+ * collector's own counters (exports, overflow, unknown destinations) are Micrometer meters.
  */
 public final class TelemetryCollector {
 
@@ -102,6 +107,18 @@ public final class TelemetryCollector {
   /** The longest window {@link #edges} and {@link #graph} answer for. */
   public Duration window() {
     return window;
+  }
+
+  /**
+   * Writes the golden metrics in the Prometheus text format (0.0.4): {@code weft_requests_total},
+   * {@code weft_request_duration_milliseconds} and {@code weft_request_duration_milliseconds_max},
+   * the families whose name ({@code weft_requests}, {@code weft_request_duration_milliseconds},
+   * {@code weft_request_duration_milliseconds_max}) {@code includedNames} accepts. Nothing when no
+   * series exists yet.
+   */
+  public void writePrometheusText(Predicate<String> includedNames, OutputStream out)
+      throws IOException {
+    PrometheusText.write(PrometheusText.collect(golden), includedNames, out);
   }
 
   /** Golden-metric series kept (at most the configured bound). */

@@ -14,7 +14,6 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.prometheus.client.Metrics.Bucket;
 import io.prometheus.client.Metrics.Histogram;
@@ -306,7 +305,7 @@ class EnvoyReceiverBadInputTest {
   }
 
   private double requests() {
-    return meters.find("weft.requests").counters().stream().mapToDouble(Counter::count).sum();
+    return GoldenScrape.of(collector).sum("weft_requests_total");
   }
 
   private double messages(String service, String outcome) {

@@ -12,8 +12,6 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -119,14 +117,10 @@ class EnvoyReceiversTest {
     assertThat(requests(caller, "response_code", "2xx", "grpc_response_status", "0")).isEqualTo(95);
     assertThat(requests(caller, "response_code", "5xx", "grpc_response_status", "2")).isEqualTo(5);
     assertThat(requests(new String[0])).isEqualTo(100);
-    DistributionSummary latency =
-        meters
-            .find("weft.request.duration")
-            .tags("response_code", "2xx")
-            .summaries()
-            .iterator()
-            .next();
-    assertThat(latency.count()).isEqualTo(95);
+    assertThat(
+            GoldenScrape.of(collector)
+                .sum("weft_request_duration_milliseconds_count", "response_code", "2xx"))
+        .isEqualTo(95);
 
     // The graph's edge, as for grpc-java's reports.
     List<EdgeStats> edges = collector.edges(Duration.ofMinutes(1));
@@ -283,9 +277,7 @@ class EnvoyReceiversTest {
     String[] all = new String[tags.length + more.length];
     System.arraycopy(tags, 0, all, 0, tags.length);
     System.arraycopy(more, 0, all, tags.length, more.length);
-    return meters.find("weft.requests").tags(all).counters().stream()
-        .mapToDouble(Counter::count)
-        .sum();
+    return GoldenScrape.of(collector).sum("weft_requests_total", all);
   }
 
   private double unknownDestinations() {

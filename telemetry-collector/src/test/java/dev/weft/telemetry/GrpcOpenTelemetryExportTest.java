@@ -16,8 +16,6 @@ import io.grpc.opentelemetry.GrpcOpenTelemetry;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -155,24 +153,34 @@ class GrpcOpenTelemetryExportTest {
         .isEqualTo(CALLS + 1 - CALLS / FAILING_EVERY);
     assertThat(requests("reporter", "source", "grpc_response_status", "9"))
         .isEqualTo(CALLS / FAILING_EVERY);
-    Counter ok =
-        meters
-            .find("weft.requests")
-            .tags(
-                "source_workload", "web",
-                "source_workload_namespace", "shop",
-                "destination_service", "greeter.shop.svc.cluster.local",
-                "destination_version", "v1",
-                "grpc_response_status", "0",
-                "response_code", "200",
-                "connection_security_policy", "none")
-            .counter();
-    assertThat(ok).isNotNull();
-    DistributionSummary latency =
-        meters.find("weft.request.duration").tags("reporter", "source").summaries().stream()
-            .reduce((a, b) -> a)
-            .orElseThrow();
-    assertThat(latency.getId().getBaseUnit()).isEqualTo("milliseconds");
+    GoldenScrape scrape = GoldenScrape.of(collector);
+    assertThat(
+            scrape.find(
+                "weft_requests_total",
+                "source_workload",
+                "web",
+                "source_workload_namespace",
+                "shop",
+                "destination_service",
+                "greeter.shop.svc.cluster.local",
+                "destination_version",
+                "v1",
+                "grpc_response_status",
+                "0",
+                "response_code",
+                "200",
+                "connection_security_policy",
+                "none"))
+        .hasSize(1);
+    // The latency histogram, in milliseconds: its +Inf bucket and _count are the requests.
+    assertThat(
+            scrape.sum(
+                "weft_request_duration_milliseconds_bucket", "reporter", "source", "le", "+Inf"))
+        .isEqualTo(CALLS + 1);
+    assertThat(scrape.sum("weft_request_duration_milliseconds_count", "reporter", "source"))
+        .isEqualTo(CALLS + 1);
+    assertThat(scrape.find("weft_request_duration_milliseconds_sum", "reporter", "source"))
+        .isNotEmpty();
     // The server's own report: it knows itself (and its version), not its callers.
     assertThat(
             requests(
@@ -314,9 +322,7 @@ class GrpcOpenTelemetryExportTest {
   }
 
   private double requests(String... tags) {
-    return meters.find("weft.requests").tags(tags).counters().stream()
-        .mapToDouble(Counter::count)
-        .sum();
+    return GoldenScrape.of(collector).sum("weft_requests_total", tags);
   }
 
   private static double percentile(List<Double> values, double quantile) {

@@ -188,7 +188,7 @@ class OtlpReceiverBadInputTest {
         .isTrue();
 
     assertThat(collector.series()).isEqualTo(MAX_SERIES);
-    assertThat(meters.find("weft.requests").counters()).hasSize(MAX_SERIES);
+    assertThat(GoldenScrape.of(collector).find("weft_requests_total")).hasSize(MAX_SERIES);
     // Every point past the bounds is counted: first the cumulative state (20 series remembered),
     // then the golden series (5 of those 20 kept).
     assertThat(overflow("cumulative")).isEqualTo(100 - MAX_TRACKED_SERIES);
@@ -213,7 +213,7 @@ class OtlpReceiverBadInputTest {
     // One golden series (the method is not one of its labels); cumulative state for 20 only.
     assertThat(collector.series()).isEqualTo(1);
     assertThat(overflow("cumulative")).isEqualTo(100 - MAX_TRACKED_SERIES);
-    assertThat(meters.get("weft.requests").counter().count()).isEqualTo(MAX_TRACKED_SERIES);
+    assertThat(GoldenScrape.of(collector).sum("weft_requests_total")).isEqualTo(MAX_TRACKED_SERIES);
     sdk.close();
   }
 
