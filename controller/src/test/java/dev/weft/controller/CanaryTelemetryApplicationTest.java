@@ -22,13 +22,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.grpc.xds.XdsNameResolverProvider;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
-import io.opentelemetry.sdk.metrics.SdkMeterProvider;
-import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
-import io.opentelemetry.sdk.resources.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -116,7 +110,7 @@ class CanaryTelemetryApplicationTest {
 
   @Test
   void theCollectorSeesTheSplitTheErrorsAndTheLatencyTheClientSaw() throws Exception {
-    OpenTelemetrySdk sdk = sdk();
+    OpenTelemetrySdk sdk = StandaloneMetricsSender.sdk("web", "demo", xds.port().orElseThrow());
     XdsNameResolverProvider resolver =
         XdsNameResolverProvider.createForTest(
             "xds-canary",
@@ -330,37 +324,11 @@ class CanaryTelemetryApplicationTest {
         spec:
           ports: [{name: grpc, port: 50051, appProtocol: grpc}]
         ---
-        apiVersion: v1
-        kind: Service
-        metadata: {name: greeter-v1, namespace: demo, labels: {app: greeter, version: v1}}
-        spec:
-          ports: [{name: grpc, port: 50051, appProtocol: grpc}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: greeter-v1
-          namespace: demo
-          labels: {kubernetes.io/service-name: greeter-v1}
-        addressType: IPv4
-        ports: [{name: grpc, port: %d}]
-        endpoints: [{addresses: ["127.0.0.1"]}]
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: {name: greeter-v2, namespace: demo, labels: {app: greeter, version: v2}}
-        spec:
-          ports: [{name: grpc, port: 50051, appProtocol: grpc}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: greeter-v2
-          namespace: demo
-          labels: {kubernetes.io/service-name: greeter-v2}
-        addressType: IPv4
-        ports: [{name: grpc, port: %d}]
-        endpoints: [{addresses: ["127.0.0.1"]}]
+        """
+        + GreeterManifest.version("greeter-v1", "v1", v1Port)
+        + "---\n"
+        + GreeterManifest.version("greeter-v2", "v2", v2Port)
+        + """
         ---
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
@@ -378,30 +346,7 @@ class CanaryTelemetryApplicationTest {
         spec:
           targetRefs: [{group: "", kind: Service, name: greeter}]
           abort: {grpcStatus: UNAVAILABLE, percentage: 5}
-        """
-        .formatted(v1Port, v2Port);
-  }
-
-  private OpenTelemetrySdk sdk() {
-    return OpenTelemetrySdk.builder()
-        .setMeterProvider(
-            SdkMeterProvider.builder()
-                .setResource(
-                    Resource.getDefault()
-                        .merge(
-                            Resource.create(
-                                Attributes.of(
-                                    AttributeKey.stringKey("service.name"), "web",
-                                    AttributeKey.stringKey("k8s.namespace.name"), "demo"))))
-                .registerMetricReader(
-                    PeriodicMetricReader.builder(
-                            OtlpGrpcMetricExporter.builder()
-                                .setEndpoint("http://127.0.0.1:" + xds.port().orElseThrow())
-                                .build())
-                        .setInterval(Duration.ofHours(1))
-                        .build())
-                .build())
-        .build();
+        """;
   }
 
   private HttpResponse<String> get(String path) throws IOException, InterruptedException {

@@ -18,13 +18,7 @@ import io.grpc.internal.JsonParser;
 import io.grpc.opentelemetry.GrpcOpenTelemetry;
 import io.grpc.stub.ClientCalls;
 import io.grpc.xds.XdsNameResolverProvider;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
-import io.opentelemetry.sdk.metrics.SdkMeterProvider;
-import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
-import io.opentelemetry.sdk.resources.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -237,26 +231,7 @@ class ServiceGraphPageBrowserTest {
     private final ManagedChannel channel;
 
     Web() throws IOException, InterruptedException {
-      sdk =
-          OpenTelemetrySdk.builder()
-              .setMeterProvider(
-                  SdkMeterProvider.builder()
-                      .setResource(
-                          Resource.getDefault()
-                              .merge(
-                                  Resource.create(
-                                      Attributes.of(
-                                          AttributeKey.stringKey("service.name"), "web",
-                                          AttributeKey.stringKey("k8s.namespace.name"), "demo"))))
-                      .registerMetricReader(
-                          PeriodicMetricReader.builder(
-                                  OtlpGrpcMetricExporter.builder()
-                                      .setEndpoint("http://127.0.0.1:" + xds.port().orElseThrow())
-                                      .build())
-                              .setInterval(Duration.ofHours(1))
-                              .build())
-                      .build())
-              .build();
+      sdk = StandaloneMetricsSender.sdk("web", "demo", xds.port().orElseThrow());
       String bootstrap = get("/bootstrap?namespace=demo&serviceAccount=web&pod=web-0").body();
       resolver = XdsNameResolverProvider.createForTest("xds-page", parse(bootstrap));
       NameResolverRegistry.getDefaultRegistry().register(resolver);

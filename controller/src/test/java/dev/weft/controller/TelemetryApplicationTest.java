@@ -18,13 +18,7 @@ import io.grpc.internal.JsonParser;
 import io.grpc.opentelemetry.GrpcOpenTelemetry;
 import io.grpc.stub.ClientCalls;
 import io.grpc.xds.XdsNameResolverProvider;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
-import io.opentelemetry.sdk.metrics.SdkMeterProvider;
-import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
-import io.opentelemetry.sdk.resources.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -94,26 +88,7 @@ class TelemetryApplicationTest {
 
   @Test
   void callsOfAnInstrumentedGrpcClientShowAsGoldenMetrics() throws Exception {
-    OpenTelemetrySdk sdk =
-        OpenTelemetrySdk.builder()
-            .setMeterProvider(
-                SdkMeterProvider.builder()
-                    .setResource(
-                        Resource.getDefault()
-                            .merge(
-                                Resource.create(
-                                    Attributes.of(
-                                        AttributeKey.stringKey("service.name"), "web",
-                                        AttributeKey.stringKey("k8s.namespace.name"), "demo"))))
-                    .registerMetricReader(
-                        PeriodicMetricReader.builder(
-                                OtlpGrpcMetricExporter.builder()
-                                    .setEndpoint("http://127.0.0.1:" + xds.port().orElseThrow())
-                                    .build())
-                            .setInterval(Duration.ofHours(1))
-                            .build())
-                    .build())
-            .build();
+    OpenTelemetrySdk sdk = StandaloneMetricsSender.sdk("web", "demo", xds.port().orElseThrow());
     String bootstrap =
         HttpClient.newHttpClient()
             .send(
