@@ -262,6 +262,25 @@ final class EnvoySidecarTranslator {
   }
 
   /** The name of the cluster that takes a connection on to the workload's {@code port}. */
+  /** A cluster's load assignment of one endpoint, {@code host:port}. */
+  static ClusterLoadAssignment singleEndpoint(String cluster, String host, int port) {
+    return ClusterLoadAssignment.newBuilder()
+        .setClusterName(cluster)
+        .addEndpoints(
+            LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    LbEndpoint.newBuilder()
+                        .setEndpoint(
+                            Endpoint.newBuilder()
+                                .setAddress(
+                                    Address.newBuilder()
+                                        .setSocketAddress(
+                                            SocketAddress.newBuilder()
+                                                .setAddress(host)
+                                                .setPortValue(port))))))
+        .build();
+  }
+
   static String inboundClusterName(int port) {
     return INBOUND_CLUSTER_PREFIX + port;
   }
@@ -292,21 +311,7 @@ final class EnvoySidecarTranslator {
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(5))
-        .setLoadAssignment(
-            ClusterLoadAssignment.newBuilder()
-                .setClusterName(name)
-                .addEndpoints(
-                    LocalityLbEndpoints.newBuilder()
-                        .addLbEndpoints(
-                            LbEndpoint.newBuilder()
-                                .setEndpoint(
-                                    Endpoint.newBuilder()
-                                        .setAddress(
-                                            Address.newBuilder()
-                                                .setSocketAddress(
-                                                    SocketAddress.newBuilder()
-                                                        .setAddress("127.0.0.1")
-                                                        .setPortValue(port)))))))
+        .setLoadAssignment(singleEndpoint(name, "127.0.0.1", port))
         .build();
   }
 

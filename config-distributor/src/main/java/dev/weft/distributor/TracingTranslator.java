@@ -4,15 +4,9 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.weft.api.policy.TelemetryValues;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -118,20 +112,7 @@ final class TracingTranslator {
                             .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
                     .build()))
         .setLoadAssignment(
-            ClusterLoadAssignment.newBuilder()
-                .setClusterName(name)
-                .addEndpoints(
-                    LocalityLbEndpoints.newBuilder()
-                        .addLbEndpoints(
-                            LbEndpoint.newBuilder()
-                                .setEndpoint(
-                                    Endpoint.newBuilder()
-                                        .setAddress(
-                                            Address.newBuilder()
-                                                .setSocketAddress(
-                                                    SocketAddress.newBuilder()
-                                                        .setAddress(collector.host())
-                                                        .setPortValue(collector.port())))))))
+            EnvoySidecarTranslator.singleEndpoint(name, collector.host(), collector.port()))
         .build();
   }
 

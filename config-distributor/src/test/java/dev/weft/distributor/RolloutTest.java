@@ -8,7 +8,6 @@ import dev.weft.registry.ObjectKey;
 import dev.weft.registry.ResourceKind;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +43,7 @@ class RolloutTest {
     mesh.service("greeter", 50051, mesh.startBackend("stable"));
     mesh.service("greeter-v1", 50051, mesh.startBackend("v1"));
     mesh.service("greeter-v2", 50051, mesh.startBackend("v2"));
-    mesh.source().upsert(split(90, 10));
+    mesh.source().upsert(RoutingEndToEndTest.split(90, 10));
     mesh.source().markSynced();
     ManagedChannel client = mesh.client(TARGET);
     XdsTestbed.call(client, WAIT);
@@ -55,7 +54,7 @@ class RolloutTest {
     raw.send(request(first.getVersionInfo(), first.getNonce()));
     await().atMost(WAIT).until(() -> rollout().equals(Optional.of(new Rollout(2, 2, List.of()))));
 
-    mesh.source().upsert(split(50, 50));
+    mesh.source().upsert(RoutingEndToEndTest.split(50, 50));
     DiscoveryResponse rejected = raw.nextSotw();
     raw.send(
         request(first.getVersionInfo(), rejected.getNonce()).toBuilder()
@@ -75,7 +74,7 @@ class RolloutTest {
                                     new Rollout.Rejected(
                                         AdsTestClient.NODE.getId(), "route rejected by test"))))));
 
-    mesh.source().upsert(split(60, 40));
+    mesh.source().upsert(RoutingEndToEndTest.split(60, 40));
     DiscoveryResponse fixed = raw.nextSotw();
     raw.send(request(fixed.getVersionInfo(), fixed.getNonce()));
     await().atMost(WAIT).until(() -> rollout().equals(Optional.of(new Rollout(2, 2, List.of()))));
@@ -100,22 +99,5 @@ class RolloutTest {
         .setResponseNonce(nonce)
         .addResourceNames(TARGET)
         .build();
-  }
-
-  private static HTTPRoute split(int v1, int v2) {
-    return RoutingEndToEndTest.route(
-        HTTPRoute.class,
-        """
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata: {name: greeter-canary, namespace: demo}
-        spec:
-          parentRefs: [{group: "", kind: Service, name: greeter, port: 50051}]
-          rules:
-          - backendRefs:
-            - {name: greeter-v1, port: 50051, weight: %d}
-            - {name: greeter-v2, port: 50051, weight: %d}
-        """
-            .formatted(v1, v2));
   }
 }

@@ -45,7 +45,7 @@ class RoutingEndToEndTest {
     mesh.service("greeter-v2", 50051, mesh.startBackend("v2"));
   }
 
-  private static HTTPRoute split(int v1, int v2) {
+  static HTTPRoute split(int v1, int v2) {
     return route(
         HTTPRoute.class,
         """
