@@ -33,6 +33,7 @@ import picocli.CommandLine.ScopeType;
       DescribeCommand.class,
       ShiftCommand.class,
       RollbackCommand.class,
+      CheckCommand.class,
       CommandLine.HelpCommand.class
     },
     description = "Inspect and steer a Weft service mesh.")
@@ -40,7 +41,7 @@ public final class WeftCli {
 
   /** The subcommands, so that an application's main method knows which arguments are ours. */
   public static final Set<String> COMMANDS =
-      Set.of("proxy-status", "config-dump", "describe", "shift", "rollback", "help");
+      Set.of("proxy-status", "config-dump", "describe", "shift", "rollback", "check", "help");
 
   @Option(
       names = "--server",
@@ -178,6 +179,8 @@ public final class WeftCli {
               + context
               + " is not in the kubeconfig; kubectl config get-contexts lists them");
     }
+    // As kubectl: one attempt per request, so an unreachable server is reported at once.
+    config.setRequestRetryBackoffLimit(0);
     config.setRequestTimeout((int) requestTimeout.toMillis());
     config.setConnectionTimeout((int) requestTimeout.toMillis());
     return new KubernetesClientBuilder().withConfig(config).build();

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -50,24 +51,7 @@ class ShiftCommandTest {
 
   @BeforeEach
   void writeKubeconfig() throws Exception {
-    kubeconfig = dir.resolve("kubeconfig");
-    Files.writeString(
-        kubeconfig,
-        """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: mock
-          cluster: {server: "%s", insecure-skip-tls-verify: true}
-        users:
-        - name: tester
-          user: {token: secret}
-        contexts:
-        - name: mock
-          context: {cluster: mock, user: tester, namespace: %s}
-        current-context: mock
-        """
-            .formatted(client.getMasterUrl().toString(), NS));
+    kubeconfig = kubeconfig(dir, client, NS);
     client.resources(HTTPRoute.class).inNamespace(NS).delete();
   }
 
@@ -230,6 +214,29 @@ class ShiftCommandTest {
       assertThat(help.exitCode()).isZero();
       assertThat(help.out()).contains("Usage: weft " + command).contains("--timeout");
     }
+  }
+
+  /** A kubeconfig file whose current context is the mock API server, with {@code namespace}. */
+  static Path kubeconfig(Path dir, KubernetesClient client, String namespace) throws IOException {
+    Path kubeconfig = dir.resolve("kubeconfig");
+    Files.writeString(
+        kubeconfig,
+        """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: mock
+          cluster: {server: "%s", insecure-skip-tls-verify: true}
+        users:
+        - name: tester
+          user: {token: secret}
+        contexts:
+        - name: mock
+          context: {cluster: mock, user: tester, namespace: %s}
+        current-context: mock
+        """
+            .formatted(client.getMasterUrl().toString(), namespace));
+    return kubeconfig;
   }
 
   private Run weft(String... args) {
