@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -126,10 +127,16 @@ public final class WeftCli {
     return line;
   }
 
+  /**
+   * Runs the CLI. A leading {@code cli} is skipped, as the controller's jar skips it, so that the
+   * {@code kubectl-weft} launcher runs either jar.
+   */
   public static void main(String[] args) {
     PrintWriter out = new PrintWriter(System.out, true);
     PrintWriter err = new PrintWriter(System.err, true);
-    System.exit(run(args, out, err));
+    String[] cliArgs =
+        args.length > 0 && args[0].equals("cli") ? Arrays.copyOfRange(args, 1, args.length) : args;
+    System.exit(run(cliArgs, out, err));
   }
 
   private static String name(CommandLine commandLine) {
