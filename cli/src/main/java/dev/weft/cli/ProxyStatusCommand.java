@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -84,10 +85,18 @@ final class ProxyStatusCommand implements Callable<Integer> {
     Table table = new Table(headers);
     List<String> details = new ArrayList<>();
     Instant now = cli.clock.instant();
+    Map<String, Integer> nodeIds = new HashMap<>();
+    sorted.forEach(p -> nodeIds.merge(p.path("nodeId").asString(), 1, Integer::sum));
     for (JsonNode proxy : sorted) {
       List<String> row = new ArrayList<>();
       String node = proxy.path("nodeId").asString();
-      row.add(node.isEmpty() ? proxy.path("stream").asString() : node);
+      String stream = proxy.path("stream").asString();
+      // Several streams may share a node id (a workload's client and server); config-dump takes
+      // the stream id too.
+      row.add(
+          node.isEmpty()
+              ? stream
+              : nodeIds.getOrDefault(node, 0) > 1 ? node + " (stream " + stream + ")" : node);
       row.add(orDash(proxy.path("namespace").asString()));
       row.add(orDash(proxy.path("type").asString()));
       row.add(orDash(proxy.path("protocol").asString()));
