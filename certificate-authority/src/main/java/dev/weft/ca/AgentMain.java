@@ -1,5 +1,7 @@
 package dev.weft.ca;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -32,7 +34,66 @@ public final class AgentMain {
     System.exit(run(args, System.err));
   }
 
-  static int run(String[] args, PrintStream err) throws IOException, InterruptedException {
+  /**
+   * Runs the agent; a failure the user can fix (the CA refuses the token, cannot be reached, a file
+   * cannot be read, a number is not one) is one line on {@code err} and exit code 1, not a stack
+   * trace.
+   */
+  static int run(String[] args, PrintStream err) throws InterruptedException {
+    try {
+      return runOrThrow(args, err);
+    } catch (StatusRuntimeException e) {
+      err.println("weft agent: " + describe(e, argument(args, "ca")));
+      return 1;
+    } catch (IOException | UncheckedIOException e) {
+      err.println(
+          "weft agent: cannot read or write a file: "
+              + e.getMessage()
+              + "; check --ca-bundle, --token-file and --out");
+      return 1;
+    } catch (NumberFormatException e) {
+      err.println(
+          "weft agent: --validity-seconds and --xds-proxy-port take a whole number ("
+              + e.getMessage()
+              + ")");
+      return 2;
+    }
+  }
+
+  private static String describe(StatusRuntimeException e, String ca) {
+    Status status = e.getStatus();
+    String detail = status.getDescription() == null ? "" : " (" + status.getDescription() + ")";
+    switch (status.getCode()) {
+      case UNAUTHENTICATED:
+      case PERMISSION_DENIED:
+        return "the CA at "
+            + ca
+            + " refused the token"
+            + detail
+            + "; check --token-file (the Pod's projected ServiceAccount token) or the CA's"
+            + " bootstrap tokens";
+      case UNAVAILABLE:
+      case DEADLINE_EXCEEDED:
+        return "cannot reach the CA at "
+            + ca
+            + detail
+            + "; check --ca (host:port of Weft's CA port) and --ca-bundle, and that Weft runs";
+      default:
+        return "the CA at " + ca + " refused the certificate request: " + status.getCode() + detail;
+    }
+  }
+
+  private static String argument(String[] args, String name) {
+    for (String arg : args) {
+      if (arg.startsWith("--" + name + "=")) {
+        return arg.substring(name.length() + 3);
+      }
+    }
+    return "";
+  }
+
+  private static int runOrThrow(String[] args, PrintStream err)
+      throws IOException, InterruptedException {
     Map<String, String> options = new HashMap<>();
     for (String arg : args) {
       if (!arg.startsWith("--")) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,5 +83,84 @@ class AgentMainTest {
 
     assertThat(exit).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("missing --ca-bundle");
+  }
+
+  @Test
+  void aRefusedTokenIsOneLineNotAStackTrace() throws Exception {
+    CertificateAuthority ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
+    Files.writeString(dir.resolve("tokens"), "agent-main-test-token-0123456789 shop web\n");
+    Files.writeString(dir.resolve("token"), "somebody-elses-token-0123456789\n");
+    Files.writeString(dir.resolve("roots.pem"), Pem.certificates(ca.trustBundle()));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try (CaServer server =
+        CaServer.builder(ca)
+            .port(0)
+            .authenticator(Authenticator.bootstrapTokens(dir.resolve("tokens")))
+            .start()) {
+
+      int exit =
+          AgentMain.run(
+              new String[] {
+                "--ca=localhost:" + server.port(),
+                "--ca-bundle=" + dir.resolve("roots.pem"),
+                "--token-file=" + dir.resolve("token"),
+                "--out=" + dir.resolve("out"),
+                "--once"
+              },
+              new PrintStream(err, true, StandardCharsets.UTF_8));
+
+      assertThat(exit).isEqualTo(1);
+      assertThat(err.toString(StandardCharsets.UTF_8))
+          .startsWith("weft agent: the CA at localhost:" + server.port() + " refused the token")
+          .endsWith(
+              "; check --token-file (the Pod's projected ServiceAccount token) or the CA's"
+                  + " bootstrap tokens\n")
+          .hasLineCount(1);
+    }
+  }
+
+  @Test
+  void anUnreachableCaAndAMissingBundleAreOneLineEach() throws Exception {
+    CertificateAuthority ca =
+        CertificateAuthority.builder().store(KeyMaterialStore.directory(dir.resolve("ca"))).build();
+    Files.writeString(dir.resolve("roots.pem"), Pem.certificates(ca.trustBundle()));
+    int closed;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    int exit =
+        AgentMain.run(
+            new String[] {
+              "--ca=127.0.0.1:" + closed,
+              "--ca-bundle=" + dir.resolve("roots.pem"),
+              "--out=" + dir.resolve("out"),
+              "--once"
+            },
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .startsWith("weft agent: cannot reach the CA at 127.0.0.1:" + closed)
+        .hasLineCount(1);
+
+    ByteArrayOutputStream missing = new ByteArrayOutputStream();
+    int missingExit =
+        AgentMain.run(
+            new String[] {
+              "--ca=127.0.0.1:" + closed,
+              "--ca-bundle=" + dir.resolve("nowhere.pem"),
+              "--out=" + dir.resolve("out"),
+              "--once"
+            },
+            new PrintStream(missing, true, StandardCharsets.UTF_8));
+
+    assertThat(missingExit).isEqualTo(1);
+    assertThat(missing.toString(StandardCharsets.UTF_8))
+        .startsWith("weft agent: cannot read or write a file: ")
+        .contains("nowhere.pem")
+        .hasLineCount(1);
   }
 }

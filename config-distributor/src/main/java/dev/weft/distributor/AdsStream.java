@@ -301,7 +301,16 @@ abstract class AdsStream implements ConfigWatcher {
         peer,
         protocol(),
         connectedSince,
+        instantOf(behindSinceNanos),
         types);
+  }
+
+  /** The wall-clock time of a {@link System#nanoTime()} reading; null for {@link #NOT_BEHIND}. */
+  protected final Instant instantOf(long nanos) {
+    if (nanos == NOT_BEHIND) {
+      return null;
+    }
+    return context.clock().instant().minusNanos(System.nanoTime() - nanos);
   }
 
   @Override
@@ -343,6 +352,10 @@ abstract class AdsStream implements ConfigWatcher {
     long subscribedNanos = Long.MIN_VALUE;
 
     String ackedVersion = "";
+
+    /** When the proxy last acknowledged this type; null before. */
+    Instant ackedAt;
+
     ProxyStatus.Nack lastNack;
 
     /**

@@ -135,6 +135,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       rejected(type, state, answered, request.getErrorDetail().getMessage());
     } else if (answered != null) {
       state.ackedVersion = answered.version();
+      state.ackedAt = context.clock().instant();
       state.rejectedSinceNanos = NOT_BEHIND;
       setHeld(type, answered.holds());
       context.metrics().acked(type, answered);
@@ -327,12 +328,15 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       }
       subscribed.addAll(state.subscribed.keySet());
       InFlight.Sent pending = state.inFlight.newest();
+      InFlight.Sent oldest = state.inFlight.oldest();
       result.put(
           entry.getKey().typeUrl(),
           new ProxyStatus.TypeStatus(
               subscribed,
               state.ackedVersion,
+              state.ackedAt,
               pending == null ? "" : pending.version(),
+              oldest == null ? null : instantOf(oldest.sinceNanos()),
               new TreeMap<>(state.holds).keySet().stream().toList(),
               state.lastNack));
     }

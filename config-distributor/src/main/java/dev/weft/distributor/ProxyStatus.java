@@ -20,6 +20,9 @@ import java.util.Map;
  * @param address the peer address of the stream
  * @param protocol {@code sotw} (state of the world) or {@code delta}
  * @param connectedSince when the stream opened
+ * @param behindSince since when the proxy has lacked configuration it should hold (a response not
+ *     answered, a version rejected, a push its transport cannot take yet); null when it holds
+ *     everything
  * @param types per type URL: what is subscribed, acknowledged, pending, and the last rejection
  */
 public record ProxyStatus(
@@ -33,6 +36,7 @@ public record ProxyStatus(
     String address,
     String protocol,
     Instant connectedSince,
+    Instant behindSince,
     Map<String, TypeStatus> types) {
 
   /**
@@ -40,14 +44,19 @@ public record ProxyStatus(
    *
    * @param subscribed the names subscribed, or {@code ["*"]} for all
    * @param ackedVersion the version the proxy last acknowledged; empty before the first ACK
+   * @param ackedAt when the proxy last acknowledged a response of this type; null before the first
    * @param pendingVersion a version sent and not yet acknowledged or rejected; empty when none
+   * @param pendingSince since when the oldest unanswered response's configuration waits for the
+   *     proxy; null when none
    * @param resources names the proxy holds, per its last acknowledgement
    * @param lastNack the last rejection, or null
    */
   public record TypeStatus(
       List<String> subscribed,
       String ackedVersion,
+      Instant ackedAt,
       String pendingVersion,
+      Instant pendingSince,
       List<String> resources,
       Nack lastNack) {}
 

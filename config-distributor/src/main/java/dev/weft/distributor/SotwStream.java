@@ -343,6 +343,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
   private void acknowledged(ResourceType type, TypeState state, InFlight.Sent sent) {
     state.ackedVersion = sent.version();
+    state.ackedAt = context.clock().instant();
     state.rejectedSinceNanos = NOT_BEHIND;
     setHeld(type, sent.holds());
     context.metrics().acked(type, sent);
@@ -391,12 +392,15 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     for (Map.Entry<ResourceType, TypeState> entry : types.entrySet()) {
       TypeState state = entry.getValue();
       InFlight.Sent pending = state.inFlight.newest();
+      InFlight.Sent oldest = state.inFlight.oldest();
       result.put(
           entry.getKey().typeUrl(),
           new ProxyStatus.TypeStatus(
               state.wildcard ? List.of("*") : state.refs.stream().map(ResourceRef::name).toList(),
               state.ackedVersion,
+              state.ackedAt,
               pending == null ? "" : pending.version(),
+              oldest == null ? null : instantOf(oldest.sinceNanos()),
               heldNames(entry.getKey()),
               state.lastNack));
     }

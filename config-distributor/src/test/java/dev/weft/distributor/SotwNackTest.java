@@ -56,9 +56,19 @@ class SotwNackTest {
 
     DiscoveryResponse next = proxy.nextSotw();
     assertThat(next.getTypeUrl()).as("the rejected version is not sent again").isEqualTo(CDS);
-    ProxyStatus.TypeStatus eds = mesh.distributor.proxies().get(0).types().get(EDS);
+    ProxyStatus status = mesh.distributor.proxies().get(0);
+    ProxyStatus.TypeStatus eds = status.types().get(EDS);
     assertThat(eds.ackedVersion()).isEqualTo(good.getVersionInfo());
+    assertThat(eds.ackedAt()).isNotNull();
     assertThat(eds.pendingVersion()).isEmpty();
+    assertThat(eds.pendingSince()).isNull();
+    // The rejection keeps it behind: it lacks the version it rejected.
+    assertThat(status.behindSince()).isNotNull();
+    // CDS: answered above, not yet acknowledged.
+    ProxyStatus.TypeStatus cds = status.types().get(CDS);
+    assertThat(cds.pendingVersion()).isEqualTo(next.getVersionInfo());
+    assertThat(cds.pendingSince()).isNotNull();
+    assertThat(cds.ackedAt()).isNull();
     assertThat(eds.lastNack().version()).isEqualTo(rejected.getVersionInfo());
     assertThat(eds.lastNack().detail()).isEqualTo("endpoint rejected by test");
     assertThat(mesh.meters.get("weft.xds.nacks").tag("type", "endpoint").counter().count())

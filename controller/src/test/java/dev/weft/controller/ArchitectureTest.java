@@ -20,7 +20,8 @@ class ArchitectureTest {
     "dev.weft.distributor..",
     "dev.weft.ca..",
     "dev.weft.demo..",
-    "dev.weft.telemetry.."
+    "dev.weft.telemetry..",
+    "dev.weft.cli.."
   };
 
   private static JavaClasses weft;
@@ -40,6 +41,7 @@ class ArchitectureTest {
     assertThat(weft.contain("dev.weft.registry.MeshRegistry")).isTrue();
     assertThat(weft.contain("dev.weft.distributor.ConfigDistributor")).isTrue();
     assertThat(weft.contain("dev.weft.telemetry.TelemetryCollector")).isTrue();
+    assertThat(weft.contain("dev.weft.cli.WeftCli")).isTrue();
     assertThat(weft.contain("dev.weft.controller.WeftApplication")).isTrue();
   }
 
@@ -108,6 +110,40 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAPackage("dev.weft.telemetry..")
+        .check(weft);
+  }
+
+  /**
+   * The CLI talks to Weft only through its HTTP API and the Kubernetes API, as a user's machine
+   * does: it links no module of the control plane, and none links it but the application.
+   */
+  @Test
+  void theCliIsAClientOfTheControlPlaneOnly() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.weft.cli..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.weft.api..",
+            "dev.weft.registry..",
+            "dev.weft.distributor..",
+            "dev.weft.ca..",
+            "dev.weft.telemetry..",
+            "dev.weft.demo..")
+        .check(weft);
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "dev.weft.api..",
+            "dev.weft.registry..",
+            "dev.weft.distributor..",
+            "dev.weft.ca..",
+            "dev.weft.telemetry..",
+            "dev.weft.demo..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.weft.cli..")
         .check(weft);
   }
 

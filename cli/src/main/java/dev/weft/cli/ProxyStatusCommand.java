@@ -1,0 +1,199 @@
+package dev.weft.cli;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code weft proxy-status}: one row per connected proxy, and per xDS type whether it holds what
+ * Weft sent it (from {@code GET /debug/proxies}):
+ *
+ * <ul>
+ *   <li>{@code SYNCED}: acknowledged, nothing pending; the age is since its last ACK;
+ *   <li>{@code NACKED}: it rejected a version after its last ACK, and keeps its last good one; the
+ *       age is since the rejection, whose message follows the table;
+ *   <li>{@code STALE}: a response it has not answered yet (or none received at all); the age is how
+ *       long it has been behind.
+ * </ul>
+ */
+@Command(
+    name = "proxy-status",
+    mixinStandardHelpOptions = true,
+    description =
+        "Lists connected proxies and, per xDS type, SYNCED / STALE / NACKED with its age.")
+final class ProxyStatusCommand implements Callable<Integer> {
+
+  /** xDS types in the order istioctl shows them, with their short names. */
+  private static final Map<String, String> SHORT_NAMES =
+      Map.of(
+          "type.googleapis.com/envoy.config.cluster.v3.Cluster", "CDS",
+          "type.googleapis.com/envoy.config.listener.v3.Listener", "LDS",
+          "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", "EDS",
+          "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "RDS",
+          "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "SDS");
+
+  private static final List<String> ORDER = List.of("CDS", "LDS", "EDS", "RDS", "SDS");
+
+  @ParentCommand WeftCli cli;
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    JsonNode proxies = cli.api().get("/debug/proxies");
+    PrintWriter out = spec.commandLine().getOut();
+    if (!proxies.isArray() || proxies.isEmpty()) {
+      out.println("No proxies are connected to Weft at " + cli.server + ".");
+      return 0;
+    }
+    List<JsonNode> sorted = new ArrayList<>();
+    proxies.forEach(sorted::add);
+    sorted.sort(
+        Comparator.comparing((JsonNode p) -> p.path("namespace").asString())
+            .thenComparing(p -> p.path("nodeId").asString()));
+    Set<String> types = new LinkedHashSet<>();
+    for (String name : ORDER) {
+      for (JsonNode proxy : sorted) {
+        proxy
+            .path("types")
+            .propertyNames()
+            .forEach(
+                url -> {
+                  if (shortName(url).equals(name)) {
+                    types.add(name);
+                  }
+                });
+      }
+    }
+    for (JsonNode proxy : sorted) {
+      proxy.path("types").propertyNames().forEach(url -> types.add(shortName(url)));
+    }
+    List<String> headers = new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "PROTOCOL"));
+    headers.addAll(types);
+    Table table = new Table(headers);
+    List<String> details = new ArrayList<>();
+    Instant now = cli.clock.instant();
+    Map<String, Integer> nodeIds = new HashMap<>();
+    sorted.forEach(p -> nodeIds.merge(p.path("nodeId").asString(), 1, Integer::sum));
+    for (JsonNode proxy : sorted) {
+      List<String> row = new ArrayList<>();
+      String node = proxy.path("nodeId").asString();
+      String stream = proxy.path("stream").asString();
+      // Several streams may share a node id (a workload's client and server); config-dump takes
+      // the stream id too.
+      row.add(
+          node.isEmpty()
+              ? stream
+              : nodeIds.getOrDefault(node, 0) > 1 ? node + " (stream " + stream + ")" : node);
+      row.add(orDash(proxy.path("namespace").asString()));
+      row.add(orDash(proxy.path("type").asString()));
+      row.add(orDash(proxy.path("protocol").asString()));
+      for (String type : types) {
+        JsonNode status = null;
+        String typeUrl = "";
+        for (Map.Entry<String, JsonNode> entry : iterable(proxy.path("types"))) {
+          if (shortName(entry.getKey()).equals(type)) {
+            status = entry.getValue();
+            typeUrl = entry.getKey();
+          }
+        }
+        if (status == null) {
+          row.add("-");
+          continue;
+        }
+        TypeState state = TypeState.of(status, instant(proxy.path("connectedSince")));
+        row.add(state.label + " (" + Durations.age(Duration.between(state.since, now)) + ")");
+        if (state.label.equals("NACKED")) {
+          JsonNode nack = status.path("lastNack");
+          details.add(
+              row.get(0)
+                  + " "
+                  + type
+                  + " rejected version "
+                  + nack.path("version").asString()
+                  + ": "
+                  + nack.path("detail").asString().strip().replaceAll("\\s+", " ")
+                  + " (it keeps "
+                  + keeps(status)
+                  + "; "
+                  + typeUrl
+                  + ")");
+        }
+      }
+      table.add(row);
+    }
+    table.print(out);
+    if (!details.isEmpty()) {
+      out.println();
+      details.forEach(out::println);
+    }
+    return 0;
+  }
+
+  private static String keeps(JsonNode status) {
+    String acked = status.path("ackedVersion").asString();
+    return acked.isEmpty() ? "nothing" : "version " + acked;
+  }
+
+  /** One type's state on one proxy, and since when. */
+  private record TypeState(String label, Instant since) {
+
+    static TypeState of(JsonNode status, Instant connectedSince) {
+      Instant ackedAt = instant(status.path("ackedAt"));
+      JsonNode nack = status.path("lastNack");
+      Instant nackedAt = nack.isObject() ? instant(nack.path("at")) : null;
+      if (nackedAt != null && (ackedAt == null || nackedAt.isAfter(ackedAt))) {
+        return new TypeState("NACKED", nackedAt);
+      }
+      if (!status.path("pendingVersion").asString().isEmpty()) {
+        Instant pendingSince = instant(status.path("pendingSince"));
+        return new TypeState("STALE", pendingSince != null ? pendingSince : connectedSince);
+      }
+      if (ackedAt != null) {
+        return new TypeState("SYNCED", ackedAt);
+      }
+      // Subscribed, nothing sent yet: it lacks what it asked for since it connected.
+      return new TypeState("STALE", connectedSince);
+    }
+  }
+
+  static String shortName(String typeUrl) {
+    String known = SHORT_NAMES.get(typeUrl);
+    if (known != null) {
+      return known;
+    }
+    int dot = typeUrl.lastIndexOf('.');
+    return dot < 0 ? typeUrl : typeUrl.substring(dot + 1);
+  }
+
+  private static String orDash(String text) {
+    return text.isEmpty() ? "-" : text;
+  }
+
+  /** A timestamp as Jackson writes an Instant: ISO-8601 text, or seconds as a number. */
+  static Instant instant(JsonNode node) {
+    if (node == null || node.isNull() || node.isMissingNode()) {
+      return null;
+    }
+    if (node.isNumber()) {
+      return Instant.ofEpochSecond(0).plusNanos((long) (node.asDouble() * 1e9));
+    }
+    return Instant.parse(node.asString());
+  }
+
+  private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode object) {
+    return object.properties();
+  }
+}
