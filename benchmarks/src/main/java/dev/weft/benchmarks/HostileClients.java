@@ -39,14 +39,11 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -69,6 +66,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -124,17 +122,7 @@ final class HostileClients implements Callable<Integer> {
 
   private static final double MIB = 1024.0 * 1024.0;
 
-  @Option(
-      names = "--jar",
-      defaultValue = "controller/target/weft-controller.jar",
-      description = "The controller's jar (default ${DEFAULT-VALUE}).")
-  Path jar;
-
-  @Option(
-      names = "--xmx",
-      defaultValue = "512m",
-      description = "The controller's maximum heap (default ${DEFAULT-VALUE}).")
-  String maxHeap;
+  @Mixin ControllerJarOptions controllerJar;
 
   @Option(
       names = "--streams",
@@ -247,13 +235,17 @@ final class HostileClients implements Callable<Integer> {
     }
     long start = System.nanoTime();
     Path workDir = Files.createTempDirectory("weft-hostile-clients");
-    String describedJar = describeJar();
+    String describedJar = controllerJar.describe();
     System.err.println("starting " + describedJar + " in " + workDir);
     agentScheduler = Executors.newSingleThreadScheduledExecutor();
     List<Row> rows = new ArrayList<>();
     Result result;
     try (ControllerProcess started =
-        ControllerProcess.start(jar, workDir, List.of("-Xmx" + maxHeap), Duration.ofMinutes(2))) {
+        ControllerProcess.start(
+            controllerJar.jar,
+            workDir,
+            List.of("-Xmx" + controllerJar.maxHeap),
+            Duration.ofMinutes(2))) {
       controller = started;
       ControllerProcess.CaInfo ca = controller.caInfo();
       caSpiffeId = ca.spiffeId();
@@ -356,7 +348,7 @@ final class HostileClients implements Callable<Integer> {
       result =
           new Result(
               Machine.describe(),
-              describedJar + ", -Xmx" + maxHeap,
+              describedJar + ", -Xmx" + controllerJar.maxHeap,
               baseline,
               mib(last.heapBytes()),
               caAtStart,
@@ -387,10 +379,9 @@ final class HostileClients implements Callable<Integer> {
    * after it: the option's name and the bound say it all.
    */
   private String problem() {
-    if (!Files.isRegularFile(jar)) {
-      return "--jar: no controller jar at "
-          + jar.toAbsolutePath()
-          + " (build it: mvn -q -DskipTests -pl controller -am package)";
+    String jarProblem = controllerJar.problem();
+    if (jarProblem != null) {
+      return jarProblem;
     }
     for (Map.Entry<String, Integer> count :
         Map.of("--streams", streams, "--reports", reports, "--flood", flood, "--csrs", csrs)
@@ -414,17 +405,6 @@ final class HostileClients implements Callable<Integer> {
       return "--streams x --names must be at most 16,777,216: one loopback address per name";
     }
     return null;
-  }
-
-  private String describeJar() throws IOException {
-    FileTime modified = Files.getLastModifiedTime(jar);
-    long minutes = Duration.between(modified.toInstant(), Instant.now()).toMinutes();
-    return jar
-        + " (built "
-        + modified.toInstant().truncatedTo(ChronoUnit.SECONDS)
-        + ", "
-        + minutes
-        + " min before the run)";
   }
 
   /**

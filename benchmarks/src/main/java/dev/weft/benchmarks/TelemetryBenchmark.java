@@ -18,10 +18,7 @@ import io.opentelemetry.proto.resource.v1.Resource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -33,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -107,17 +105,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
 
   private static final int SCRAPES_UNTIMED = 3;
 
-  @Option(
-      names = "--jar",
-      defaultValue = "controller/target/weft-controller.jar",
-      description = "The controller's jar (default ${DEFAULT-VALUE}).")
-  Path jar;
-
-  @Option(
-      names = "--xmx",
-      defaultValue = "512m",
-      description = "The controller's maximum heap (default ${DEFAULT-VALUE}).")
-  String maxHeap;
+  @Mixin ControllerJarOptions controllerJar;
 
   @Option(
       names = "--controller-jvm-options",
@@ -285,8 +273,8 @@ final class TelemetryBenchmark implements Callable<Integer> {
     }
     long start = System.nanoTime();
     Path workDir = Files.createTempDirectory("weft-telemetry-bench");
-    String describedJar = describeJar();
-    List<String> jvm = new ArrayList<>(List.of("-Xmx" + maxHeap));
+    String describedJar = controllerJar.describe();
+    List<String> jvm = new ArrayList<>(List.of("-Xmx" + controllerJar.maxHeap));
     if (!controllerJvmOptions.isBlank()) {
       jvm.addAll(Arrays.asList(controllerJvmOptions.trim().split("\\s+")));
     }
@@ -294,7 +282,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
     Result result;
     try (ControllerProcess controller =
         ControllerProcess.start(
-            jar,
+            controllerJar.jar,
             workDir,
             jvm,
             meshYaml(workloads, pods / workloads),
@@ -370,7 +358,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
         result =
             new Result(
                 Machine.describe(),
-                describedJar + ", -Xmx" + maxHeap + " " + controllerJvmOptions,
+                describedJar + ", -Xmx" + controllerJar.maxHeap + " " + controllerJvmOptions,
                 mapping(),
                 pods,
                 workloads,
@@ -424,10 +412,9 @@ final class TelemetryBenchmark implements Callable<Integer> {
   }
 
   private String problem() {
-    if (!Files.isRegularFile(jar)) {
-      return "--jar: no controller jar at "
-          + jar.toAbsolutePath()
-          + " (build it: mvn -q -DskipTests -pl controller -am package)";
+    String jarProblem = controllerJar.problem();
+    if (jarProblem != null) {
+      return jarProblem;
     }
     if (workloads < 3) {
       return "--workload-names must be at least 3 (each calls the next two): " + workloads;
@@ -857,17 +844,6 @@ final class TelemetryBenchmark implements Callable<Integer> {
       }
     }
     System.out.printf(Locale.ROOT, "took %.0f s%n", r.seconds());
-  }
-
-  private String describeJar() throws IOException {
-    FileTime modified = Files.getLastModifiedTime(jar);
-    long minutes = Duration.between(modified.toInstant(), Instant.now()).toMinutes();
-    return jar
-        + " (built "
-        + modified.toInstant().truncatedTo(ChronoUnit.SECONDS)
-        + ", "
-        + minutes
-        + " min before the run)";
   }
 
   private static double round(double value) {
