@@ -76,7 +76,15 @@ ConfigMap too, so the container, the Service and the application agree.
 {{- define "weft.monitoringPort" -}}15014{{- end }}
 {{- define "weft.xdsPort" -}}15010{{- end }}
 {{- define "weft.caPort" -}}15012{{- end }}
-{{- define "weft.injectionPort" -}}15017{{- end }}
+{{- define "weft.webhooksPort" -}}15017{{- end }}
+
+{{/*
+Whether the admission webhooks' HTTPS port runs: for sidecar injection, the validating webhook, or
+both.
+*/}}
+{{- define "weft.webhooksEnabled" -}}
+{{- if or .Values.injection.enabled .Values.validation.enabled }}true{{- end }}
+{{- end }}
 
 {{/*
 The sidecar injection webhook's MutatingWebhookConfiguration (cluster-scoped, so named after the
@@ -144,6 +152,9 @@ Checks the schema cannot express: fails the render with the values' names.
 {{- end }}
 {{- if and (not .Values.ca.enabled) (not .Values.xds.plaintext) }}
 {{- fail "ca.enabled=false leaves no xDS port: xDS over mutual TLS is served beside the CA; set xds.plaintext=true, or keep the CA" }}
+{{- end }}
+{{- if and .Values.validation.enabled (not .Values.ca.enabled) }}
+{{- fail "validation.enabled needs ca.enabled: the CA issues the webhook's certificate; set validation.enabled=false too, and invalid routes and policies are refused in their status instead" }}
 {{- end }}
 {{- if .Values.injection.enabled }}
 {{- if not .Values.ca.enabled }}

@@ -244,7 +244,7 @@ class HelmChartTest {
     assertThat(setting(chart.settings(), "weft.xds.port")).isEqualTo(15010);
     assertThat(chart.service().getSpec().getPorts())
         .extracting(ServicePort::getName)
-        .containsExactly("grpc-xds", "grpc-ca", "http", "http-monitoring");
+        .containsExactly("grpc-xds", "grpc-ca", "http", "http-monitoring", "https-webhook");
     assertThat(at(chart.settings(), "weft.xds.advertised-address"))
         .contains("weft.weft-system.svc:" + servicePort(chart, "grpc-xds"));
   }
@@ -262,11 +262,15 @@ class HelmChartTest {
         .extracting(ServicePort::getName)
         .containsExactlyElementsOf(
             plaintext
-                ? List.of("grpc-xds", "grpc-ca", "http", "http-monitoring")
-                : List.of("grpc-ca", "http", "http-monitoring"));
+                ? List.of("grpc-xds", "grpc-ca", "http", "http-monitoring", "https-webhook")
+                : List.of("grpc-ca", "http", "http-monitoring", "https-webhook"));
     for (ServicePort port : chart.service().getSpec().getPorts()) {
       String target = port.getTargetPort().getStrVal();
       assertThat(target).as("%s targets a port by name", port.getName()).isNotNull();
+      if (port.getName().equals("https-webhook")) {
+        // The API server calls webhooks on 443 (theInjectionWebhookCallsTheServiceOn443...).
+        continue;
+      }
       assertThat(chart.containerPort(target))
           .as("%s targets container port %s", port.getName(), target)
           .contains(port.getPort());
@@ -546,8 +550,22 @@ class HelmChartTest {
 
   @Test
   void withoutTheCaNoCaPortAndNoAccessToSecretsOrConfigMaps() {
+    // The validating webhook's certificate comes from the CA: without it, it must be turned off
+    // by name.
+    assertThatThrownBy(
+            () ->
+                RenderedChart.template()
+                    .set("ca.enabled", "false")
+                    .set("xds.plaintext", "true")
+                    .yaml())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("validation.enabled needs ca.enabled");
     RenderedChart chart =
-        RenderedChart.template().set("ca.enabled", "false").set("xds.plaintext", "true").render();
+        RenderedChart.template()
+            .set("ca.enabled", "false")
+            .set("xds.plaintext", "true")
+            .set("validation.enabled", "false")
+            .render();
     RbacRules rbac = RbacRules.of(chart);
 
     assertThat(at(chart.settings(), "weft.ca.enabled")).contains(false);
@@ -610,12 +628,11 @@ class HelmChartTest {
   }
 
   @Test
-  void injectionIsOffByDefaultWithNoWebhookPortOrAccess() {
+  void injectionIsOffByDefaultWithNoMutatingWebhookOrAccess() {
     RenderedChart chart = defaults();
 
     assertThat(chart.all(MutatingWebhookConfiguration.class)).isEmpty();
     assertThat(at(chart.settings(), "weft.injection.enabled")).contains(false);
-    assertThat(chart.containerPort("https-webhook")).isEmpty();
     assertThat(
             RbacRules.of(chart)
                 .allows(
@@ -628,8 +645,8 @@ class HelmChartTest {
   }
 
   @Test
-  void theValidatingWebhookSendsRoutesAndPoliciesToValidateAndNeverBlocksAnApply() {
-    RenderedChart chart = withInjection();
+  void theValidatingWebhookIsOnByDefaultSendsRoutesAndPoliciesToValidateAndNeverBlocksAnApply() {
+    RenderedChart chart = defaults();
     ValidatingWebhookConfiguration configuration = chart.one(ValidatingWebhookConfiguration.class);
     ValidatingWebhook webhook = configuration.getWebhooks().get(0);
 
@@ -641,9 +658,25 @@ class HelmChartTest {
     assertThat(webhook.getRules())
         .flatExtracting(rule -> rule.getResources())
         .contains("httproutes", "grpcroutes", "trafficpolicies", "ratelimitpolicies");
-    assertThat(at(chart.settings(), "weft.injection.validating-webhook-configuration"))
+    assertThat(at(chart.settings(), "weft.validation.enabled")).contains(true);
+    assertThat(at(chart.settings(), "weft.validation.webhook-configuration"))
         .contains("weft-validator");
-    assertThat(defaults().all(ValidatingWebhookConfiguration.class)).isEmpty();
+    assertThat(chart.containerPort("https-webhook"))
+        .contains(setting(chart.settings(), "weft.webhooks.port"));
+    assertThat(
+            RbacRules.of(chart)
+                .allows(
+                    ApiRequest.of(
+                        "PATCH",
+                        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/"
+                            + "weft-validator"),
+                    NAMESPACE))
+        .isTrue();
+
+    RenderedChart off = RenderedChart.template().set("validation.enabled", "false").render();
+    assertThat(off.all(ValidatingWebhookConfiguration.class)).isEmpty();
+    assertThat(off.containerPort("https-webhook")).isEmpty();
+    assertThat(at(off.settings(), "weft.validation.enabled")).contains(false);
   }
 
   @Test
@@ -672,8 +705,8 @@ class HelmChartTest {
             .orElseThrow();
     assertThat(port.getTargetPort().getStrVal()).isEqualTo("https-webhook");
     assertThat(chart.containerPort("https-webhook"))
-        .contains(setting(APPLICATION, "weft.injection.port"))
-        .contains(setting(settings, "weft.injection.port"))
+        .contains(setting(APPLICATION, "weft.webhooks.port"))
+        .contains(setting(settings, "weft.webhooks.port"))
         .contains(15017);
     assertThat(webhook.getAdmissionReviewVersions()).containsExactly("v1");
     assertThat(webhook.getSideEffects()).isEqualTo("None");

@@ -71,7 +71,7 @@ final class Replica implements AutoCloseable {
       ApiServer api,
       Path work,
       String debugToken) {
-    int[] ports = freePorts(4);
+    int[] ports = freePorts(5);
     Path config = work.resolve(name + "-config");
     Path log = work.resolve(name + ".log");
     try {
@@ -94,6 +94,7 @@ final class Replica implements AutoCloseable {
     env.put("WEFT_XDS_PORT", Integer.toString(ports[1]));
     env.put("WEFT_CA_PORT", Integer.toString(ports[2]));
     env.put("MANAGEMENT_SERVER_PORT", Integer.toString(ports[3]));
+    env.put("WEFT_WEBHOOKS_PORT", Integer.toString(ports[4]));
     GenericContainer<?> container =
         new GenericContainer<>(DockerImageName.parse(image))
             .withImagePullPolicy(imageName -> false)

@@ -12,6 +12,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -31,10 +33,10 @@ import org.slf4j.LoggerFactory;
  * The HTTPS port of Weft's admission webhooks: the API server POSTs AdmissionReviews of Pod
  * creations to {@value #PATH}, which {@link InjectionReviews} answers (sidecar injection), and of
  * routes and policies to {@value ValidationReviews#PATH}, which {@link ValidationReviews} answers.
- * The JDK's own HTTPS server, so the control plane runs no second servlet container for two
- * endpoints; its certificate is the control plane's own SVID (the CA port's, {@code
- * CaServer#serving}), which the webhook configuration's {@code caBundle} (Weft's trust bundle)
- * verifies.
+ * Either may be off; its path then answers 404. The JDK's own HTTPS server, so the control plane
+ * runs no second servlet container for two endpoints; its certificate is the control plane's own
+ * SVID (the CA port's, {@code CaServer#serving}), which the webhook configuration's {@code
+ * caBundle} (Weft's trust bundle) verifies.
  *
  * <p>Bounds, since anyone who reaches the port can call it: {@value #THREADS} threads answer, and
  * at most {@value #QUEUED} connections wait for one (the JDK closes any more at once); a body over
@@ -72,8 +74,12 @@ final class AdmissionWebhooks implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(AdmissionWebhooks.class);
 
+  /** Null when sidecar injection is off. */
   private final InjectionReviews reviews;
+
+  /** Null when the validating webhook is off. */
   private final ValidationReviews validation;
+
   private final Duration deadline;
   private final ThreadPoolExecutor workers;
   private final ScheduledExecutorService deadlines;
@@ -100,9 +106,9 @@ final class AdmissionWebhooks implements AutoCloseable {
     this.deadlines = DaemonThreads.singleThread("weft-injection-deadlines");
   }
 
-  static Builder builder(
-      InjectionReviews reviews, ValidationReviews validation, X509ExtendedKeyManager keys) {
-    return new Builder(reviews, validation, keys);
+  /** A webhook port presenting {@code keys}; at least one of its two webhooks must be given. */
+  static Builder builder(X509ExtendedKeyManager keys) {
+    return new Builder(keys);
   }
 
   /** The bound port (the real one when started on port 0). */
@@ -112,18 +118,27 @@ final class AdmissionWebhooks implements AutoCloseable {
 
   /** Settings of an {@link AdmissionWebhooks}. */
   static final class Builder {
-    private final InjectionReviews reviews;
-    private final ValidationReviews validation;
     private final X509ExtendedKeyManager keys;
+    private InjectionReviews reviews;
+    private ValidationReviews validation;
     private String address = "";
     private int port = 15017;
     private Duration deadline = DEFAULT_DEADLINE;
 
-    private Builder(
-        InjectionReviews reviews, ValidationReviews validation, X509ExtendedKeyManager keys) {
-      this.reviews = Objects.requireNonNull(reviews);
-      this.validation = Objects.requireNonNull(validation);
+    private Builder(X509ExtendedKeyManager keys) {
       this.keys = Objects.requireNonNull(keys);
+    }
+
+    /** Serves sidecar injection at {@value #PATH}. */
+    Builder injection(InjectionReviews value) {
+      reviews = Objects.requireNonNull(value);
+      return this;
+    }
+
+    /** Serves the validating webhook at {@value ValidationReviews#PATH}. */
+    Builder validation(ValidationReviews value) {
+      validation = Objects.requireNonNull(value);
+      return this;
     }
 
     /** An IP address to listen on; empty: every address. */
@@ -154,6 +169,9 @@ final class AdmissionWebhooks implements AutoCloseable {
     }
 
     AdmissionWebhooks start() throws IOException {
+      if (reviews == null && validation == null) {
+        throw new IllegalStateException("neither webhook is on: nothing to serve");
+      }
       SSLContext tls;
       try {
         tls = SSLContext.getInstance("TLS");
@@ -265,13 +283,11 @@ final class AdmissionWebhooks implements AutoCloseable {
 
   private InjectionReviews.Answer answer(HttpExchange exchange) throws IOException {
     String path = exchange.getRequestURI().getPath();
-    if (!PATH.equals(path) && !ValidationReviews.PATH.equals(path)) {
-      return InjectionReviews.Answer.line(
-          404,
-          "not found: Weft's admission webhooks answer POST "
-              + PATH
-              + " and POST "
-              + ValidationReviews.PATH);
+    boolean served =
+        (PATH.equals(path) && reviews != null)
+            || (ValidationReviews.PATH.equals(path) && validation != null);
+    if (!served) {
+      return InjectionReviews.Answer.line(404, "not found: this port answers " + servedPaths());
     }
     if (!"POST".equals(exchange.getRequestMethod())) {
       exchange.getResponseHeaders().set("Allow", "POST");
@@ -296,6 +312,17 @@ final class AdmissionWebhooks implements AutoCloseable {
       return InjectionReviews.Answer.line(
           500, "Weft failed to answer: " + InjectionReviews.firstLine(e.toString()));
     }
+  }
+
+  private String servedPaths() {
+    List<String> paths = new ArrayList<>();
+    if (reviews != null) {
+      paths.add("POST " + PATH + " (sidecar injection)");
+    }
+    if (validation != null) {
+      paths.add("POST " + ValidationReviews.PATH + " (validation)");
+    }
+    return String.join(" and ", paths);
   }
 
   private static boolean tooLong(String contentLength) {

@@ -11,7 +11,7 @@ import org.springframework.core.env.MapPropertySource;
 /**
  * Defaults that depend on where Weft runs. Standalone, it listens on loopback only: its HTTP ports
  * (the debug API lists every address and identity of the mesh), its plaintext xDS port and, when
- * turned on, its injection webhook; a laptop's mesh is nobody else's. In a cluster, every port
+ * turned on, its admission webhooks; a laptop's mesh is nobody else's. In a cluster, every port
  * listens on the Pod's addresses, the debug API asks for a token instead, and there is no plaintext
  * xDS port: proxies use the mutual TLS port, where a proxy is who its certificate says (proxyless
  * gRPC through its workload agent).
@@ -43,7 +43,7 @@ final class ModeDefaults implements EnvironmentPostProcessor, Ordered {
                     "server.address", LOOPBACK,
                     "management.server.address", LOOPBACK,
                     "weft.xds.address", LOOPBACK,
-                    "weft.injection.address", LOOPBACK)));
+                    "weft.webhooks.address", LOOPBACK)));
   }
 
   @Override

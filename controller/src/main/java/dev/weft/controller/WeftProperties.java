@@ -16,7 +16,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param xds settings of the xDS server
  * @param ca settings of the certificate authority
  * @param http settings of the HTTP API
+ * @param webhooks the HTTPS port the API server calls Weft's admission webhooks on
  * @param injection settings of the sidecar injection webhook
+ * @param validation settings of the validating webhook
  * @param telemetry settings of the telemetry collector
  */
 @ConfigurationProperties(prefix = "weft")
@@ -27,7 +29,9 @@ public record WeftProperties(
     @DefaultValue Xds xds,
     @DefaultValue Ca ca,
     @DefaultValue Http http,
+    @DefaultValue Webhooks webhooks,
     @DefaultValue Injection injection,
+    @DefaultValue Validation validation,
     @DefaultValue Telemetry telemetry) {
 
   /**
@@ -235,6 +239,30 @@ public record WeftProperties(
       @DefaultValue("40") int unauthenticatedBurst) {}
 
   /**
+   * The HTTPS port of the admission webhooks, sidecar injection's and the validating webhook's: it
+   * runs when either of them is on.
+   *
+   * @param port the HTTPS port; 0 picks a free one
+   * @param address the IP address it listens on; empty means every address (standalone, the default
+   *     is {@code 127.0.0.1})
+   */
+  public record Webhooks(@DefaultValue("15017") int port, @DefaultValue("") String address) {}
+
+  /**
+   * The validating webhook (docs/policies.md#checked-at-apply): the API server sends it every
+   * creation and update of a route, a Gateway or a Weft policy, and it refuses an invalid one with
+   * the registry's own checks; in Kubernetes mode, the leader keeps the webhook configuration's
+   * {@code caBundle} equal to the CA's trust bundle.
+   *
+   * @param enabled whether it runs; unset: in Kubernetes mode with the CA on, which issues its
+   *     certificate
+   * @param webhookConfiguration the ValidatingWebhookConfiguration whose webhooks named {@code
+   *     *.weft.dev} the leader keeps the trust bundle in
+   */
+  public record Validation(
+      Boolean enabled, @DefaultValue("weft-validator") String webhookConfiguration) {}
+
+  /**
    * The sidecar injection webhook (docs/envoy.md#injection): an HTTPS port the API server sends Pod
    * creations to, which adds an Envoy sidecar to Pods of namespaces labelled {@code
    * weft.dev/inject=enabled}; and, in Kubernetes mode, the leader keeps the webhook configuration's
@@ -242,13 +270,8 @@ public record WeftProperties(
    *
    * @param enabled whether the webhook runs; unset: in Kubernetes mode with the CA on. It needs the
    *     CA, which issues its certificate and the sidecars'
-   * @param port the HTTPS port; 0 picks a free one
-   * @param address the IP address it listens on; empty means every address (standalone, the default
-   *     is {@code 127.0.0.1})
    * @param webhookConfiguration the MutatingWebhookConfiguration whose webhooks named {@code
    *     *.weft.dev} the leader keeps the trust bundle in
-   * @param validatingWebhookConfiguration the same for the ValidatingWebhookConfiguration of the
-   *     validating webhook, which the same HTTPS port serves
    * @param init the {@code weft-init} container, which redirects the Pod's traffic: an image with
    *     {@code /bin/sh} and {@code iptables-restore}
    * @param agent the {@code weft-agent} container: Weft's own image, which runs the workload agent
@@ -256,10 +279,7 @@ public record WeftProperties(
    */
   public record Injection(
       Boolean enabled,
-      @DefaultValue("15017") int port,
-      @DefaultValue("") String address,
       @DefaultValue("weft-sidecar-injector") String webhookConfiguration,
-      @DefaultValue("weft-validator") String validatingWebhookConfiguration,
       @DefaultValue Sidecar init,
       @DefaultValue Sidecar agent,
       @DefaultValue Sidecar proxy) {

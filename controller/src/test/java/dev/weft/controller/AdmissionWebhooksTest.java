@@ -74,19 +74,20 @@ class AdmissionWebhooksTest {
   }
 
   private AdmissionWebhooks start(Duration deadline) throws IOException {
+    return webhooks()
+        .injection(new InjectionReviews(InjectionFixtures.injector(), SERIALIZATION, outcomes::add))
+        .validation(new ValidationReviews(SERIALIZATION, validations::add))
+        .deadline(deadline)
+        .start();
+  }
+
+  private AdmissionWebhooks.Builder webhooks() {
     SvidWithKey own =
         ca.issueOwn(
             new WorkloadIdentity("weft-system", "weft"),
             List.of("weft.weft-system.svc", "localhost"));
     SvidKeyManager keys = SvidKeyManager.presenting(() -> own);
-    return AdmissionWebhooks.builder(
-            new InjectionReviews(InjectionFixtures.injector(), SERIALIZATION, outcomes::add),
-            new ValidationReviews(SERIALIZATION, validations::add),
-            keys)
-        .address("127.0.0.1")
-        .port(0)
-        .deadline(deadline)
-        .start();
+    return AdmissionWebhooks.builder(keys).address("127.0.0.1").port(0);
   }
 
   @AfterEach
@@ -435,6 +436,28 @@ class AdmissionWebhooksTest {
             ValidationReviews.Outcome.DENIED,
             ValidationReviews.Outcome.ALLOWED,
             ValidationReviews.Outcome.SKIPPED);
+  }
+
+  @Test
+  void withInjectionOffThePortValidatesAndAnswers404ForPods() throws Exception {
+    webhook.close();
+    webhook = webhooks().validation(new ValidationReviews(SERIALIZATION, validations::add)).start();
+
+    HttpResponse<String> pod = post(InjectionFixtures.resource("/admission/pod-create.json"));
+    assertThat(pod.statusCode()).isEqualTo(404);
+    assertThat(pod.body()).isEqualTo("not found: this port answers POST /validate (validation)\n");
+    assertThat(outcomes).isEmpty();
+    JsonNode refused =
+        validate(
+            review(
+                "CREATE",
+                """
+                {"apiVersion": "mesh.weft.dev/v1alpha1", "kind": "FaultPolicy",
+                 "metadata": {"name": "reviews", "namespace": "shop"},
+                 "spec": {"targetRefs": [{"group": "", "kind": "Service", "name": "reviews"}],
+                          "abort": {"percentage": 150, "httpStatus": 503}}}"""));
+    assertThat(refused.get("allowed").asBoolean()).isFalse();
+    assertThat(refused.at("/status/message").asString()).contains("spec.abort.percentage");
   }
 
   @Test

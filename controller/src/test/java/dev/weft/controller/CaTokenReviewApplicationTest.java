@@ -52,7 +52,7 @@ import org.springframework.context.annotation.Bean;
       "weft.mode=kubernetes",
       "weft.kubernetes.namespaces=shop",
       "weft.ca.port=0",
-      "weft.injection.port=0"
+      "weft.webhooks.port=0"
     })
 class CaTokenReviewApplicationTest {
 

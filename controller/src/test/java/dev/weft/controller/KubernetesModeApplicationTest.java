@@ -61,7 +61,7 @@ import tools.jackson.databind.json.JsonMapper;
       "weft.xds.quiet-period=500ms",
       "weft.xds.max-delay=500ms",
       // The injection webhook, on a port of its own, with the images the chart would set.
-      "weft.injection.port=0",
+      "weft.webhooks.port=0",
       "weft.injection.init.image=" + InjectionFixtures.INIT_IMAGE,
       "weft.injection.agent.image=" + InjectionFixtures.AGENT_IMAGE
     })
@@ -107,7 +107,7 @@ class KubernetesModeApplicationTest {
   }
 
   @Autowired KubernetesClient client;
-  @Autowired InjectionConfiguration.WebhookLifecycle webhook;
+  @Autowired AdmissionConfiguration.WebhookLifecycle webhook;
   @LocalServerPort int port;
 
   /**

@@ -72,7 +72,7 @@ class StartupFailureTest {
                     "--weft.config-dir=" + dir,
                     "--weft.xds.port=0",
                     "--weft.injection.enabled=true",
-                    "--weft.injection.port=0",
+                    "--weft.webhooks.port=0",
                     "--weft.injection.agent.image=weft/controller:1"))
         .isNotNull();
 

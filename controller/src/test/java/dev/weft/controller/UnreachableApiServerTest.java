@@ -59,7 +59,7 @@ class UnreachableApiServerTest {
                 "--weft.mode=kubernetes",
                 "--weft.xds.port=0",
                 "--weft.ca.port=0",
-                "--weft.injection.port=0")) {
+                "--weft.webhooks.port=0")) {
 
       assertThat(status(port, "/actuator/health/liveness")).isEqualTo(200);
       await()
