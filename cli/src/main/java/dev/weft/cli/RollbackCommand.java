@@ -20,11 +20,12 @@ import picocli.CommandLine.Spec;
     name = "rollback",
     mixinStandardHelpOptions = true,
     description =
-        "Restores the backend weights an HTTPRoute had before the last weft shift, and waits until"
+        "Restores the backend weights an HTTPRoute or GRPCRoute had before the last weft shift,"
+            + " and waits until"
             + " proxies hold them.")
 final class RollbackCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", paramLabel = "ROUTE", description = "The HTTPRoute's name.")
+  @Parameters(index = "0", paramLabel = "ROUTE", description = RouteWeights.ROUTE_ARGUMENT)
   String route;
 
   @Mixin ShiftCommand.WaitOptions wait;
@@ -42,7 +43,7 @@ final class RollbackCommand implements Callable<Integer> {
           weights.apply(
               wait.rule,
               (current, rule, before) -> {
-                String what = "httproute " + namespace + "/" + route;
+                String what = current.label();
                 Map<String, Integer> previous =
                     RouteWeights.previous(current, RouteWeights.ruleLabel(current, rule), what);
                 if (!previous.keySet().equals(before.keySet())) {

@@ -1,9 +1,7 @@
 package dev.weft.cli;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -23,10 +21,10 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Edits the backendRef weights of one rule of an HTTPRoute, as {@code weft shift} and {@code weft
- * rollback} do: remembers the weights it replaces in the {@value #PREVIOUS_WEIGHTS} annotation,
- * writes with the route's resourceVersion (a concurrent edit is retried on the newer route), and
- * can wait until Weft says proxies hold the new generation.
+ * Edits the backendRef weights of one rule of an HTTPRoute or a GRPCRoute, as {@code weft shift}
+ * and {@code weft rollback} do: remembers the weights it replaces in the {@value #PREVIOUS_WEIGHTS}
+ * annotation, writes with the route's resourceVersion (a concurrent edit is retried on the newer
+ * route), and can wait until Weft says proxies hold the new generation.
  */
 final class RouteWeights {
 
@@ -38,6 +36,10 @@ final class RouteWeights {
 
   static final int MAX_WEIGHT = 1_000_000;
 
+  /** How shift and rollback describe their ROUTE argument. */
+  static final String ROUTE_ARGUMENT =
+      "The route: httproute/NAME, grpcroute/NAME, or NAME when only one kind has it.";
+
   private static final int ATTEMPTS = 3;
   private static final Duration POLL = Duration.ofMillis(200);
 
@@ -47,11 +49,19 @@ final class RouteWeights {
   private final PrintWriter out;
   private final Clock clock;
 
+  /** The route's kind: given by the argument, or found at the first load. */
+  private WeightedRoute.Kind kind;
+
+  /**
+   * Edits the route {@code argument} names: {@code httproute/NAME}, {@code grpcroute/NAME}, or a
+   * bare NAME, which must be one of the two kinds and not both.
+   */
   RouteWeights(
-      KubernetesClient client, String namespace, String name, PrintWriter out, Clock clock) {
+      KubernetesClient client, String namespace, String argument, PrintWriter out, Clock clock) {
     this.client = client;
     this.namespace = namespace;
-    this.name = name;
+    this.kind = WeightedRoute.Kind.ofPrefix(argument);
+    this.name = kind == null ? argument : argument.substring(argument.indexOf('/') + 1);
     this.out = out;
     this.clock = clock;
   }
@@ -59,7 +69,7 @@ final class RouteWeights {
   /** What a shift or rollback makes of a rule's weights, given the route as it is now. */
   interface Edit {
     /** The weights to write, by backend name; throws a {@link CliException} to refuse. */
-    Map<String, Integer> newWeights(HTTPRoute route, int rule, Map<String, Integer> current);
+    Map<String, Integer> newWeights(WeightedRoute route, int rule, Map<String, Integer> current);
   }
 
   /**
@@ -68,44 +78,29 @@ final class RouteWeights {
    */
   Long apply(String ruleName, Edit edit) {
     for (int attempt = 1; ; attempt++) {
-      HTTPRoute route = load();
+      WeightedRoute route = load();
       int rule = rule(route, ruleName);
       Map<String, Integer> current = weights(route, rule);
       Map<String, Integer> next = edit.newWeights(route, rule, current);
       if (next.equals(current)) {
-        out.println("httproute " + namespace + "/" + name + " unchanged: " + describe(current));
-        return route.getMetadata().getGeneration();
+        out.println(route.label() + " unchanged: " + describe(current));
+        return route.object.getMetadata().getGeneration();
       }
-      List<HTTPBackendRef> refs = route.getSpec().getRules().get(rule).getBackendRefs();
-      for (HTTPBackendRef ref : refs) {
-        ref.setWeight(next.get(ref.getName()));
-      }
+      route.setWeights(rule, next);
       ObjectNode previous = WeftApi.JSON.createObjectNode();
       previous.put("rule", ruleLabel(route, rule));
       ObjectNode weights = previous.putObject("weights");
       current.forEach(weights::put);
-      route.getMetadata().getAnnotations().put(PREVIOUS_WEIGHTS, previous.toString());
+      route.object.getMetadata().getAnnotations().put(PREVIOUS_WEIGHTS, previous.toString());
       try {
-        HTTPRoute written = client.resource(route).update();
-        out.println(
-            "httproute "
-                + namespace
-                + "/"
-                + name
-                + " "
-                + ruleLabel(route, rule)
-                + ": "
-                + changes(current, next));
+        HasMetadata written = client.resource(route.object).update();
+        out.println(route.label() + " " + ruleLabel(route, rule) + ": " + changes(current, next));
         return written.getMetadata().getGeneration();
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409 || attempt == ATTEMPTS) {
           throw e.getCode() == 409
               ? new CliException(
-                  "httproute "
-                      + namespace
-                      + "/"
-                      + name
-                      + " kept changing while being edited; run the command again")
+                  route.label() + " kept changing while being edited; run the command again")
               : e;
         }
       }
@@ -113,42 +108,75 @@ final class RouteWeights {
   }
 
   /** The route, or a refusal naming it. */
-  HTTPRoute load() {
-    HTTPRoute route = client.resources(HTTPRoute.class).inNamespace(namespace).withName(name).get();
-    if (route == null) {
+  WeightedRoute load() {
+    WeightedRoute route = find();
+    if (route.ruleNames().isEmpty()) {
+      throw new CliException(route.label() + " has no rules to shift");
+    }
+    if (route.object.getMetadata().getAnnotations() == null) {
+      route.object.getMetadata().setAnnotations(new HashMap<>());
+    }
+    return route;
+  }
+
+  private WeightedRoute find() {
+    if (kind != null) {
+      WeightedRoute route = WeightedRoute.get(client, kind, namespace, name);
+      if (route == null) {
+        throw new CliException(
+            "no "
+                + kind.type.getSimpleName()
+                + " "
+                + namespace
+                + "/"
+                + name
+                + "; kubectl get "
+                + kind.resource
+                + "s -n "
+                + namespace
+                + " lists them (-n sets the namespace)");
+      }
+      return route;
+    }
+    WeightedRoute http = WeightedRoute.get(client, WeightedRoute.Kind.HTTP, namespace, name);
+    WeightedRoute grpc = WeightedRoute.get(client, WeightedRoute.Kind.GRPC, namespace, name);
+    if (http != null && grpc != null) {
       throw new CliException(
-          "no HTTPRoute "
+          "both an HTTPRoute and a GRPCRoute are named "
               + namespace
               + "/"
               + name
-              + "; kubectl get httproutes -n "
+              + "; say which: httproute/"
+              + name
+              + " or grpcroute/"
+              + name);
+    }
+    if (http == null && grpc == null) {
+      throw new CliException(
+          "no HTTPRoute or GRPCRoute "
+              + namespace
+              + "/"
+              + name
+              + "; kubectl get httproutes,grpcroutes -n "
               + namespace
               + " lists them (-n sets the namespace)");
     }
-    if (route.getSpec() == null
-        || route.getSpec().getRules() == null
-        || route.getSpec().getRules().isEmpty()) {
-      throw new CliException("httproute " + namespace + "/" + name + " has no rules to shift");
-    }
-    if (route.getMetadata().getAnnotations() == null) {
-      route.getMetadata().setAnnotations(new HashMap<>());
-    }
-    return route;
+    WeightedRoute found = http != null ? http : grpc;
+    kind = found.kind;
+    return found;
   }
 
   /**
    * The index of the rule named {@code ruleName}, or of the only rule when it is null; refuses a
    * route with several rules without one, or a name it lacks.
    */
-  int rule(HTTPRoute route, String ruleName) {
-    List<HTTPRouteRule> rules = route.getSpec().getRules();
+  int rule(WeightedRoute route, String ruleName) {
+    List<String> rules = route.ruleNames();
     if (ruleName == null) {
       if (rules.size() > 1) {
         throw new CliException(
-            "--rule: httproute "
-                + namespace
-                + "/"
-                + name
+            "--rule: "
+                + route.label()
                 + " has "
                 + rules.size()
                 + " rules; choose one with --rule NAME (named: "
@@ -158,15 +186,13 @@ final class RouteWeights {
       return 0;
     }
     for (int i = 0; i < rules.size(); i++) {
-      if (ruleName.equals(rules.get(i).getName())) {
+      if (ruleName.equals(rules.get(i))) {
         return i;
       }
     }
     throw new CliException(
-        "--rule: httproute "
-            + namespace
-            + "/"
-            + name
+        "--rule: "
+            + route.label()
             + " has no rule named "
             + ruleName
             + " (named: "
@@ -175,30 +201,21 @@ final class RouteWeights {
   }
 
   /** The rule's weights by backend name; an unset weight is 1, as the Gateway API defaults it. */
-  Map<String, Integer> weights(HTTPRoute route, int rule) {
-    List<HTTPBackendRef> refs = route.getSpec().getRules().get(rule).getBackendRefs();
-    if (refs == null || refs.isEmpty()) {
+  Map<String, Integer> weights(WeightedRoute route, int rule) {
+    List<WeightedRoute.Backend> refs = route.backends(rule);
+    if (refs.isEmpty()) {
       throw new CliException(
-          "httproute "
-              + namespace
-              + "/"
-              + name
-              + " "
-              + ruleLabel(route, rule)
-              + " has no backendRefs to weigh");
+          route.label() + " " + ruleLabel(route, rule) + " has no backendRefs to weigh");
     }
     Map<String, Integer> weights = new LinkedHashMap<>();
-    for (HTTPBackendRef ref : refs) {
-      if (weights.put(ref.getName(), ref.getWeight() == null ? 1 : ref.getWeight()) != null) {
+    for (WeightedRoute.Backend ref : refs) {
+      if (weights.put(ref.name(), ref.weight() == null ? 1 : ref.weight()) != null) {
         throw new CliException(
-            "httproute "
-                + namespace
-                + "/"
-                + name
+            route.label()
                 + " "
                 + ruleLabel(route, rule)
                 + " names backend "
-                + ref.getName()
+                + ref.name()
                 + " twice; weft shift edits a rule whose backends differ by name");
       }
     }
@@ -206,8 +223,8 @@ final class RouteWeights {
   }
 
   /** The weights the last shift replaced, from the annotation, for a rollback. */
-  static Map<String, Integer> previous(HTTPRoute route, String ruleLabel, String what) {
-    String annotation = route.getMetadata().getAnnotations().get(PREVIOUS_WEIGHTS);
+  static Map<String, Integer> previous(WeightedRoute route, String ruleLabel, String what) {
+    String annotation = route.object.getMetadata().getAnnotations().get(PREVIOUS_WEIGHTS);
     if (annotation == null) {
       throw new CliException(
           what
@@ -239,14 +256,14 @@ final class RouteWeights {
   }
 
   /** How a rule is named in messages and the annotation: {@code rule NAME}, or {@code rule #i}. */
-  static String ruleLabel(HTTPRoute route, int rule) {
-    String ruleName = route.getSpec().getRules().get(rule).getName();
+  static String ruleLabel(WeightedRoute route, int rule) {
+    String ruleName = route.ruleNames().get(rule);
     return ruleName == null || ruleName.isEmpty() ? "rule #" + rule : "rule " + ruleName;
   }
 
-  private static String ruleNames(List<HTTPRouteRule> rules) {
+  private static String ruleNames(List<String> rules) {
     StringJoiner names = new StringJoiner(", ");
-    rules.stream().map(HTTPRouteRule::getName).filter(Objects::nonNull).forEach(names::add);
+    rules.stream().filter(Objects::nonNull).forEach(names::add);
     return names.length() == 0 ? "none; name them in spec.rules[].name" : names.toString();
   }
 
@@ -277,15 +294,11 @@ final class RouteWeights {
     Instant deadline = clock.instant().plus(timeout);
     String last = "Weft has not written the route's status for this generation yet";
     while (true) {
-      HTTPRoute route = load();
+      WeightedRoute route = load();
       List<String> messages = new ArrayList<>();
       boolean weftParent = false;
       boolean programmed = true;
-      List<RouteParentStatus> parents =
-          route.getStatus() == null || route.getStatus().getParents() == null
-              ? List.of()
-              : route.getStatus().getParents();
-      for (RouteParentStatus parent : parents) {
+      for (RouteParentStatus parent : route.parents()) {
         if (!CONTROLLER_NAME.equals(parent.getControllerName())) {
           continue;
         }
@@ -309,10 +322,8 @@ final class RouteWeights {
         throw new CliException(
             "timed out after "
                 + Durations.age(timeout)
-                + " waiting for httproute "
-                + namespace
-                + "/"
-                + name
+                + " waiting for "
+                + route.label()
                 + (generation == null ? "" : " generation " + generation)
                 + " to be Programmed ("
                 + last
@@ -322,7 +333,7 @@ final class RouteWeights {
         Thread.sleep(POLL.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new CliException("interrupted while waiting for httproute " + namespace + "/" + name);
+        throw new CliException("interrupted while waiting for " + route.label());
       }
     }
   }

@@ -15,19 +15,20 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code weft shift <route> <backend>=<weight>...}: sets backendRef weights of an HTTPRoute rule,
- * remembering the previous ones for {@code weft rollback}, then waits until Weft reports that
- * proxies hold the new generation.
+ * {@code weft shift <route> <backend>=<weight>...}: sets backendRef weights of an HTTPRoute or
+ * GRPCRoute rule, remembering the previous ones for {@code weft rollback}, then waits until Weft
+ * reports that proxies hold the new generation.
  */
 @Command(
     name = "shift",
     mixinStandardHelpOptions = true,
     description =
-        "Sets the weights of an HTTPRoute's backends (others keep theirs), remembers the previous"
+        "Sets the weights of an HTTPRoute's or GRPCRoute's backends (others keep theirs),"
+            + " remembers the previous"
             + " weights for weft rollback, and waits until proxies hold the change.")
 final class ShiftCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", paramLabel = "ROUTE", description = "The HTTPRoute's name.")
+  @Parameters(index = "0", paramLabel = "ROUTE", description = RouteWeights.ROUTE_ARGUMENT)
   String route;
 
   @Parameters(
@@ -59,10 +60,8 @@ final class ShiftCommand implements Callable<Integer> {
                       if (!before.containsKey(backend)) {
                         throw new CliException(
                             backend
-                                + ": not a backend of httproute "
-                                + namespace
-                                + "/"
-                                + route
+                                + ": not a backend of "
+                                + current.label()
                                 + " "
                                 + RouteWeights.ruleLabel(current, rule)
                                 + " (its backends: "

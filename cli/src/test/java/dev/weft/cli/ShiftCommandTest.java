@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder;
@@ -53,6 +56,7 @@ class ShiftCommandTest {
   void writeKubeconfig() throws Exception {
     kubeconfig = kubeconfig(dir, client, NS);
     client.resources(HTTPRoute.class).inNamespace(NS).delete();
+    client.resources(GRPCRoute.class).inNamespace(NS).delete();
   }
 
   @Test
@@ -84,6 +88,73 @@ class ShiftCommandTest {
     assertThat(weft("rollback", "greeter-split", "--no-wait").exitCode()).isZero();
     assertThat(weights("greeter-split", 0))
         .containsExactly(entry("greeter-v1", 50), entry("greeter-v2", 50));
+  }
+
+  @Test
+  void aGrpcRouteIsShiftedAndRolledBackAndABareNameOfBothKindsIsRefused() {
+    GRPCRoute grpc =
+        new GRPCRouteBuilder()
+            .withNewMetadata()
+            .withName("greeter-grpc")
+            .endMetadata()
+            .withNewSpec()
+            .addNewParentRef()
+            .withKind("Service")
+            .withGroup("")
+            .withName("greeter")
+            .endParentRef()
+            .addNewRule()
+            .addNewBackendRef()
+            .withName("greeter-v1")
+            .withPort(50051)
+            .withWeight(90)
+            .endBackendRef()
+            .addNewBackendRef()
+            .withName("greeter-v2")
+            .withPort(50051)
+            .withWeight(10)
+            .endBackendRef()
+            .endRule()
+            .endSpec()
+            .build();
+    client.resources(GRPCRoute.class).inNamespace(NS).resource(grpc).create();
+
+    Run shift = weft("shift", "greeter-grpc", "greeter-v2=50", "greeter-v1=50", "--no-wait");
+
+    assertThat(shift.exitCode()).as(shift.err()).isZero();
+    assertThat(shift.out())
+        .isEqualTo(
+            "grpcroute demo/greeter-grpc rule #0: greeter-v1 90 -> 50, greeter-v2 10 -> 50\n");
+    assertThat(grpcWeights("greeter-grpc")).containsExactly(50, 50);
+    Run rollback = weft("rollback", "grpcroute/greeter-grpc", "--no-wait");
+    assertThat(rollback.exitCode()).as(rollback.err()).isZero();
+    assertThat(grpcWeights("greeter-grpc")).containsExactly(90, 10);
+
+    create(route("greeter-grpc", rule(null, "greeter-v1", 1, "greeter-v2", 0)));
+    assertRefused(
+        weft("shift", "greeter-grpc", "greeter-v1=5"),
+        "weft shift: both an HTTPRoute and a GRPCRoute are named demo/greeter-grpc; say which:"
+            + " httproute/greeter-grpc or grpcroute/greeter-grpc");
+    assertThat(weft("shift", "httproute/greeter-grpc", "greeter-v2=1", "--no-wait").exitCode())
+        .isZero();
+    assertThat(weights("greeter-grpc", 0))
+        .containsExactly(entry("greeter-v1", 1), entry("greeter-v2", 1));
+    assertThat(grpcWeights("greeter-grpc")).containsExactly(90, 10);
+  }
+
+  private static List<Integer> grpcWeights(String name) {
+    return client
+        .resources(GRPCRoute.class)
+        .inNamespace(NS)
+        .withName(name)
+        .get()
+        .getSpec()
+        .getRules()
+        .get(0)
+        .getBackendRefs()
+        .stream()
+        .map(GRPCBackendRef::getWeight)
+        .toList();
   }
 
   @Test
@@ -147,8 +218,16 @@ class ShiftCommandTest {
         "weft shift: --rule: httproute demo/two-rules has no rule named c (named: a, b)");
     assertRefused(
         weft("shift", "nowhere", "greeter-v1=5"),
-        "weft shift: no HTTPRoute demo/nowhere; kubectl get httproutes -n demo lists them (-n sets"
-            + " the namespace)");
+        "weft shift: no HTTPRoute or GRPCRoute demo/nowhere; kubectl get httproutes,grpcroutes -n"
+            + " demo lists them (-n sets the namespace)");
+    assertRefused(
+        weft("shift", "grpcroute/greeter-split", "greeter-v1=5"),
+        "weft shift: no GRPCRoute demo/greeter-split; kubectl get grpcroutes -n demo lists them"
+            + " (-n sets the namespace)");
+    assertRefused(
+        weft("shift", "service/greeter-split", "greeter-v1=5"),
+        "weft shift: service/greeter-split: weft edits the weights of httproute/NAME or"
+            + " grpcroute/NAME, not service");
     assertRefused(
         weft("rollback", "greeter-split"),
         "weft rollback: httproute demo/greeter-split has no weft.dev/previous-weights annotation:"
