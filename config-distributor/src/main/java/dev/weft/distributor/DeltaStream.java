@@ -7,13 +7,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
@@ -37,46 +37,142 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   private final Map<ResourceType, TypeState> types = new EnumMap<>(ResourceType.class);
   private long nonces;
 
-  /** The state of one resource type on this stream. */
+  /**
+   * The state of one resource type on this stream, in arrays parallel to the sorted names the proxy
+   * may hold: a few bytes per name, where maps per name cost a few hundred (the request's own name
+   * strings, tree and hash entries), which made delta streams five times the heap of
+   * state-of-the-world ones.
+   */
   private static final class TypeState extends AdsStream.TypeState {
-    final NavigableMap<String, ResourceRef> subscribed = new TreeMap<>();
+    /**
+     * The names the proxy may hold, sorted by name, each once: those it subscribed to, and, under a
+     * wildcard, every resource of the type that exists (as of the last whole push).
+     */
+    ResourceRef[] names = NO_REFS;
 
-    /** What the proxy holds, by name: the resources sent (or declared held on reconnect). */
-    final Map<String, Resource> holds = new HashMap<>();
+    /**
+     * What the proxy holds of {@code names[i]}; null for nothing. Never modified once it has been
+     * sent ({@link InFlight.Sent#holds()} keeps it): a push that changes it writes a copy.
+     */
+    Resource[] holds = NO_RESOURCES;
 
-    final Map<String, String> declared = new HashMap<>();
+    /** {@code names[i]} was subscribed to by name, not only through the wildcard. */
+    BitSet explicit = new BitSet();
 
-    /** Names the proxy has been told do not exist. */
-    final Set<String> toldAbsent = new HashSet<>();
+    /** The proxy has been told {@code names[i]} does not exist. */
+    BitSet toldAbsent = new BitSet();
 
-    /** Names a change touched since the last push: only these are resolved again. */
-    final Set<String> pending = new HashSet<>();
+    /** A change touched {@code names[i]} since the last push: only these are resolved again. */
+    final BitSet pending = new BitSet();
+
+    /**
+     * The versions a reconnecting proxy says it holds ({@code initial_resource_versions}), by name,
+     * until the first push compares them; null when there are none.
+     */
+    Map<String, String> declared;
+
+    /** The index of {@code name} in {@link #names}, or a negative insertion point. */
+    int indexOf(String name) {
+      int low = 0;
+      int high = names.length - 1;
+      while (low <= high) {
+        int middle = (low + high) >>> 1;
+        int order = names[middle].name().compareTo(name);
+        if (order < 0) {
+          low = middle + 1;
+        } else if (order > 0) {
+          high = middle - 1;
+        } else {
+          return middle;
+        }
+      }
+      return -(low + 1);
+    }
+
+    /** The run of {@link #names} that start with {@code prefix}: [from, to). */
+    private int[] run(String prefix) {
+      int from = indexOf(prefix);
+      from = from < 0 ? -from - 1 : from;
+      int to = from;
+      while (to < names.length && names[to].name().startsWith(prefix)) {
+        to++;
+      }
+      return new int[] {from, to};
+    }
 
     @Override
     void markServerListeners() {
-      String prefix = ResourceNames.SERVER_LISTENER_PREFIX;
-      for (ResourceRef ref :
-          subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
-        if (ref.isServerListener()) {
-          pending.add(ref.name());
+      int[] run = run(ResourceNames.SERVER_LISTENER_PREFIX);
+      for (int i = run[0]; i < run[1]; i++) {
+        if (names[i].isServerListener()) {
+          pending.set(i);
           dirty = true;
         }
       }
     }
 
-    /** The run of names is a range of the sorted {@link #subscribed}. */
+    /** The run of names is a range of the sorted {@link #names}. */
     @Override
     void markTouched(ServiceKey service) {
-      String prefix = namePrefix(service);
-      for (ResourceRef ref :
-          subscribed.subMap(prefix, true, prefix + Character.MAX_VALUE, false).values()) {
-        if (service.equals(ref.service())) {
-          pending.add(ref.name());
+      int[] run = run(namePrefix(service));
+      for (int i = run[0]; i < run[1]; i++) {
+        if (service.equals(names[i].service())) {
+          pending.set(i);
           dirty = true;
         }
       }
     }
+
+    /**
+     * Replaces {@link #names} with {@code next} (sorted, distinct), carrying over what is known of
+     * each name that stays; {@code subscribed} says which of them the proxy named. What the proxy
+     * held of a name that goes is added to {@code gone}, when given.
+     */
+    void rename(List<ResourceRef> next, Set<String> subscribed, List<String> gone) {
+      ResourceRef[] refs = next.toArray(NO_REFS);
+      Resource[] held = new Resource[refs.length];
+      BitSet named = new BitSet(refs.length);
+      BitSet absent = new BitSet(refs.length);
+      int old = 0;
+      for (int i = 0; i < refs.length; i++) {
+        String name = refs[i].name();
+        while (old < names.length && names[old].name().compareTo(name) < 0) {
+          if (gone != null && holds[old] != null) {
+            gone.add(names[old].name());
+          }
+          old++;
+        }
+        if (old < names.length && names[old].name().equals(name)) {
+          held[i] = holds[old];
+          absent.set(i, toldAbsent.get(old));
+          old++;
+        }
+        named.set(i, subscribed.contains(name));
+      }
+      for (; old < names.length; old++) {
+        if (gone != null && holds[old] != null) {
+          gone.add(names[old].name());
+        }
+      }
+      names = refs;
+      holds = held;
+      explicit = named;
+      toldAbsent = absent;
+      pending.clear();
+    }
+
+    /** The names subscribed to by name, in order. */
+    List<String> explicitNames() {
+      List<String> result = new ArrayList<>(explicit.cardinality());
+      for (int i = explicit.nextSetBit(0); i >= 0; i = explicit.nextSetBit(i + 1)) {
+        result.add(names[i].name());
+      }
+      return result;
+    }
   }
+
+  private static final ResourceRef[] NO_REFS = new ResourceRef[0];
+  private static final Resource[] NO_RESOURCES = new Resource[0];
 
   DeltaStream(
       AdsContext context,
@@ -140,39 +236,64 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       setHeld(type, answered.holds());
       context.metrics().acked(type, answered);
     }
-    if (first) {
-      state.declared.putAll(request.getInitialResourceVersionsMap());
+    if (first && request.getInitialResourceVersionsCount() > 0) {
+      state.declared = new HashMap<>(request.getInitialResourceVersionsMap());
     }
+    Set<String> subscribe = new HashSet<>();
     boolean changed = false;
     for (String name : request.getResourceNamesSubscribeList()) {
       if (name.equals("*")) {
         changed |= !state.wildcard;
         state.wildcard = true;
-      } else if (!state.subscribed.containsKey(name)) {
-        state.subscribed.put(name, ref(type, name));
-        state.toldAbsent.remove(name);
-        changed = true;
+      } else {
+        int index = state.indexOf(name);
+        if (index < 0 || !state.explicit.get(index)) {
+          subscribe.add(name);
+        }
       }
     }
     if (first && request.getResourceNamesSubscribeCount() == 0 && type.fullStateOfTheWorld()) {
       state.wildcard = true; // the legacy wildcard: a first request that names nothing
       changed = true;
     }
+    Set<String> unsubscribe = new HashSet<>();
     for (String name : request.getResourceNamesUnsubscribeList()) {
       if (name.equals("*")) {
         state.wildcard = false;
+        changed = true;
       } else {
-        state.subscribed.remove(name);
+        unsubscribe.add(name);
+        subscribe.remove(name);
+        if (state.declared != null) {
+          state.declared.remove(name);
+        }
       }
-      // The proxy drops what it unsubscribed from; nothing to tell it.
-      state.holds.remove(name);
-      state.declared.remove(name);
-      state.toldAbsent.remove(name);
+    }
+    if (!subscribe.isEmpty() || !unsubscribe.isEmpty()) {
+      // The proxy drops what it unsubscribed from; nothing to tell it. A name it still may hold
+      // through the wildcard comes back, and is sent again, at the next push.
+      Map<String, ResourceRef> next = new TreeMap<>();
+      Set<String> named = new HashSet<>();
+      for (int i = 0; i < state.names.length; i++) {
+        String name = state.names[i].name();
+        if (!unsubscribe.contains(name)) {
+          next.put(name, state.names[i]);
+          if (state.explicit.get(i)) {
+            named.add(name);
+          }
+        }
+      }
+      for (String name : subscribe) {
+        ResourceRef ref = ref(type, name);
+        next.put(ref.name(), ref);
+        named.add(ref.name());
+      }
+      state.rename(new ArrayList<>(next.values()), named, null);
       changed = true;
     }
     int subscribed = 0;
     for (TypeState each : types.values()) {
-      subscribed += each.subscribed.size();
+      subscribed += each.explicit.cardinality();
     }
     if (!withinStreamLimit(subscribed)) {
       return;
@@ -184,7 +305,9 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       List<ResourceRef> all = new ArrayList<>();
       boolean anyWildcard = false;
       for (TypeState each : types.values()) {
-        all.addAll(each.subscribed.values());
+        for (int i = each.explicit.nextSetBit(0); i >= 0; i = each.explicit.nextSetBit(i + 1)) {
+          all.add(each.names[i]);
+        }
         anyWildcard |= each.wildcard;
       }
       watch(all, anyWildcard);
@@ -221,59 +344,73 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   private void push(ResourceType type, TypeState state) {
     long start = System.nanoTime();
     state.dirty = false;
+    List<String> removed = new ArrayList<>();
+    BitSet wanted;
+    if (state.wildcard && state.stale) {
+      // What exists now, with what the proxy named: a resource held through the wildcard alone
+      // that is gone is removed.
+      Map<String, ResourceRef> next = new TreeMap<>();
+      for (ResourceRef ref : wildcardRefs(type)) {
+        next.put(ref.name(), ref);
+      }
+      Set<String> named = new HashSet<>(state.explicitNames());
+      for (int i = state.explicit.nextSetBit(0); i >= 0; i = state.explicit.nextSetBit(i + 1)) {
+        next.putIfAbsent(state.names[i].name(), state.names[i]);
+      }
+      state.rename(new ArrayList<>(next.values()), named, removed);
+      if (state.declared != null) {
+        for (String name : state.declared.keySet()) {
+          if (!next.containsKey(name)) {
+            removed.add(name);
+          }
+        }
+      }
+    }
     boolean whole = state.stale || state.wildcard;
-    Map<String, ResourceRef> wanted;
     if (whole) {
-      wanted = new LinkedHashMap<>(state.subscribed);
-      if (state.wildcard) {
-        for (ResourceRef ref : wildcardRefs(type)) {
-          wanted.putIfAbsent(ref.name(), ref);
-        }
-      }
+      wanted = new BitSet(state.names.length);
+      wanted.set(0, state.names.length);
     } else {
-      // Only what a change touched: the rest is as the proxy holds it.
-      wanted = new LinkedHashMap<>();
-      for (String name : state.pending) {
-        ResourceRef ref = state.subscribed.get(name);
-        if (ref != null) {
-          wanted.put(name, ref);
-        }
-      }
+      wanted = (BitSet) state.pending.clone();
     }
     state.stale = false;
     state.pending.clear();
     List<Resource> updates = new ArrayList<>();
-    List<String> removed = new ArrayList<>();
-    for (ResourceRef ref : wanted.values()) {
+    Resource[] holds = null; // the copy this push writes, made at its first change
+    for (int i = wanted.nextSetBit(0); i >= 0; i = wanted.nextSetBit(i + 1)) {
+      ResourceRef ref = state.names[i];
       String name = ref.name();
       Resource resource = resolve(ref);
+      Resource holding = state.holds[i];
+      String declared = state.declared == null ? null : state.declared.remove(name);
       if (resource == null) {
-        boolean held = state.holds.remove(name) != null || state.declared.remove(name) != null;
-        if (held || (state.subscribed.containsKey(name) && state.toldAbsent.add(name))) {
+        if (holding != null || declared != null) {
           removed.add(name);
+          holds = holds != null ? holds : state.holds.clone();
+          holds[i] = null;
+        } else if (state.explicit.get(i) && !state.toldAbsent.get(i)) {
+          removed.add(name);
+          state.toldAbsent.set(i);
         }
         continue;
       }
-      Resource holding = state.holds.get(name);
-      String holdingVersion = holding != null ? holding.version() : state.declared.get(name);
-      state.toldAbsent.remove(name);
+      state.toldAbsent.clear(i);
+      String holdingVersion = holding != null ? holding.version() : declared;
       if (!resource.version().equals(holdingVersion)) {
         updates.add(resource);
       }
-      state.holds.put(name, resource);
-      state.declared.remove(name);
-    }
-    if (state.wildcard) {
-      // Held through the wildcard alone and gone now.
-      Set<String> held = new HashSet<>(state.holds.keySet());
-      held.addAll(state.declared.keySet());
-      for (String name : held) {
-        if (!wanted.containsKey(name)) {
-          state.holds.remove(name);
-          state.declared.remove(name);
-          removed.add(name);
-        }
+      if (holding == null || !holding.version().equals(resource.version())) {
+        holds = holds != null ? holds : state.holds.clone();
+        holds[i] = resource;
       }
+    }
+    if (whole) {
+      // Every name the proxy may hold was compared; a version it declared for another name, it
+      // was told to remove (under a wildcard) or it does not subscribe to.
+      state.declared = null;
+    }
+    if (holds != null) {
+      state.holds = holds;
     }
     if (updates.isEmpty() && removed.isEmpty()) {
       return;
@@ -297,11 +434,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     sent(response.build());
     state.inFlight.add(
         InFlight.Sent.of(
-            nonce,
-            versionInfo,
-            version.publishedNanos(),
-            state.subscribedNanos,
-            state.holds.values().toArray(new Resource[0])));
+            nonce, versionInfo, version.publishedNanos(), state.subscribedNanos, state.holds));
     context.metrics().pushed(type, System.nanoTime() - start);
   }
 
@@ -326,7 +459,13 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       if (state.wildcard) {
         subscribed.add("*");
       }
-      subscribed.addAll(state.subscribed.keySet());
+      subscribed.addAll(state.explicitNames());
+      List<String> held = new ArrayList<>();
+      for (int i = 0; i < state.names.length; i++) {
+        if (state.holds[i] != null) {
+          held.add(state.names[i].name());
+        }
+      }
       InFlight.Sent pending = state.inFlight.newest();
       InFlight.Sent oldest = state.inFlight.oldest();
       result.put(
@@ -337,7 +476,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
               state.ackedAt,
               pending == null ? "" : pending.version(),
               oldest == null ? null : instantOf(oldest.sinceNanos()),
-              new TreeMap<>(state.holds).keySet().stream().toList(),
+              held,
               state.lastNack));
     }
     return result;

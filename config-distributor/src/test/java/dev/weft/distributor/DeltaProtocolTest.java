@@ -179,6 +179,35 @@ class DeltaProtocolTest {
   }
 
   @Test
+  void wildcardLearnsOfRemovalsOnceAndAReconnectIsToldWhatWentWhileAway() {
+    DeltaDiscoveryRequest wildcard =
+        DeltaDiscoveryRequest.newBuilder().setNode(AdsTestClient.NODE).setTypeUrl(CDS).build();
+    proxy.send(wildcard);
+    DeltaDiscoveryResponse all = proxy.nextDelta();
+    proxy.send(ack(CDS, all));
+    Map<String, String> held = Map.of(GREETER, version(all, GREETER), OTHER, version(all, OTHER));
+
+    mesh.source().delete(new ObjectKey(ResourceKind.SERVICE, "demo", "other"));
+    DeltaDiscoveryResponse removal = proxy.nextDelta();
+    assertThat(removal.getResourcesList()).isEmpty();
+    assertThat(removal.getRemovedResourcesList()).containsExactly(OTHER);
+    proxy.send(ack(CDS, removal));
+    // Told once: a later change does not repeat it.
+    mesh.source().upsert(TestObjects.service("demo", "third", "http", 9090));
+    DeltaDiscoveryResponse added = proxy.nextDelta();
+    assertThat(names(added)).containsExactly("third.demo.svc.cluster.local:9090");
+    assertThat(added.getRemovedResourcesList()).isEmpty();
+    proxy.closeStream();
+
+    // A proxy that was away holds greeter as it is and other, which has gone since.
+    proxy.openDelta();
+    proxy.send(wildcard.toBuilder().putAllInitialResourceVersions(held).build());
+    DeltaDiscoveryResponse resync = proxy.nextDelta();
+    assertThat(names(resync)).containsExactly("third.demo.svc.cluster.local:9090");
+    assertThat(resync.getRemovedResourcesList()).containsExactly(OTHER);
+  }
+
+  @Test
   void anEnvoyNodeShowsAsItsKindOfProxy() throws Exception {
     try (AdsTestClient envoy = new AdsTestClient(mesh.xdsPort())) {
       envoy.openDelta();
