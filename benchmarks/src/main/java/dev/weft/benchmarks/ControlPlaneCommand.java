@@ -6,8 +6,12 @@ import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.KeyMaterialStore;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.XdsServer;
+import dev.weft.registry.ChangeSet;
+import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshRegistry;
+import dev.weft.registry.MeshState;
 import dev.weft.registry.RegistrySource;
+import dev.weft.registry.ServiceKey;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -18,7 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,6 +42,10 @@ import picocli.CommandLine.Option;
  *   <li>{@code stats}: answers {@code stats HEAP_AFTER_GC CPU_NANOS STREAMS} (after full GCs);
  *   <li>{@code cpu}: answers {@code cpu CPU_NANOS}, without disturbing anything;
  *   <li>{@code jit}: answers {@code jit MILLIS}, the time its JIT compilers have spent so far;
+ *   <li>{@code forget}: forgets when the endpoint changes so far were published;
+ *   <li>{@code published FROM COUNT}: answers {@code published NANOS...}, when Weft published each
+ *       endpoint change from FROM on ({@link System#nanoTime()}, which every process on the machine
+ *       shares), -1 where it has not or the peer cannot say (the reference);
  *   <li>{@code quit}.
  * </ul>
  */
@@ -74,6 +84,24 @@ final class ControlPlaneCommand implements Callable<Integer> {
 
     @Override
     void close();
+  }
+
+  /** When each endpoint change was first published, by change number. */
+  private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
+
+  /**
+   * Notes the publication of every endpoint change the version holds that was not published before:
+   * the changes a Service's endpoints show (its five addresses encode them).
+   */
+  private void published(MeshState state, ChangeSet changes, long nanos) {
+    for (ServiceKey service : changes.endpoints()) {
+      for (Endpoint endpoint : state.endpoints(service).all()) {
+        long change = BenchMesh.changeOf(endpoint.address());
+        if (change >= 0) {
+          publishedAt.putIfAbsent(change, nanos);
+        }
+      }
+    }
   }
 
   @Override
@@ -117,6 +145,16 @@ final class ControlPlaneCommand implements Callable<Integer> {
                     + residentBytes());
           }
           case "cpu" -> out.println("cpu " + Machine.cpuNanos());
+          case "forget" -> publishedAt.clear();
+          case "published" -> {
+            long from = Long.parseLong(words[1]);
+            int count = Integer.parseInt(words[2]);
+            StringBuilder answer = new StringBuilder("published");
+            for (long change = from; change < from + count; change++) {
+              answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
+            }
+            out.println(answer);
+          }
           case "jit" ->
               out.println(
                   "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
@@ -157,7 +195,8 @@ final class ControlPlaneCommand implements Callable<Integer> {
     if (peer == Peer.REFERENCE) {
       return ReferenceControlPlane.start(registry, port);
     }
-    ConfigDistributor distributor = ConfigDistributor.builder(registry).build();
+    ConfigDistributor distributor =
+        ConfigDistributor.builder(registry).publishListener(this::published).build();
     if (peer == Peer.WEFT_MTLS) {
       return serveMutualTls(distributor);
     }

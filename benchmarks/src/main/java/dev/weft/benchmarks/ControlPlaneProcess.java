@@ -90,6 +90,25 @@ final class ControlPlaneProcess implements AutoCloseable {
         Long.parseLong(answer[4]));
   }
 
+  /** Forgets when the endpoint changes so far were published. */
+  void forgetPublications() {
+    send("forget");
+  }
+
+  /**
+   * When the control plane published endpoint changes {@code from} to {@code from + count - 1}
+   * ({@link System#nanoTime()}); -1 where it cannot say.
+   */
+  long[] publications(long from, int count) {
+    send("published " + from + " " + count);
+    String[] answer = answer("published");
+    long[] nanos = new long[count];
+    for (int i = 0; i < count; i++) {
+      nanos[i] = Long.parseLong(answer[i + 1]);
+    }
+    return nanos;
+  }
+
   /** The child's CPU time so far, read without a collection. */
   long cpuNanos() {
     send("cpu");

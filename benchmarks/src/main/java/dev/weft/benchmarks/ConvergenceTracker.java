@@ -20,6 +20,8 @@ final class ConvergenceTracker {
   private final AtomicIntegerArray serviceOf;
   private final AtomicIntegerArray remaining;
   private final AtomicLongArray lastAck;
+  private final AtomicLongArray firstReceived;
+  private final AtomicLongArray lastReceived;
   private volatile int latest = -1;
 
   ConvergenceTracker(int changes) {
@@ -27,6 +29,8 @@ final class ConvergenceTracker {
     serviceOf = new AtomicIntegerArray(changes);
     remaining = new AtomicIntegerArray(changes);
     lastAck = new AtomicLongArray(changes);
+    firstReceived = new AtomicLongArray(changes);
+    lastReceived = new AtomicLongArray(changes);
     for (int i = 0; i < changes; i++) {
       serviceOf.set(i, -1);
     }
@@ -40,6 +44,8 @@ final class ConvergenceTracker {
   void expect(int change, int service, long publishedNanos, int subscribers) {
     publishedAt[change] = publishedNanos;
     lastAck.set(change, 0);
+    firstReceived.set(change, Long.MAX_VALUE);
+    lastReceived.set(change, 0);
     remaining.set(change, subscribers);
     serviceOf.set(change, service);
     latest = Math.max(latest, change);
@@ -60,10 +66,12 @@ final class ConvergenceTracker {
    * service}; it had already been credited with every change up to {@code previous}. Returns the
    * newest change now credited.
    */
-  int acknowledgedUpTo(int service, int previous, int newest, long nanos) {
+  int acknowledgedUpTo(int service, int previous, int newest, long receivedNanos, long nanos) {
     int limit = Math.min(newest, publishedAt.length - 1);
     for (int change = previous + 1; change <= limit; change++) {
       if (serviceOf.get(change) == service) {
+        firstReceived.accumulateAndGet(change, receivedNanos, Math::min);
+        lastReceived.accumulateAndGet(change, receivedNanos, Math::max);
         lastAck.accumulateAndGet(change, nanos, Math::max);
         remaining.decrementAndGet(change);
       }
@@ -73,6 +81,26 @@ final class ConvergenceTracker {
 
   boolean converged(int change) {
     return remaining.get(change) <= 0;
+  }
+
+  /** When the harness issued a change. */
+  long issuedNanos(int change) {
+    return publishedAt[change];
+  }
+
+  /** When the first proxy received a response holding a converged change. */
+  long firstReceivedNanos(int change) {
+    return firstReceived.get(change);
+  }
+
+  /** When the last proxy received one. */
+  long lastReceivedNanos(int change) {
+    return lastReceived.get(change);
+  }
+
+  /** When the last proxy acknowledged one. */
+  long lastAckNanos(int change) {
+    return lastAck.get(change);
   }
 
   /** Nanoseconds from publication to the last acknowledgement of a converged change. */

@@ -230,6 +230,8 @@ final class LoadHarness implements Callable<Integer> {
    * @param cpuSeconds the same, in seconds
    * @param harnessCpuSeconds the harness's (the proxies') CPU time over the same span: it shares
    *     the machine's cores with the control plane
+   * @param breakdownMicros where a change's convergence went, step by step (see {@link
+   *     #breakdown}); empty where not measured
    */
   record Scenario(
       String name,
@@ -242,7 +244,8 @@ final class LoadHarness implements Callable<Integer> {
       long bytes,
       long pushes,
       double pushesPerChange,
-      double bytesPerChange) {}
+      double bytesPerChange,
+      Map<String, Percentiles.Summary> breakdownMicros) {}
 
   /**
    * Everything measured for one peer.
@@ -716,7 +719,8 @@ final class LoadHarness implements Callable<Integer> {
         counters.bytes().sum() - bytes,
         counters.responses().sum() - pushes,
         0,
-        0);
+        0,
+        Map.of());
   }
 
   private Scenario churn(
@@ -738,6 +742,7 @@ final class LoadHarness implements Callable<Integer> {
       controlPlane.moveEndpoint(
           random.nextInt(services), random.nextInt(endpoints), BenchMesh.SETTLING_CHANGES + change);
     }
+    controlPlane.forgetPublications();
     long bytes = counters.bytes().sum();
     long pushes = counters.responses().sum();
     long cpu = controlPlane.cpuNanos();
@@ -794,7 +799,48 @@ final class LoadHarness implements Callable<Integer> {
         sentBytes,
         sentPushes,
         round((double) sentPushes / changes),
-        round((double) sentBytes / changes));
+        round((double) sentBytes / changes),
+        breakdown(tracker, controlPlane.publications(0, changes), subscribers, changes));
+  }
+
+  /**
+   * Where the measured endpoint changes' convergence went, as percentiles of each step: from the
+   * harness issuing the change to the control plane publishing it (its source, registry and
+   * pipeline); to the first subscribed proxy receiving a response that holds it; to the last one
+   * receiving it (the fan-out); to the last ACK. Every process on the machine reads the same
+   * monotonic clock ({@link System#nanoTime()} is Linux's CLOCK_MONOTONIC). The reference says
+   * nothing of its publications: its first step is left out.
+   */
+  private static Map<String, Percentiles.Summary> breakdown(
+      ConvergenceTracker tracker, long[] published, int[] subscribers, int changes) {
+    Percentiles toPublished = new Percentiles(changes);
+    Percentiles toFirstReceived = new Percentiles(changes);
+    Percentiles toLastReceived = new Percentiles(changes);
+    Percentiles toLastAck = new Percentiles(changes);
+    for (int change = 0; change < changes; change++) {
+      if (!tracker.converged(change) || subscribers[serviceOfChange(tracker, change)] == 0) {
+        continue;
+      }
+      long issued = tracker.issuedNanos(change);
+      long start = issued;
+      if (published[change] >= 0) {
+        toPublished.add(published[change] - issued);
+        start = published[change];
+      }
+      toFirstReceived.add(tracker.firstReceivedNanos(change) - start);
+      toLastReceived.add(tracker.lastReceivedNanos(change) - tracker.firstReceivedNanos(change));
+      toLastAck.add(tracker.lastAckNanos(change) - tracker.lastReceivedNanos(change));
+    }
+    Map<String, Percentiles.Summary> steps = new LinkedHashMap<>();
+    if (toPublished.count() > 0) {
+      steps.put("issued to published", toPublished.summarize());
+    }
+    steps.put(
+        toPublished.count() > 0 ? "published to first received" : "issued to first received",
+        toFirstReceived.summarize());
+    steps.put("first to last received", toLastReceived.summarize());
+    steps.put("last received to last ACK", toLastAck.summarize());
+    return steps;
   }
 
   private static int serviceOfChange(ConvergenceTracker tracker, int change) {
@@ -838,7 +884,8 @@ final class LoadHarness implements Callable<Integer> {
         sentBytes,
         sentPushes,
         round((double) sentPushes / routeChanges),
-        round((double) sentBytes / routeChanges));
+        round((double) sentBytes / routeChanges),
+        Map.of());
   }
 
   /**
@@ -993,6 +1040,15 @@ final class LoadHarness implements Callable<Integer> {
                 ? String.format(Locale.ROOT, " (%.1f pushes per change)", s.pushesPerChange())
                 : "",
             convergence);
+        s.breakdownMicros()
+            .forEach(
+                (step, summary) ->
+                    System.out.printf(
+                        Locale.ROOT,
+                        "    %-28s p50 %7.1f ms, p99 %7.1f ms%n",
+                        step,
+                        summary.p50Micros() / 1000,
+                        summary.p99Micros() / 1000));
       }
     }
     if (!result.referenceOverWeft().isEmpty()) {

@@ -156,6 +156,9 @@ abstract class SimulatedProxy {
 
   /** The changes one response carries, credited once its ACK is sent. */
   protected final class Received {
+    /** When the response arrived, parsed: made as a response's handling starts. */
+    private final long receivedNanos = System.nanoTime();
+
     private final Map<Integer, Integer> newestBySlot = new HashMap<>();
     private int routeState = -1;
 
@@ -166,12 +169,16 @@ abstract class SimulatedProxy {
           credited[slot] =
               counters
                   .endpointChanges()
-                  .acknowledgedUpTo(services[slot], credited[slot], entry.getValue(), nanos);
+                  .acknowledgedUpTo(
+                      services[slot], credited[slot], entry.getValue(), receivedNanos, nanos);
         }
       }
       int latest = counters.routeChanges().latest();
       if (routeState >= 0 && latest > routeCredited && routeState == latest % 2) {
-        routeCredited = counters.routeChanges().acknowledgedUpTo(0, routeCredited, latest, nanos);
+        routeCredited =
+            counters
+                .routeChanges()
+                .acknowledgedUpTo(0, routeCredited, latest, receivedNanos, nanos);
       }
     }
   }

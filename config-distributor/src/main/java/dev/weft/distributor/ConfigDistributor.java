@@ -7,6 +7,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.weft.api.policy.MutualTlsMode;
+import dev.weft.registry.ChangeSet;
 import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshState;
@@ -104,7 +105,8 @@ public final class ConfigDistributor implements AutoCloseable {
             builder.quietPeriod,
             builder.maxDelay,
             cache,
-            watchers);
+            watchers,
+            builder.publishListener);
     this.staleAfterNanos = builder.staleAfter.toNanos();
     this.metrics =
         new XdsMetrics(builder.meters, proxies::size, this::staleProxies, builder.nanoClock);
@@ -360,6 +362,16 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The namespace the chart installs Weft in. */
   public static final String DEFAULT_ROOT_NAMESPACE = "weft-system";
 
+  /** See {@link Builder#publishListener}. */
+  @FunctionalInterface
+  public interface PublishListener {
+    /**
+     * {@code state} was published to the streams {@code changes} concern at {@code nanos}, on the
+     * distributor's monotonic clock.
+     */
+    void published(MeshState state, ChangeSet changes, long nanos);
+  }
+
   public static final class Builder {
     private final MeshRegistry registry;
     private MeterRegistry meters = new SimpleMeterRegistry();
@@ -387,6 +399,7 @@ public final class ConfigDistributor implements AutoCloseable {
 
     private Clock clock = Clock.systemUTC();
     private LongSupplier nanoClock = System::nanoTime;
+    private PublishListener publishListener = (state, changes, nanos) -> {};
 
     private int maxNamesPerRequest = StreamLimits.DEFAULT_NAMES_PER_REQUEST;
     private int maxNamesPerStream = StreamLimits.DEFAULT_NAMES_PER_STREAM;
@@ -489,6 +502,16 @@ public final class ConfigDistributor implements AutoCloseable {
     /** The monotonic clock that times debouncing and convergence. */
     public Builder nanoClock(LongSupplier nanoClock) {
       this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+      return this;
+    }
+
+    /**
+     * Told of every version published to the streams, as it is: for a benchmark that breaks the
+     * time from a change to its last ACK down into its steps. Called on the pipeline's thread; it
+     * must return at once.
+     */
+    public Builder publishListener(PublishListener publishListener) {
+      this.publishListener = Objects.requireNonNull(publishListener, "publishListener");
       return this;
     }
 

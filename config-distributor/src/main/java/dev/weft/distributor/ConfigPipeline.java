@@ -44,6 +44,7 @@ final class ConfigPipeline implements MeshListener {
   private ChangeSet pendingChanges = ChangeSet.EMPTY;
   private long pendingSinceNanos;
   private ScheduledFuture<?> timer;
+  private final ConfigDistributor.PublishListener listener;
 
   ConfigPipeline(
       ScheduledExecutorService scheduler,
@@ -51,13 +52,15 @@ final class ConfigPipeline implements MeshListener {
       Duration quietPeriod,
       Duration maxDelay,
       ResourceCache cache,
-      WatcherIndex watchers) {
+      WatcherIndex watchers,
+      ConfigDistributor.PublishListener listener) {
     this.scheduler = scheduler;
     this.nanoClock = nanoClock;
     this.quietPeriod = quietPeriod;
     this.maxDelay = maxDelay;
     this.cache = cache;
     this.watchers = watchers;
+    this.listener = listener;
   }
 
   /** The newest version, or null before the registry has synced. */
@@ -124,5 +127,6 @@ final class ConfigPipeline implements MeshListener {
     for (ConfigWatcher watcher : concerned) {
       watcher.configChanged(version, changes);
     }
+    listener.published(state, changes, version.publishedNanos());
   }
 }
