@@ -148,6 +148,19 @@ final class ControlPlaneProcess implements AutoCloseable {
     }
   }
 
+  /** Kills the child with SIGKILL, as the kernel's OOM killer or a node failure would. */
+  void kill() {
+    process.destroyForcibly();
+    try {
+      if (!process.waitFor(20, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the control plane did not die within 20 s of SIGKILL");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while killing the control plane", e);
+    }
+  }
+
   @Override
   public void close() {
     try {

@@ -163,6 +163,16 @@ final class LoadHarness implements Callable<Integer> {
   int churnSeconds;
 
   @Option(
+      names = "--restart",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Last, kill the control plane (SIGKILL) with every proxy connected and time a fresh JVM"
+              + " until every proxy holds its configuration again (default true).")
+  boolean restart;
+
+  @Option(
       names = "--churn-settle-seconds",
       defaultValue = "10",
       description =
@@ -465,6 +475,16 @@ final class LoadHarness implements Callable<Integer> {
         proxy.disconnect();
       }
       closeAll(channels);
+      if (restart) {
+        timed(
+            scenarios,
+            "restart",
+            () -> restart(controlPlane, peer, peerOptions, log, target, fleet, channels, counters));
+        for (SimulatedProxy proxy : fleet) {
+          proxy.disconnect();
+        }
+        closeAll(channels);
+      }
       return new PeerResult(
           peer.name(),
           proxies,
@@ -721,6 +741,61 @@ final class LoadHarness implements Callable<Integer> {
         0,
         0,
         Map.of());
+  }
+
+  /**
+   * The control plane killed with SIGKILL while every proxy is connected, and a fresh JVM started
+   * in its place on the same port: the time from the kill until every proxy holds its configuration
+   * again, and the new process's CPU time to get there (its JVM's start, the mesh's load and the
+   * resync: all of it). The proxies' streams end just before the kill (so that their errors are not
+   * counted as the control plane's), and they reconnect, holding nothing, once the new process
+   * serves: the time a real proxy's reconnection back-off adds is left out.
+   */
+  private Scenario restart(
+      ControlPlaneProcess old,
+      ControlPlaneCommand.Peer peer,
+      List<String> peerOptions,
+      Path log,
+      Target target,
+      List<SimulatedProxy> fleet,
+      List<ManagedChannel> channels,
+      SimulatedProxy.Counters counters) {
+    long killed = System.nanoTime();
+    old.kill();
+    List<String> options = new ArrayList<>(peerOptions);
+    options.addAll(List.of("--port", Integer.toString(target.port())));
+    ControlPlaneProcess fresh = ControlPlaneProcess.start(peer, options, log, childJvm);
+    try {
+      fresh.load(services, endpoints);
+      double startSeconds = (System.nanoTime() - killed) / 1e9;
+      long harnessCpu = Machine.cpuNanos();
+      Scenario resync = connectAll("restart", fresh, target, fleet, channels, counters);
+      double seconds = (System.nanoTime() - killed) / 1e9;
+      double cpuSeconds = fresh.cpuNanos() / 1e9;
+      System.err.printf(
+          Locale.ROOT,
+          "restart: serving %.2f s after the kill, every proxy configured %.2f s later%n",
+          startSeconds,
+          resync.seconds());
+      return new Scenario(
+          "restart",
+          round(seconds),
+          resync.complete(),
+          null,
+          round(cpuSeconds / seconds),
+          round(cpuSeconds),
+          round((Machine.cpuNanos() - harnessCpu) / 1e9),
+          resync.bytes(),
+          resync.pushes(),
+          0,
+          0,
+          Map.of());
+    } finally {
+      for (SimulatedProxy proxy : fleet) {
+        proxy.disconnect();
+      }
+      fresh.close();
+    }
   }
 
   private Scenario churn(
