@@ -7,9 +7,11 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Which streams watch which Services, so that a change reaches exactly the streams that hold
@@ -155,6 +157,36 @@ final class WatcherIndex {
       }
       List<ConfigWatcher> result = new ArrayList<>(concerned.cardinality());
       for (int slot = concerned.nextSetBit(0); slot >= 0; slot = concerned.nextSetBit(slot + 1)) {
+        result.add(bySlot[slot]);
+      }
+      return result;
+    }
+  }
+
+  /**
+   * The watchers configuration attached to {@code services} may reach: those of any of them, of any
+   * Service in the namespace of a namespace-wide one, of their namespaces, and those that watch
+   * everything. A superset: {@link AdsStream#concerns} decides for each.
+   */
+  List<ConfigWatcher> reachedBy(Set<ServiceKey> services) {
+    synchronized (lock) {
+      BitSet reached = (BitSet) wildcard.clone();
+      or(services, reached);
+      Set<String> wholeNamespaces = new HashSet<>();
+      for (ServiceKey service : services) {
+        if (service.isNamespaceWide()) {
+          wholeNamespaces.add(service.namespace());
+        }
+      }
+      if (!wholeNamespaces.isEmpty()) {
+        for (Map.Entry<ServiceKey, BitSet> entry : byService.entrySet()) {
+          if (wholeNamespaces.contains(entry.getKey().namespace())) {
+            reached.or(entry.getValue());
+          }
+        }
+      }
+      List<ConfigWatcher> result = new ArrayList<>(reached.cardinality());
+      for (int slot = reached.nextSetBit(0); slot >= 0; slot = reached.nextSetBit(slot + 1)) {
         result.add(bySlot[slot]);
       }
       return result;
