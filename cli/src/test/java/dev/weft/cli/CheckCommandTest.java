@@ -235,6 +235,26 @@ class CheckCommandTest {
   }
 
   @Test
+  void aLeaseNoReplicaHoldsIsNoLeader() {
+    client.leases().inNamespace("weft-system").delete();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+
+    int exit = check(out, err);
+
+    assertThat(exit).isEqualTo(1);
+    assertThat(out.toString())
+        .contains(
+            """
+            × leader Lease weft-system/weft-leader is held
+                not found: no replica has led yet
+                hint: without a leader no route status is written and the CA root is not rotated; kubectl -n weft-system logs deploy/weft
+            """);
+    assertThat(err.toString())
+        .isEqualTo("weft check: 1 of 15 checks failed; see the hints above\n");
+  }
+
+  @Test
   void anUnreachableApiServerSkipsTheChecksThatNeedIt() throws Exception {
     Path nowhere = dir.resolve("nowhere");
     int closed;
