@@ -3,7 +3,10 @@ package dev.weft.cli;
 import java.time.Duration;
 import picocli.CommandLine;
 
-/** Reads a duration as kubectl writes one: {@code 30s}, {@code 2m}, {@code 1h}, {@code 500ms}. */
+/**
+ * Reads a duration as kubectl writes one: {@code 30s}, {@code 2m}, {@code 1h}, {@code 500ms}, and
+ * days ({@code 30d}) for certificate lifetimes.
+ */
 final class Durations implements CommandLine.ITypeConverter<Duration> {
 
   @Override
@@ -22,11 +25,14 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
       if (text.endsWith("h")) {
         return positive(Duration.ofHours(Long.parseLong(text.substring(0, text.length() - 1))));
       }
+      if (text.endsWith("d")) {
+        return positive(Duration.ofDays(Long.parseLong(text.substring(0, text.length() - 1))));
+      }
     } catch (NumberFormatException e) {
       // falls through to the refusal below
     }
     throw new CommandLine.TypeConversionException(
-        "\"" + value + "\" is not a duration such as 30s, 2m, 1h or 500ms");
+        "\"" + value + "\" is not a duration such as 30s, 2m, 1h, 30d or 500ms");
   }
 
   private static Duration positive(Duration duration) {

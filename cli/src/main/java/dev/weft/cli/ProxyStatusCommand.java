@@ -13,27 +13,30 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code weft proxy-status}: one row per connected proxy, and per xDS type whether it holds what
- * Weft sent it (from {@code GET /debug/proxies}):
+ * {@code weft proxy-status}: one row per connected proxy, the replica it is connected to, and per
+ * xDS type whether it holds what Weft sent it (from {@code GET /debug/proxies}):
  *
  * <ul>
  *   <li>{@code SYNCED}: acknowledged, nothing pending; the age is since its last ACK;
+ *   <li>{@code PENDING}: a response it has not answered yet (or none received at all), for no
+ *       longer than {@code --stale-after}; the age is how long it has waited;
+ *   <li>{@code STALE}: the same, for longer than {@code --stale-after};
  *   <li>{@code NACKED}: it rejected a version after its last ACK, and keeps its last good one; the
- *       age is since the rejection, whose message follows the table;
- *   <li>{@code STALE}: a response it has not answered yet (or none received at all); the age is how
- *       long it has been behind.
+ *       age is since the rejection, whose message follows the table.
  * </ul>
  */
 @Command(
     name = "proxy-status",
     mixinStandardHelpOptions = true,
     description =
-        "Lists connected proxies and, per xDS type, SYNCED / STALE / NACKED with its age.")
+        "Lists connected proxies, the replica each is on and, per xDS type, SYNCED / PENDING /"
+            + " STALE / NACKED with its age.")
 final class ProxyStatusCommand implements Callable<Integer> {
 
   /** xDS types in the order istioctl shows them, with their short names. */
@@ -46,6 +49,15 @@ final class ProxyStatusCommand implements Callable<Integer> {
           "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "SDS");
 
   private static final List<String> ORDER = List.of("CDS", "LDS", "EDS", "RDS", "SDS");
+
+  @Option(
+      names = "--stale-after",
+      defaultValue = ProxySync.DEFAULT_STALE_AFTER,
+      converter = Durations.class,
+      description =
+          "How long a response may go unanswered before it is STALE rather than PENDING (default"
+              + " ${DEFAULT-VALUE}, the server's weft.xds.stale-after).")
+  Duration staleAfter;
 
   @ParentCommand WeftCli cli;
   @Spec CommandSpec spec;
@@ -80,7 +92,8 @@ final class ProxyStatusCommand implements Callable<Integer> {
     for (JsonNode proxy : sorted) {
       proxy.path("types").propertyNames().forEach(url -> types.add(shortName(url)));
     }
-    List<String> headers = new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "PROTOCOL"));
+    List<String> headers =
+        new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "PROTOCOL", "REPLICA"));
     headers.addAll(types);
     Table table = new Table(headers);
     List<String> details = new ArrayList<>();
@@ -100,6 +113,9 @@ final class ProxyStatusCommand implements Callable<Integer> {
       row.add(orDash(proxy.path("namespace").asString()));
       row.add(orDash(proxy.path("type").asString()));
       row.add(orDash(proxy.path("protocol").asString()));
+      row.add(orDash(proxy.path("replica").asString()));
+      boolean shownBehind = false;
+      boolean pending = false;
       for (String type : types) {
         JsonNode status = null;
         String typeUrl = "";
@@ -113,9 +129,15 @@ final class ProxyStatusCommand implements Callable<Integer> {
           row.add("-");
           continue;
         }
-        TypeState state = TypeState.of(status, instant(proxy.path("connectedSince")));
-        row.add(state.label + " (" + Durations.age(Duration.between(state.since, now)) + ")");
-        if (state.label.equals("NACKED")) {
+        ProxySync.TypeState state =
+            ProxySync.TypeState.of(
+                status, ProxySync.instant(proxy.path("connectedSince")), now, staleAfter);
+        row.add(state.label() + " (" + Durations.age(Duration.between(state.since(), now)) + ")");
+        pending |= state.label().equals(ProxySync.TypeState.PENDING);
+        shownBehind |=
+            state.label().equals(ProxySync.TypeState.STALE)
+                || state.label().equals(ProxySync.TypeState.NACKED);
+        if (state.label().equals(ProxySync.TypeState.NACKED)) {
           JsonNode nack = status.path("lastNack");
           details.add(
               row.get(0)
@@ -132,6 +154,18 @@ final class ProxyStatusCommand implements Callable<Integer> {
                   + ")");
         }
       }
+      if (!shownBehind && ProxySync.stale(proxy, now, staleAfter)) {
+        // Behind for longer than the threshold, and no column says why: with every response
+        // answered, a push waits for a connection that takes none.
+        details.add(
+            row.get(0)
+                + " has lacked configuration for "
+                + Durations.age(Duration.between(ProxySync.behindSince(proxy), now))
+                + (pending
+                    ? ""
+                    : " though it answered every response: its connection takes no pushes (a"
+                        + " slow or stuck client)"));
+      }
       table.add(row);
     }
     table.print(out);
@@ -147,28 +181,6 @@ final class ProxyStatusCommand implements Callable<Integer> {
     return acked.isEmpty() ? "nothing" : "version " + acked;
   }
 
-  /** One type's state on one proxy, and since when. */
-  private record TypeState(String label, Instant since) {
-
-    static TypeState of(JsonNode status, Instant connectedSince) {
-      Instant ackedAt = instant(status.path("ackedAt"));
-      JsonNode nack = status.path("lastNack");
-      Instant nackedAt = nack.isObject() ? instant(nack.path("at")) : null;
-      if (nackedAt != null && (ackedAt == null || nackedAt.isAfter(ackedAt))) {
-        return new TypeState("NACKED", nackedAt);
-      }
-      if (!status.path("pendingVersion").asString().isEmpty()) {
-        Instant pendingSince = instant(status.path("pendingSince"));
-        return new TypeState("STALE", pendingSince != null ? pendingSince : connectedSince);
-      }
-      if (ackedAt != null) {
-        return new TypeState("SYNCED", ackedAt);
-      }
-      // Subscribed, nothing sent yet: it lacks what it asked for since it connected.
-      return new TypeState("STALE", connectedSince);
-    }
-  }
-
   static String shortName(String typeUrl) {
     String known = SHORT_NAMES.get(typeUrl);
     if (known != null) {
@@ -180,17 +192,6 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   private static String orDash(String text) {
     return text.isEmpty() ? "-" : text;
-  }
-
-  /** A timestamp as Jackson writes an Instant: ISO-8601 text, or seconds as a number. */
-  static Instant instant(JsonNode node) {
-    if (node == null || node.isNull() || node.isMissingNode()) {
-      return null;
-    }
-    if (node.isNumber()) {
-      return Instant.ofEpochSecond(0).plusNanos((long) (node.asDouble() * 1e9));
-    }
-    return Instant.parse(node.asString());
   }
 
   private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode object) {

@@ -97,12 +97,18 @@ final class WeftApi {
     }
   }
 
-  /** The error an answer carries: {"error": ...}, or {"errors": [{field, reason}]}, or its text. */
+  /**
+   * The error an answer carries: {"error": ...}, {"reason": ...} (a component not ready), or
+   * {"errors": [{field, reason}]}, or its text.
+   */
   private static String error(String body) {
     try {
       JsonNode json = JSON.readTree(body);
       if (json != null && json.hasNonNull("error")) {
         return json.get("error").asString();
+      }
+      if (json != null && json.hasNonNull("reason")) {
+        return json.get("reason").asString();
       }
       if (json != null && json.path("errors").isArray() && !json.get("errors").isEmpty()) {
         StringBuilder text = new StringBuilder();

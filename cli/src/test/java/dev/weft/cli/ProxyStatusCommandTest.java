@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,12 +35,12 @@ class ProxyStatusCommandTest {
         """
         [
           {"stream": "7", "nodeId": "web-0.shop", "namespace": "shop", "type": "grpc",
-           "protocol": "sotw", "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null,
+           "protocol": "sotw", "replica": "weft-0", "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null,
            "types": {
              "%1$s": {"subscribed": ["a"], "ackedVersion": "3-aa", "ackedAt": "2026-11-30T11:59:30Z",
                       "pendingVersion": "", "pendingSince": null, "resources": ["a"], "lastNack": null}}},
           {"stream": "8", "nodeId": "web-0.shop", "namespace": "shop", "type": "grpc",
-           "protocol": "delta", "connectedSince": "2026-11-30T11:00:00Z",
+           "protocol": "delta", "replica": "weft-1", "connectedSince": "2026-11-30T11:00:00Z",
            "behindSince": "2026-11-30T11:58:00Z",
            "types": {
              "%1$s": {"subscribed": ["a"], "ackedVersion": "3-aa", "ackedAt": "2026-11-30T11:00:01Z",
@@ -49,10 +51,16 @@ class ProxyStatusCommandTest {
                       "lastNack": {"version": "3-dd", "detail": "cluster c: bad\\n  lb policy",
                                    "at": "2026-11-30T11:59:55Z"}}}},
           {"stream": "9", "nodeId": "edge.gw", "namespace": "gw", "type": "gateway",
-           "protocol": "delta", "connectedSince": "2026-11-30T11:59:50Z", "behindSince": null,
+           "protocol": "delta", "replica": "weft-1", "connectedSince": "2026-11-30T11:59:50Z", "behindSince": null,
            "types": {
              "%2$s": {"subscribed": ["*"], "ackedVersion": "", "ackedAt": null,
-                      "pendingVersion": "", "pendingSince": null, "resources": [], "lastNack": null}}}
+                      "pendingVersion": "", "pendingSince": null, "resources": [], "lastNack": null}}},
+          {"stream": "10", "nodeId": "api-0.shop", "namespace": "shop", "type": "sidecar",
+           "protocol": "delta", "connectedSince": "2026-11-30T11:00:00Z",
+           "behindSince": "2026-11-30T11:59:00Z",
+           "types": {
+             "%1$s": {"subscribed": ["a"], "ackedVersion": "3-aa", "ackedAt": "2026-11-30T11:58:00Z",
+                      "pendingVersion": "", "pendingSince": null, "resources": ["a"], "lastNack": null}}}
         ]
         """
             .formatted(LDS, CDS);
@@ -78,23 +86,60 @@ class ProxyStatusCommandTest {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
 
-    int exit =
-        WeftCli.commandLine(
-                Clock.fixed(NOW, ZoneOffset.UTC), new PrintWriter(out, true), new PrintWriter(err))
-            .execute(
-                "proxy-status", "--server", "http://127.0.0.1:" + server.getAddress().getPort());
+    int exit = proxyStatus(out, err);
 
     assertThat(exit).as(err.toString()).isZero();
     assertThat(out.toString())
         .isEqualTo(
             """
-            NAME                    NAMESPACE   TYPE      PROTOCOL   CDS           LDS
-            edge.gw                 gw          gateway   delta      STALE (10s)   -
-            web-0.shop (stream 7)   shop        grpc      sotw       -             SYNCED (30s)
-            web-0.shop (stream 8)   shop        grpc      delta      NACKED (5s)   STALE (2m)
+            NAME                    NAMESPACE   TYPE      PROTOCOL   REPLICA   CDS             LDS
+            edge.gw                 gw          gateway   delta      weft-1    PENDING (10s)   -
+            api-0.shop              shop        sidecar   delta      -         -               SYNCED (2m)
+            web-0.shop (stream 7)   shop        grpc      sotw       weft-0    -               SYNCED (30s)
+            web-0.shop (stream 8)   shop        grpc      delta      weft-1    NACKED (5s)     STALE (2m)
 
+            api-0.shop has lacked configuration for 1m though it answered every response: its connection takes no pushes (a slow or stuck client)
             web-0.shop (stream 8) CDS rejected version 3-dd: cluster c: bad lb policy (it keeps version 2-cc; %s)
             """
                 .formatted(CDS));
+  }
+
+  @Test
+  void aResponseIsPendingUntilItHasWaitedStaleAfter() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+
+    int exit = proxyStatus(out, err, "--stale-after=5m");
+
+    assertThat(exit).as(err.toString()).isZero();
+    assertThat(out.toString())
+        .contains(
+            "web-0.shop (stream 8)   shop        grpc      delta      weft-1    NACKED (5s)     PENDING (2m)")
+        .doesNotContain("STALE")
+        .doesNotContain("api-0.shop has lacked");
+  }
+
+  @Test
+  void aStaleAfterThatIsNotADurationIsRefused() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+
+    int exit = proxyStatus(out, err, "--stale-after=soon");
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).contains("--stale-after").contains("\"soon\" is not a duration");
+  }
+
+  private int proxyStatus(StringWriter out, StringWriter err, String... options) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "proxy-status", "--server", "http://127.0.0.1:" + server.getAddress().getPort()));
+    args.addAll(List.of(options));
+    return WeftCli.commandLine(
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            new PrintWriter(out, true),
+            new PrintWriter(err, true))
+        .execute(args.toArray(String[]::new));
   }
 }

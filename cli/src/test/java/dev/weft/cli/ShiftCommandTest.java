@@ -235,7 +235,7 @@ class ShiftCommandTest {
     assertRefused(
         weft("shift", "greeter-split", "greeter-v1=1", "--timeout", "soon"),
         "weft shift: Invalid value for option '--timeout': \"soon\" is not a duration such as 30s,"
-            + " 2m, 1h or 500ms (see weft shift --help)");
+            + " 2m, 1h, 30d or 500ms (see weft shift --help)");
 
     assertThat(weights("greeter-split", 0))
         .containsExactly(entry("greeter-v1", 100), entry("greeter-v2", 0));

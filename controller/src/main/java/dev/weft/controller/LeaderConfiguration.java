@@ -5,8 +5,6 @@ import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
@@ -61,7 +59,7 @@ class LeaderConfiguration {
     return new LeaderElection(
         clients.client(),
         properties.kubernetes().controlPlaneNamespace(),
-        identity(properties),
+        ReplicaIdentity.of(properties),
         properties.kubernetes().leaderElection(),
         tasks.orderedStream().toList());
   }
@@ -73,16 +71,5 @@ class LeaderConfiguration {
         Gauge.builder("weft.leader", election, e -> e.isLeader() ? 1 : 0)
             .description("1 while this replica holds the leader Lease, else 0")
             .register(meters);
-  }
-
-  private static String identity(WeftProperties properties) {
-    if (!properties.kubernetes().identity().isEmpty()) {
-      return properties.kubernetes().identity();
-    }
-    try {
-      return InetAddress.getLocalHost().getHostName();
-    } catch (UnknownHostException e) {
-      return "weft-" + ProcessHandle.current().pid();
-    }
   }
 }

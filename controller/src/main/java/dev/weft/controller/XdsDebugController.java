@@ -1,5 +1,6 @@
 package dev.weft.controller;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.Bootstrap;
@@ -27,6 +28,7 @@ class XdsDebugController {
   private final ConfigDistributor distributor;
   private final XdsConfiguration.XdsServerLifecycle server;
   private final EnvoyBootstraps envoy;
+  private final String replica;
 
   XdsDebugController(
       ConfigDistributor distributor,
@@ -37,13 +39,23 @@ class XdsDebugController {
     this.server = server;
     // No CA bean with weft.ca.enabled=false: EnvoyBootstraps then never asks it for its port.
     this.envoy = new EnvoyBootstraps(properties, server, ca.getIfAvailable());
+    this.replica = ReplicaIdentity.of(properties);
   }
 
-  /** Every connected proxy: identity, and per type what it acknowledged, awaits, rejected. */
+  /**
+   * Every connected proxy: identity, the replica it is connected to, and per type what it
+   * acknowledged, awaits, rejected.
+   */
   @GetMapping(path = "/debug/proxies", produces = MediaType.APPLICATION_JSON_VALUE)
-  List<ProxyStatus> proxies() {
-    return distributor.proxies();
+  List<ConnectedProxy> proxies() {
+    return distributor.proxies().stream().map(p -> new ConnectedProxy(p, replica)).toList();
   }
+
+  /**
+   * A proxy's status, its fields at the top level, and the replica (its {@link ReplicaIdentity})
+   * that holds its stream.
+   */
+  record ConnectedProxy(@JsonUnwrapped ProxyStatus status, String replica) {}
 
   /** The resources one proxy holds, by stream id or node id. */
   @GetMapping(path = "/debug/config_dump", produces = MediaType.APPLICATION_JSON_VALUE)

@@ -54,7 +54,12 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"weft.mode=standalone", "weft.xds.port=0", "weft.ca.port=0"})
+    properties = {
+      "weft.mode=standalone",
+      "weft.xds.port=0",
+      "weft.ca.port=0",
+      "weft.kubernetes.identity=weft-0"
+    })
 class CliApplicationTest {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -145,8 +150,8 @@ class CliApplicationTest {
               () ->
                   assertThat(weft("proxy-status").out())
                       .matches(
-                          "(?s)NAME +NAMESPACE +TYPE +PROTOCOL +CDS +LDS +EDS +RDS\n"
-                              + "shop-0\\.demo +demo +grpc +sotw +SYNCED \\(\\d+s\\) +SYNCED"
+                          "(?s)NAME +NAMESPACE +TYPE +PROTOCOL +REPLICA +CDS +LDS +EDS +RDS\n"
+                              + "shop-0\\.demo +demo +grpc +sotw +weft-0 +SYNCED \\(\\d+s\\) +SYNCED"
                               + " \\(\\d+s\\) +SYNCED \\(\\d+s\\) +SYNCED \\(\\d+s\\)\n"));
 
       Run dump = weft("config-dump", "shop-0.demo");
@@ -225,9 +230,10 @@ class CliApplicationTest {
                 Run status = weft("proxy-status");
                 assertThat(status.exitCode()).isZero();
                 assertThat(status.out())
-                    .containsPattern("(?m)^nacker\\.demo +demo +\\S+ +sotw +- +NACKED \\(\\d+s\\)")
                     .containsPattern(
-                        "(?m)^shop-0\\.demo +demo +grpc +sotw +SYNCED \\(\\d+s\\) +SYNCED")
+                        "(?m)^nacker\\.demo +demo +\\S+ +sotw +weft-0 +- +NACKED \\(\\d+s\\)")
+                    .containsPattern(
+                        "(?m)^shop-0\\.demo +demo +grpc +sotw +weft-0 +SYNCED \\(\\d+s\\) +SYNCED")
                     .contains(
                         "\nnacker.demo LDS rejected version "
                             + listener.getVersionInfo()

@@ -45,7 +45,12 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"weft.mode=standalone", "weft.xds.port=0", "weft.ca.port=0"})
+    properties = {
+      "weft.mode=standalone",
+      "weft.xds.port=0",
+      "weft.ca.port=0",
+      "weft.kubernetes.identity=weft-test-0"
+    })
 class XdsApplicationTest {
 
   @TempDir static Path configDir;
@@ -135,6 +140,8 @@ class XdsApplicationTest {
                 assertThat(proxies.get(0).get("nodeId").asString()).isEqualTo("shop-0.demo");
                 assertThat(proxies.get(0).get("serviceAccount").asString()).isEqualTo("shop");
                 assertThat(proxies.get(0).get("type").asString()).isEqualTo("grpc");
+                // The replica holding the stream, beside ProxyStatus's own fields.
+                assertThat(proxies.get(0).get("replica").asString()).isEqualTo("weft-test-0");
               });
       HttpResponse<String> dump = get("/debug/config_dump?proxy=shop-0.demo");
       assertThat(dump.statusCode()).isEqualTo(200);
