@@ -109,6 +109,14 @@ final class CheckCommand implements Callable<Integer> {
   String trustBundleConfigMap;
 
   @Option(
+      names = "--validating-webhook-configuration",
+      defaultValue = "weft-validator",
+      description =
+          "The ValidatingWebhookConfiguration whose caBundle the leader keeps (default"
+              + " ${DEFAULT-VALUE}; empty: the validating webhook is off).")
+  String validatingWebhookConfiguration;
+
+  @Option(
       names = "--root-expiry-warning",
       defaultValue = "30d",
       converter = Durations.class,
@@ -347,7 +355,12 @@ final class CheckCommand implements Callable<Integer> {
   private void rbac(KubernetesClient client) {
     String account = controlPlaneNamespace + "/" + serviceAccount;
     List<WeftPermissions.Permission> needed =
-        WeftPermissions.needed(controlPlaneNamespace, lease, caSecret, trustBundleConfigMap);
+        WeftPermissions.needed(
+            controlPlaneNamespace,
+            lease,
+            caSecret,
+            trustBundleConfigMap,
+            caSecret.isEmpty() ? "" : validatingWebhookConfiguration);
     String what =
         "ServiceAccount " + account + " may do what Weft needs (" + needed.size() + " rules)";
     List<String> denied = new ArrayList<>();

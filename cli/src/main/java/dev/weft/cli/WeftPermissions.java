@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * What Weft's ServiceAccount must be allowed to do with the chart's default values (no Gateways, no
- * injection, the CA on): the rules of helm/weft's ClusterRole and Role, one request each.
- * WeftPermissionsTest renders the chart and compares, so that the two cannot drift apart.
+ * injection, the CA and the validating webhook on): the rules of helm/weft's ClusterRole and Role,
+ * one request each. WeftPermissionsTest renders the chart and compares, so that the two cannot
+ * drift apart.
  */
 final class WeftPermissions {
 
@@ -54,9 +55,15 @@ final class WeftPermissions {
    * @param caSecret the Secret that holds the CA's key material; empty when the CA is off
    * @param trustBundleConfigMap the ConfigMap the leader publishes the trust bundle in (with the
    *     CA); empty when it publishes none
+   * @param validatingWebhookConfiguration the validating webhook's configuration, whose caBundle
+   *     the leader keeps; empty when the webhook is off
    */
   static List<Permission> needed(
-      String namespace, String lease, String caSecret, String trustBundleConfigMap) {
+      String namespace,
+      String lease,
+      String caSecret,
+      String trustBundleConfigMap,
+      String validatingWebhookConfiguration) {
     List<Permission> needed = new ArrayList<>();
     // The registry's informers.
     everywhere(needed, "", "services", "", List.of("list", "watch"));
@@ -89,6 +96,19 @@ final class WeftPermissions {
       needed.add(new Permission("create", "", "secrets", "", "", namespace));
       for (String verb : List.of("get", "update")) {
         needed.add(new Permission(verb, "", "secrets", "", caSecret, namespace));
+      }
+    }
+    if (!validatingWebhookConfiguration.isEmpty()) {
+      // The leader keeps the trust bundle in the validating webhook's caBundle.
+      for (String verb : List.of("list", "watch", "patch")) {
+        needed.add(
+            new Permission(
+                verb,
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+                "",
+                validatingWebhookConfiguration,
+                ""));
       }
     }
     return List.copyOf(needed);

@@ -47,6 +47,8 @@ class WeftPermissionsTest {
             .set("ca.enabled", String.valueOf(ca))
             // The chart refuses ca.enabled=false without plaintext xDS, the only xDS port left.
             .set("xds.plaintext", String.valueOf(!ca))
+            // The validating webhook's certificate comes from the CA.
+            .set("validation.enabled", String.valueOf(ca))
             .call();
     Set<String> granted = new TreeSet<>();
     for (HasMetadata object : objects(yaml)) {
@@ -63,7 +65,12 @@ class WeftPermissionsTest {
   private static Set<String> asked(String caSecret) {
     Set<String> asked = new TreeSet<>();
     for (WeftPermissions.Permission permission :
-        WeftPermissions.needed(NAMESPACE, "weft-leader", caSecret, "weft-ca-root-cert")) {
+        WeftPermissions.needed(
+            NAMESPACE,
+            "weft-leader",
+            caSecret,
+            "weft-ca-root-cert",
+            caSecret.isEmpty() ? "" : "weft-validator")) {
       asked.add(
           key(
               permission.verb(),
