@@ -87,7 +87,9 @@ class WeftPermissionsTest {
   @Test
   void aPermissionReadsAsKubectlWouldSayIt() {
     List<String> described =
-        WeftPermissions.needed(NAMESPACE, "weft-leader", "weft-ca", "weft-ca-root-cert").stream()
+        WeftPermissions.needed(
+                NAMESPACE, "weft-leader", "weft-ca", "weft-ca-root-cert", "weft-validator")
+            .stream()
             .map(WeftPermissions.Permission::describe)
             .toList();
 
@@ -96,7 +98,9 @@ class WeftPermissionsTest {
             "list services in every namespace",
             "update httproutes.gateway.networking.k8s.io/status in every namespace",
             "get leases.coordination.k8s.io named weft-leader in namespace weft-system",
-            "create tokenreviews.authentication.k8s.io in every namespace");
+            "create tokenreviews.authentication.k8s.io in every namespace",
+            "patch validatingwebhookconfigurations.admissionregistration.k8s.io named"
+                + " weft-validator in every namespace");
   }
 
   private static void expand(PolicyRule rule, String namespace, Set<String> into) {
