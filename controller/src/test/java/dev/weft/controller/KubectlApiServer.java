@@ -90,7 +90,7 @@ import tools.jackson.databind.node.ObjectNode;
  * selectors, match conditions, mutating webhooks, dry runs, server-side apply. Everything else goes
  * to the mock as it came.
  *
- * <p>Thread-safety: the mock's store is locked by the mock; this class holds no state of its own.
+ * <p>Thread-safety: its only state is the mock's store, which the mock locks.
  */
 final class KubectlApiServer extends Dispatcher {
 
@@ -194,7 +194,7 @@ final class KubectlApiServer extends Dispatcher {
   @Override
   public MockResponse dispatch(RecordedRequest request) {
     try {
-      String path = URI.create(request.getPath()).getPath();
+      String path = request.getPath().split("\\?", 2)[0];
       switch (request.method()) {
         case GET:
           if (path.equals("/openapi/v2")) {
@@ -425,7 +425,8 @@ final class KubectlApiServer extends Dispatcher {
     } catch (JacksonException | ClassCastException e) {
       return status(400, "BadRequest", "the body is not a JSON object: " + e.getMessage());
     }
-    if (target.get().namespace() != null) {
+    if (target.get().namespace() != null && object.at("/metadata/namespace").isMissingNode()) {
+      // As the API server does before admission: the namespace comes from the path.
       object.withObjectProperty("metadata").put("namespace", target.get().namespace());
     }
     Optional<MockResponse> refused = admit("CREATE", target.get(), object, null);
