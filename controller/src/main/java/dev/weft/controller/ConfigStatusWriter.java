@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -86,10 +87,20 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
   private final ConfigDistributor distributor;
   private final ScheduledExecutorService executor;
   private final Clock clock;
-  private final Map<ObjectKey, List<ConfigCondition>> written = new HashMap<>();
+
+  /**
+   * What was last written per object, with the generation it was computed for: an edit that leaves
+   * the conditions as they were (a rollback the proxies took up before the pass) still needs its
+   * {@code observedGeneration}, which is what {@code weft shift --wait} and kubectl wait for.
+   */
+  private final Map<ObjectKey, Written> written = new HashMap<>();
+
   private final Map<ObjectKey, Instant> writtenAt = new HashMap<>();
   private Subscription subscription;
   private ScheduledFuture<?> pass;
+
+  /** The conditions written for one generation of an object. */
+  private record Written(List<ConfigCondition> conditions, Long generation) {}
 
   ConfigStatusWriter(
       KubernetesClient client,
@@ -173,11 +184,15 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       pending |= programmed.reason().equals(RolloutConditions.PENDING);
       rejected |= programmed.reason().equals(RolloutConditions.REJECTED);
       next.put(key, conditions);
-      List<ConfigCondition> last = written.get(key);
-      if (conditions.equals(last)) {
+      Written computed = new Written(conditions, config.resource().getMetadata().getGeneration());
+      Written last = written.get(key);
+      if (computed.equals(last)) {
         continue;
       }
-      boolean onlyMessages = last != null && sameExceptMessages(last, conditions);
+      boolean onlyMessages =
+          last != null
+              && Objects.equals(last.generation(), computed.generation())
+              && sameExceptMessages(last.conditions(), conditions);
       if (writes == MAX_WRITES_PER_PASS
           || (onlyMessages && now.isBefore(writtenAt.get(key).plus(MESSAGE_REFRESH)))) {
         pending = true; // written at a later pass
@@ -185,7 +200,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       }
       writes++;
       if (write(key, conditions)) {
-        written.put(key, conditions);
+        written.put(key, computed);
         writtenAt.put(key, now);
       } else {
         pending = true;
