@@ -84,11 +84,11 @@ import org.springframework.context.annotation.Bean;
       "weft.kubernetes.namespaces=demo",
       "weft.xds.port=0",
       "weft.ca.port=0",
-      // The admission webhooks' HTTPS port, on loopback, which the API server below calls.
-      "weft.injection.port=0",
-      "weft.injection.address=127.0.0.1",
-      "weft.injection.init.image=" + InjectionFixtures.INIT_IMAGE,
-      "weft.injection.agent.image=" + InjectionFixtures.AGENT_IMAGE
+      // The validating webhook's HTTPS port, on loopback, which the API server below calls; no
+      // sidecar injection, as the chart's default.
+      "weft.webhooks.port=0",
+      "weft.webhooks.address=127.0.0.1",
+      "weft.injection.enabled=false"
     })
 class KubectlEndToEndTest {
 
@@ -123,7 +123,7 @@ class KubectlEndToEndTest {
   }
 
   @Autowired KubernetesClient client;
-  @Autowired InjectionConfiguration.WebhookLifecycle webhooks;
+  @Autowired AdmissionConfiguration.WebhookLifecycle webhooks;
   @LocalServerPort int port;
 
   /** What one kubectl run printed, and its exit code. */
