@@ -88,6 +88,15 @@ abstract class AdsStream implements ConfigWatcher {
   /** Whether the proxy subscribes to a server Listener: it must see its namespace's changes. */
   private volatile boolean watchingInbound;
 
+  /** The Services of the resources the proxy subscribes to by name. */
+  private Set<ServiceKey> namedServices = Set.of();
+
+  /**
+   * An Envoy sidecar's wildcard Clusters: the Services of its view, as of its last push. Watched
+   * like named ones, so that an endpoint change elsewhere in the mesh does not wake it.
+   */
+  private Set<ServiceKey> viewServices = Set.of();
+
   protected ConfigVersion version;
   protected boolean closed;
   private volatile String nodeId = "";
@@ -690,14 +699,86 @@ abstract class AdsStream implements ConfigWatcher {
   /** The label of a Gateway's Pods that names their Gateway (GEP-1762). */
   static final String GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
 
-  /** Watches exactly the Services the given resources refer to, and every change when needed. */
+  /**
+   * Watches exactly the Services the given resources refer to, and every change when needed. An
+   * Envoy sidecar's wildcard watches its view instead (see {@link WatcherIndex#watchView}): the
+   * Services its Clusters name, its namespace (its inbound Listener follows its Pod's endpoints),
+   * and every change that adds, changes or removes a Service or a route or policy.
+   */
   protected final void watch(Collection<ResourceRef> refs, boolean all) {
-    Set<ServiceKey> now = new HashSet<>();
+    Set<ServiceKey> named = new HashSet<>();
     for (ResourceRef ref : refs) {
       if (ref.service() != null) {
-        now.add(ref.service());
+        named.add(ref.service());
       }
     }
+    namedServices = named;
+    boolean view = all && type.equals("sidecar") && gateway.isEmpty() && !namespace.isEmpty();
+    updateWatched();
+    // A Gateway's Envoy follows its Gateway, routes and Secrets, which no Service names.
+    if (((all && !view) || !gateway.isEmpty()) && !watchingAll) {
+      context.watchers().watchAll(this);
+      watchingAll = true;
+    }
+    if (view) {
+      context.watchers().watchView(this);
+      if (!watchingInbound) {
+        context.watchers().watchNamespace(this, namespace);
+        watchingInbound = true;
+      }
+    }
+    if (!watchingInbound && refs.stream().anyMatch(ResourceRef::isServerListener)) {
+      // A server's Listener follows its namespace (see Inbound); with no namespace, everything.
+      if (namespace.isEmpty()) {
+        context.watchers().watchAll(this);
+        watchingAll = true;
+      } else {
+        context.watchers().watchNamespace(this, namespace);
+      }
+      watchingInbound = true;
+    }
+  }
+
+  /** Records the Services of a sidecar's view, as its wildcard Clusters name them. */
+  private void watchViewServices(List<ResourceRef> clusters) {
+    Set<ServiceKey> services = new HashSet<>();
+    for (ResourceRef ref : clusters) {
+      if (ref.service() != null) {
+        services.add(ref.service());
+      }
+    }
+    if (services.equals(viewServices)) {
+      return;
+    }
+    boolean grew = !viewServices.containsAll(services);
+    viewServices = services;
+    updateWatched();
+    ConfigVersion latest = context.pipeline().current();
+    if (grew && latest != null && latest.sequence() > version.sequence()) {
+      // Endpoint changes published since this push's version did not wake the stream for the
+      // Services its view just took in: resolve the wildcard types again on the newest version.
+      executor.execute(
+          () -> {
+            if (closed) {
+              return;
+            }
+            catchUp();
+            for (ResourceType each : ResourceType.values()) {
+              TypeState state = typeState(each);
+              if (state != null && state.wildcard) {
+                state.stale = true;
+                state.dirty = true;
+              }
+            }
+            flush();
+          });
+    }
+  }
+
+  /** Brings the index up to date with {@link #namedServices} and {@link #viewServices}. */
+  private void updateWatched() {
+    Set<ServiceKey> now = new HashSet<>(namedServices);
+    now.addAll(viewServices);
     Set<ServiceKey> before = Set.of(watched);
     List<ServiceKey> started = new ArrayList<>();
     for (ServiceKey service : now) {
@@ -714,21 +795,6 @@ abstract class AdsStream implements ConfigWatcher {
     if (!started.isEmpty() || !stopped.isEmpty()) {
       context.watchers().update(this, started, stopped);
       watched = now.toArray(new ServiceKey[0]);
-    }
-    // A Gateway's Envoy follows its Gateway, routes and Secrets, which no Service names.
-    if ((all || !gateway.isEmpty()) && !watchingAll) {
-      context.watchers().watchAll(this);
-      watchingAll = true;
-    }
-    if (!watchingInbound && refs.stream().anyMatch(ResourceRef::isServerListener)) {
-      // A server's Listener follows its namespace (see Inbound); with no namespace, everything.
-      if (namespace.isEmpty()) {
-        context.watchers().watchAll(this);
-        watchingAll = true;
-      } else {
-        context.watchers().watchNamespace(this, namespace);
-      }
-      watchingInbound = true;
     }
   }
 
@@ -779,7 +845,11 @@ abstract class AdsStream implements ConfigWatcher {
       return refs;
     }
     if (isEnvoy() && type == ResourceType.CLUSTER) {
-      refs.addAll(context.cache().outbound(version.state(), egress).clusters());
+      List<ResourceRef> view = context.cache().outbound(version.state(), egress).clusters();
+      if (sidecar) {
+        watchViewServices(view);
+      }
+      refs.addAll(view);
       refs.add(ref(type, EnvoySidecarTranslator.PASSTHROUGH_CLUSTER));
       if (sidecar) {
         for (int port : context.cache().inboundPortNumbers(version.state(), workload())) {

@@ -40,6 +40,7 @@ final class WatcherIndex {
   private final Map<String, BitSet> byNamespace = new HashMap<>();
   private final Map<Integer, String> namespaceBySlot = new HashMap<>();
   private final BitSet wildcard = new BitSet();
+  private final BitSet views = new BitSet();
 
   /** Registers a connected watcher; it sees only the first configuration until it watches. */
   void add(ConfigWatcher watcher) {
@@ -80,6 +81,7 @@ final class WatcherIndex {
         }
       }
       wildcard.clear(slot);
+      views.clear(slot);
       bySlot[slot] = null;
       freeSlots.set(slot);
     }
@@ -123,6 +125,21 @@ final class WatcherIndex {
   }
 
   /**
+   * A watcher of a view of the mesh, such as an Envoy sidecar's wildcard Clusters and Listeners: it
+   * watches the Services of its view by name, and sees every change that adds, changes or removes a
+   * Service, a route or a policy (its view may take one in), but not endpoint changes of Services
+   * outside it.
+   */
+  void watchView(ConfigWatcher watcher) {
+    synchronized (lock) {
+      Integer slot = slots.get(watcher);
+      if (slot != null) {
+        views.set(slot);
+      }
+    }
+  }
+
+  /**
    * A watcher of every Service of a namespace, such as a server's stream, whose Listener depends on
    * which of them its workload serves. A watcher watches one namespace at most.
    */
@@ -144,23 +161,36 @@ final class WatcherIndex {
 
   /** The watchers a change concerns. */
   List<ConfigWatcher> concerned(ChangeSet changes) {
-    return concerned(changes.services(), changes.endpoints());
+    return concerned(
+        changes.services(),
+        changes.endpoints(),
+        !changes.services().isEmpty() || !changes.configs().isEmpty());
   }
 
-  /** The watchers of any of these Services or their namespaces, and those that watch everything. */
-  @SafeVarargs
-  final List<ConfigWatcher> concerned(Collection<ServiceKey>... services) {
+  /**
+   * The watchers of any of these Services or their namespaces, those that watch everything, and,
+   * when the change is {@code structural} (it adds, changes or removes a Service, a route or a
+   * policy), those that watch a view.
+   */
+  List<ConfigWatcher> concerned(
+      Collection<ServiceKey> services, Collection<ServiceKey> endpoints, boolean structural) {
     synchronized (lock) {
       BitSet concerned = (BitSet) wildcard.clone();
-      for (Collection<ServiceKey> each : services) {
-        or(each, concerned);
+      if (structural) {
+        concerned.or(views);
       }
-      List<ConfigWatcher> result = new ArrayList<>(concerned.cardinality());
-      for (int slot = concerned.nextSetBit(0); slot >= 0; slot = concerned.nextSetBit(slot + 1)) {
-        result.add(bySlot[slot]);
-      }
-      return result;
+      or(services, concerned);
+      or(endpoints, concerned);
+      return watchersOf(concerned);
     }
+  }
+
+  private List<ConfigWatcher> watchersOf(BitSet slots) {
+    List<ConfigWatcher> result = new ArrayList<>(slots.cardinality());
+    for (int slot = slots.nextSetBit(0); slot >= 0; slot = slots.nextSetBit(slot + 1)) {
+      result.add(bySlot[slot]);
+    }
+    return result;
   }
 
   /**

@@ -23,13 +23,15 @@ class WatcherIndexTest {
     index.update(first, List.of(A), List.of());
     index.update(second, List.of(A, B), List.of());
 
-    assertThat(index.concerned(List.of(A))).containsExactlyInAnyOrder(first, second);
-    assertThat(index.concerned(List.of(B))).containsExactly(second);
-    assertThat(index.concerned(List.of(A), List.of(B))).containsExactlyInAnyOrder(first, second);
+    assertThat(index.concerned(List.of(A), List.of(), true))
+        .containsExactlyInAnyOrder(first, second);
+    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(second);
+    assertThat(index.concerned(List.of(A), List.of(B), true))
+        .containsExactlyInAnyOrder(first, second);
 
     index.update(second, List.of(), List.of(A));
 
-    assertThat(index.concerned(List.of(A))).containsExactly(first);
+    assertThat(index.concerned(List.of(A), List.of(), true)).containsExactly(first);
     assertThat(index.all()).containsExactlyInAnyOrder(first, second);
   }
 
@@ -43,7 +45,7 @@ class WatcherIndexTest {
     index.add(second);
     index.update(first, List.of(B), List.of()); // a stream that already closed: ignored
 
-    assertThat(index.concerned(List.of(A), List.of(B))).isEmpty();
+    assertThat(index.concerned(List.of(A), List.of(B), true)).isEmpty();
     assertThat(index.all()).containsExactly(second);
     assertThat(index.size()).isEqualTo(1);
   }
@@ -59,7 +61,21 @@ class WatcherIndexTest {
     index.watchAll(third);
     index.update(many.get(199), List.of(A), List.of());
 
-    assertThat(index.concerned(List.of(B))).containsExactly(third);
-    assertThat(index.concerned(List.of(A))).containsExactlyInAnyOrder(third, many.get(199));
+    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(third);
+    assertThat(index.concerned(List.of(A), List.of(), true))
+        .containsExactlyInAnyOrder(third, many.get(199));
+  }
+
+  @Test
+  void aViewWatcherSeesItsViewsEndpointsAndStructuralChangesOnly() {
+    index.add(first);
+    index.watchView(first);
+    index.update(first, List.of(A), List.of());
+
+    // Endpoints of a Service in its view, or a Service added anywhere (its view may take it in).
+    assertThat(index.concerned(List.of(), List.of(A), false)).containsExactly(first);
+    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(first);
+    // Endpoints of a Service outside its view: not woken.
+    assertThat(index.concerned(List.of(), List.of(B), false)).isEmpty();
   }
 }
