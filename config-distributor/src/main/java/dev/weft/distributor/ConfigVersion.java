@@ -8,6 +8,7 @@ import dev.weft.registry.MeshState;
  *
  * @param sequence increases by one per version
  * @param state the registry snapshot the version's resources are translated from
- * @param publishedNanos {@link System#nanoTime()} when the registry change reached the distributor
+ * @param publishedNanos the distributor's nano clock ({@link AdsContext#nanoClock()}) when the
+ *     registry change reached the distributor
  */
 record ConfigVersion(long sequence, MeshState state, long publishedNanos) {}

@@ -178,7 +178,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       return;
     }
     if (changed || first) {
-      state.subscribedNanos = System.nanoTime();
+      state.subscribedNanos = context.nanoClock().getAsLong();
       state.dirty = true;
       state.stale = true;
       List<ResourceRef> all = new ArrayList<>();
@@ -219,7 +219,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   }
 
   private void push(ResourceType type, TypeState state) {
-    long start = System.nanoTime();
+    long start = context.nanoClock().getAsLong();
     state.dirty = false;
     boolean whole = state.stale || state.wildcard;
     Map<String, ResourceRef> wanted;
@@ -302,7 +302,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
             version.publishedNanos(),
             state.subscribedNanos,
             state.holds.values().toArray(new Resource[0])));
-    context.metrics().pushed(type, System.nanoTime() - start);
+    context.metrics().pushed(type, context.nanoClock().getAsLong() - start);
   }
 
   private void rejected(ResourceType type, TypeState state, InFlight.Sent sent, String detail) {
