@@ -12,6 +12,8 @@ import dev.weft.registry.TestObjects;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.micrometer.core.instrument.Timer;
@@ -29,8 +31,8 @@ import org.junit.jupiter.api.Test;
 /**
  * When the distributor pushes, on a fake clock: the quiet period and the max delay of a change that
  * is not only endpoints, the fast path of one that is, one unanswered response per type (ACK
- * gating), a rejected version, a reconnecting proxy, and a graceful end of streams. Every latency
- * figure is asserted exactly: it is the time the test moved the clock.
+ * gating), a rejected version, a reconnecting proxy, a delta stream, and a graceful end of streams.
+ * Every latency figure is asserted exactly: it is the time the test moved the clock.
  */
 class PushTimingTest {
 
@@ -279,6 +281,54 @@ class PushTimingTest {
   }
 
   @Test
+  void aDeltaStreamIsGatedByItsAcksAndKeepsItsFigures() throws Exception {
+    proxy.closeStream();
+    proxy.openDelta();
+    proxy.send(
+        DeltaDiscoveryRequest.newBuilder()
+            .setNode(AdsTestClient.NODE)
+            .setTypeUrl(EDS)
+            .addResourceNamesSubscribe(GREETER)
+            .build());
+    DeltaDiscoveryResponse first = proxy.nextDelta();
+    clock.forwardTime(Duration.ofMillis(2));
+    proxy.send(AdsTestClient.ack(first));
+
+    mesh.edit(source -> source.upsert(XdsTestbed.backendSlice(7002)));
+    DeltaDiscoveryResponse unanswered = proxy.nextDelta();
+    assertThat(endpoints(unanswered)).as("pushed at once").isEqualTo(2);
+    mesh.edit(source -> source.upsert(XdsTestbed.backendSlice(7003)));
+    assertThat(proxy.hasPending()).as("held back until the ACK").isFalse();
+    clock.forwardTime(Duration.ofMillis(1));
+    proxy.send(AdsTestClient.ack(unanswered));
+    DeltaDiscoveryResponse coalesced = proxy.nextDelta();
+    assertThat(endpoints(coalesced)).isEqualTo(3);
+
+    clock.forwardTime(Duration.ofMillis(1));
+    proxy.send(
+        AdsTestClient.ack(coalesced).toBuilder()
+            .setErrorDetail(Status.newBuilder().setCode(3).setMessage("rejected by test"))
+            .build());
+    clock.forwardTime(Duration.ofSeconds(1));
+    assertThat(proxy.hasPending()).as("a rejected version is not sent again").isFalse();
+    mesh.edit(source -> source.upsert(XdsTestbed.backendSlice(7004)));
+    DeltaDiscoveryResponse next = proxy.nextDelta();
+    assertThat(endpoints(next)).isEqualTo(4);
+    clock.forwardTime(Duration.ofMillis(1));
+    proxy.send(AdsTestClient.ack(next));
+
+    assertThat(mesh.meters.get("weft.xds.nacks").tag("type", "endpoint").counter().count())
+        .isEqualTo(1.0);
+    Timer sync = mesh.timer("weft.xds.sync", ResourceType.ENDPOINT);
+    assertThat(sync.count()).isEqualTo(1);
+    assertThat(totalMillis(sync)).isEqualTo(2.0);
+    // Each acknowledged change, 1 ms after its version was published; the rejected one not at all.
+    Timer convergence = mesh.timer("weft.xds.convergence", ResourceType.ENDPOINT);
+    assertThat(convergence.count()).isEqualTo(2);
+    assertThat(totalMillis(convergence)).isEqualTo(2.0);
+  }
+
+  @Test
   void endingStreamsSpreadsThemEvenlyOverThePeriod() {
     List<AdsTestClient> proxies = new ArrayList<>(List.of(proxy));
     for (int i = 1; i < 4; i++) {
@@ -355,7 +405,15 @@ class PushTimingTest {
   }
 
   private static int endpoints(DiscoveryResponse response) throws InvalidProtocolBufferException {
-    ClusterLoadAssignment assignment = response.getResources(0).unpack(ClusterLoadAssignment.class);
+    return endpoints(response.getResources(0).unpack(ClusterLoadAssignment.class));
+  }
+
+  private static int endpoints(DeltaDiscoveryResponse response)
+      throws InvalidProtocolBufferException {
+    return endpoints(response.getResources(0).getResource().unpack(ClusterLoadAssignment.class));
+  }
+
+  private static int endpoints(ClusterLoadAssignment assignment) {
     return assignment.getEndpointsList().stream().mapToInt(l -> l.getLbEndpointsCount()).sum();
   }
 }
