@@ -112,7 +112,7 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile String zone = "";
 
   /**
-   * {@link System#nanoTime()} since when the proxy lacks configuration it should hold: the oldest
+   * The nano clock's reading since when the proxy lacks configuration it should hold: the oldest
    * response it has not answered, the response it rejected, or a push a busy transport holds back;
    * {@link #NOT_BEHIND} when it holds everything. Written on the executor, read by the stale-proxy
    * gauge without it.
@@ -314,12 +314,12 @@ abstract class AdsStream implements ConfigWatcher {
         types);
   }
 
-  /** The wall-clock time of a {@link System#nanoTime()} reading; null for {@link #NOT_BEHIND}. */
+  /** The wall-clock time of a nano clock reading; null for {@link #NOT_BEHIND}. */
   protected final Instant instantOf(long nanos) {
     if (nanos == NOT_BEHIND) {
       return null;
     }
-    return context.clock().instant().minusNanos(System.nanoTime() - nanos);
+    return context.clock().instant().minusNanos(context.nanoClock().getAsLong() - nanos);
   }
 
   @Override
@@ -354,7 +354,7 @@ abstract class AdsStream implements ConfigWatcher {
     long rejectedSinceNanos = NOT_BEHIND;
 
     /**
-     * {@link System#nanoTime()} of the proxy's last request that changed what it subscribes to (the
+     * The nano clock's reading at the proxy's last request that changed what it subscribes to (the
      * first one included): a response to it that carries no newer change is its sync, timed from
      * here, not from the change's publication (see {@link InFlight.Sent#of}).
      */
@@ -448,7 +448,7 @@ abstract class AdsStream implements ConfigWatcher {
     if (!blocked) {
       blockedSinceNanos = NOT_BEHIND;
     } else if (blockedSinceNanos == NOT_BEHIND) {
-      blockedSinceNanos = System.nanoTime();
+      blockedSinceNanos = context.nanoClock().getAsLong();
     }
     updateBehind();
   }

@@ -35,6 +35,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -68,8 +69,19 @@ public final class ConfigDistributor implements AutoCloseable {
                   .build())
           .omittingInsignificantWhitespace();
 
+  /**
+   * The pipeline's thread and its timers (quiet period, max delay, the spread of a graceful end of
+   * streams); the distributor's own unless a test injected a fake clock's.
+   */
   private final ScheduledExecutorService pipelineThread;
-  private final ExecutorService pushPool;
+
+  private final boolean ownsPipelineThread;
+  private final Executor pushPool;
+
+  /** The push pool when the distributor owns it (not when a test injected an executor), or null. */
+  private final ExecutorService ownedPushPool;
+
+  private final LongSupplier nanoClock;
   private final Subscription subscription;
   private final ConfigPipeline pipeline;
   private final ProxyTable proxies = new ProxyTable();
@@ -92,11 +104,19 @@ public final class ConfigDistributor implements AutoCloseable {
     this.names = new ResourceNames(builder.clusterDomain);
     this.trustDomain = builder.mutualTls.trustDomain();
     this.defaultTlsMode = builder.mutualTls.defaultMode();
+    this.nanoClock = builder.nanoClock;
+    this.ownsPipelineThread = builder.scheduler == null;
     this.pipelineThread =
-        Executors.newSingleThreadScheduledExecutor(named("weft-xds-pipeline", new AtomicInteger()));
-    this.pushPool =
-        Executors.newFixedThreadPool(
-            builder.pushThreads, named("weft-xds-push", new AtomicInteger()));
+        ownsPipelineThread
+            ? Executors.newSingleThreadScheduledExecutor(
+                named("weft-xds-pipeline", new AtomicInteger()))
+            : builder.scheduler;
+    this.ownedPushPool =
+        builder.streamExecutor == null
+            ? Executors.newFixedThreadPool(
+                builder.pushThreads, named("weft-xds-push", new AtomicInteger()))
+            : null;
+    this.pushPool = ownedPushPool != null ? ownedPushPool : builder.streamExecutor;
     ResourceCache cache = new ResourceCache(names, builder.mutualTls, builder.rootNamespace);
     this.watchers = new WatcherIndex();
     this.pipeline =
@@ -125,6 +145,7 @@ public final class ConfigDistributor implements AutoCloseable {
                 metrics,
                 pushPool,
                 builder.clock,
+                builder.nanoClock,
                 generation,
                 limits));
     this.loadReports = new LoadReportService(builder.meters, pipeline, names, limits, metrics);
@@ -198,7 +219,7 @@ public final class ConfigDistributor implements AutoCloseable {
    * their transport cannot take. Cheap: reads one field per stream.
    */
   public int staleProxies() {
-    long now = System.nanoTime();
+    long now = nanoClock.getAsLong();
     int stale = 0;
     for (AdsStream stream : proxies.all()) {
       if (stream.staleAt(now, staleAfterNanos)) {
@@ -342,14 +363,19 @@ public final class ConfigDistributor implements AutoCloseable {
   @Override
   public void close() {
     subscription.close();
-    pipelineThread.shutdownNow();
-    pushPool.shutdown();
+    if (ownsPipelineThread) {
+      pipelineThread.shutdownNow();
+    }
+    if (ownedPushPool == null) {
+      return;
+    }
+    ownedPushPool.shutdown();
     try {
-      if (!pushPool.awaitTermination(5, TimeUnit.SECONDS)) {
-        pushPool.shutdownNow();
+      if (!ownedPushPool.awaitTermination(5, TimeUnit.SECONDS)) {
+        ownedPushPool.shutdownNow();
       }
     } catch (InterruptedException e) {
-      pushPool.shutdownNow();
+      ownedPushPool.shutdownNow();
       Thread.currentThread().interrupt();
     }
   }
@@ -404,6 +430,12 @@ public final class ConfigDistributor implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private LongSupplier nanoClock = System::nanoTime;
     private PublishListener publishListener = (state, changes, nanos) -> {};
+
+    /** Null: the distributor's own pipeline thread. */
+    private ScheduledExecutorService scheduler;
+
+    /** Null: the distributor's own pool of {@link #pushThreads}. */
+    private Executor streamExecutor;
 
     private int maxNamesPerRequest = StreamLimits.DEFAULT_NAMES_PER_REQUEST;
     private int maxNamesPerStream = StreamLimits.DEFAULT_NAMES_PER_STREAM;
@@ -503,7 +535,11 @@ public final class ConfigDistributor implements AutoCloseable {
       return this;
     }
 
-    /** The monotonic clock that times debouncing and convergence. */
+    /**
+     * The monotonic clock every figure of time is read from: debouncing, the publication time of a
+     * version, convergence and sync, push time, stale proxies, how long a proxy has been behind.
+     * {@link System#nanoTime()} by default; a test's fake clock, with {@link #scheduler}, in tests.
+     */
     public Builder nanoClock(LongSupplier nanoClock) {
       this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
       return this;
@@ -516,6 +552,29 @@ public final class ConfigDistributor implements AutoCloseable {
      */
     public Builder publishListener(PublishListener publishListener) {
       this.publishListener = Objects.requireNonNull(publishListener, "publishListener");
+      return this;
+    }
+
+    /**
+     * The pipeline's thread and timers, for tests that drive time: registry changes are delivered
+     * on it, and the quiet period, the max delay and the spread of {@link
+     * ConfigDistributor#endStreams} are scheduled on it, in {@link #nanoClock}'s time. It must run
+     * one task at a time. The caller owns it: {@link ConfigDistributor#close} leaves it running. By
+     * default the distributor's own thread.
+     */
+    Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * Where streams handle requests and build and send responses, for tests: a direct executor
+     * pushes before the call that caused the push returns, so a test can tell that nothing was
+     * sent. Streams keep their own order over it. The caller owns it. By default a pool of {@link
+     * #pushThreads}, which {@link ConfigDistributor#close} stops.
+     */
+    Builder streamExecutor(Executor streamExecutor) {
+      this.streamExecutor = Objects.requireNonNull(streamExecutor, "streamExecutor");
       return this;
     }
 

@@ -26,6 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safety: {@link #onChange} and the debounce timer run on {@code scheduler}, a single
  * thread, which owns the pending fields; {@link #current} is volatile.
+ *
+ * <p>Time: every reading comes from {@code nanoClock} and every wait is a task on {@code
+ * scheduler}, so a test with a fake clock steps through the quiet period and the max delay exactly.
  */
 final class ConfigPipeline implements MeshListener {
 

@@ -8,6 +8,8 @@ import dev.weft.registry.MeshState;
  *
  * @param sequence increases by one per version
  * @param state the registry snapshot the version's resources are translated from
- * @param publishedNanos {@link System#nanoTime()} when the registry change reached the distributor
+ * @param publishedNanos the distributor's nano clock ({@link AdsContext#nanoClock()}) when the
+ *     version was published: as the change reached the distributor for endpoints, after the quiet
+ *     period for anything else
  */
 record ConfigVersion(long sequence, MeshState state, long publishedNanos) {}

@@ -299,7 +299,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
       return;
     }
     if (changed || first) {
-      state.subscribedNanos = System.nanoTime();
+      state.subscribedNanos = context.nanoClock().getAsLong();
       state.dirty = true;
       state.stale = true;
       List<ResourceRef> all = new ArrayList<>();
@@ -342,7 +342,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
   }
 
   private void push(ResourceType type, TypeState state) {
-    long start = System.nanoTime();
+    long start = context.nanoClock().getAsLong();
     state.dirty = false;
     List<String> removed = new ArrayList<>();
     BitSet wanted;
@@ -435,7 +435,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
     state.inFlight.add(
         InFlight.Sent.of(
             nonce, versionInfo, version.publishedNanos(), state.subscribedNanos, state.holds));
-    context.metrics().pushed(type, System.nanoTime() - start);
+    context.metrics().pushed(type, context.nanoClock().getAsLong() - start);
   }
 
   private void rejected(ResourceType type, TypeState state, InFlight.Sent sent, String detail) {

@@ -238,7 +238,9 @@ final class ResourceCache {
 
   private static Caffeine<Object, Object> bounded(long bytes) {
     // The scheduler expires idle entries on time, not only when the cache is next used: a flood
-    // of made-up names is gone a couple of minutes after it stops, whatever comes next.
+    // of made-up names is gone a couple of minutes after it stops, whatever comes next. It and
+    // Caffeine's ticker stay the system's, not the distributor's injected clock: expiry bounds
+    // memory; it times no figure, and no push waits on it.
     return Caffeine.newBuilder()
         .maximumWeight(bytes)
         .expireAfterAccess(IDLE)

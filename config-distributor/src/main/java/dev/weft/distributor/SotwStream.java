@@ -216,7 +216,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
       state.refs = next;
       state.stale = true;
       state.asked = true;
-      state.subscribedNanos = System.nanoTime();
+      state.subscribedNanos = context.nanoClock().getAsLong();
       state.dirty = true;
       List<ResourceRef> all = new ArrayList<>();
       boolean anyWildcard = false;
@@ -240,7 +240,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
   }
 
   private void push(ResourceType type, TypeState state) {
-    long start = System.nanoTime();
+    long start = context.nanoClock().getAsLong();
     state.dirty = false;
     List<Resource> changed = resolve(type, state);
     if (!state.wildcard && state.refs.isEmpty()) {
@@ -285,7 +285,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     state.inFlight.add(
         InFlight.Sent.of(
             nonce, versionInfo, version.publishedNanos(), state.subscribedNanos, state.current));
-    context.metrics().pushed(type, System.nanoTime() - start);
+    context.metrics().pushed(type, context.nanoClock().getAsLong() - start);
   }
 
   /**

@@ -32,6 +32,9 @@ final class XdsMetrics {
   private final Counter unknownClusters;
   private final LogThrottle refusalLog;
 
+  /** The clock versions are stamped with: an ACK is timed on it too. */
+  private final LongSupplier nanoClock;
+
   /** Why a stream was refused: the limit a client exceeded. */
   enum Refusal {
     NAMES_PER_REQUEST,
@@ -51,6 +54,7 @@ final class XdsMetrics {
       IntSupplier connectedProxies,
       IntSupplier staleProxies,
       LongSupplier nanoClock) {
+    this.nanoClock = nanoClock;
     // Every refusal is counted; one a second is logged, with how many were not.
     this.refusalLog = new LogThrottle(nanoClock, TimeUnit.SECONDS.toNanos(1));
     Gauge.builder("weft.xds.proxies", connectedProxies::getAsInt)
@@ -123,7 +127,7 @@ final class XdsMetrics {
 
   /** Times an ACK as convergence (a change) or as the proxy's sync (its own request). */
   void acked(ResourceType type, InFlight.Sent sent) {
-    Duration elapsed = Duration.ofNanos(System.nanoTime() - sent.sinceNanos());
+    Duration elapsed = Duration.ofNanos(nanoClock.getAsLong() - sent.sinceNanos());
     (sent.sync() ? sync : convergence).get(type).record(elapsed);
   }
 

@@ -31,9 +31,14 @@ final class AdsTestClient implements AutoCloseable {
   private StreamObserver<DeltaDiscoveryRequest> delta;
 
   AdsTestClient(int port) {
-    channel =
+    this(
         Grpc.newChannelBuilderForAddress("localhost", port, InsecureChannelCredentials.create())
-            .build();
+            .build());
+  }
+
+  /** A client on {@code channel} (an in-process one, for tests without sockets); closes it. */
+  AdsTestClient(ManagedChannel channel) {
+    this.channel = channel;
   }
 
   /**
