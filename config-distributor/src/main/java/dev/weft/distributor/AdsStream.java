@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -96,6 +97,12 @@ abstract class AdsStream implements ConfigWatcher {
    * like named ones, so that an endpoint change elsewhere in the mesh does not wake it.
    */
   private Set<ServiceKey> viewServices = Set.of();
+
+  /** Whether {@link #watch} made this an Envoy sidecar's view watcher. */
+  private boolean watchingView;
+
+  /** The Services an endpoint of the sidecar's own Pod was in, as of the last change seen. */
+  private Set<ServiceKey> podServices = Set.of();
 
   protected ConfigVersion version;
   protected boolean closed;
@@ -397,6 +404,7 @@ abstract class AdsStream implements ConfigWatcher {
    * first configuration the stream sees, which touches everything subscribed.
    */
   private void onConfig(ChangeSet changes) {
+    Set<ResourceType> untouchedWildcards = untouchedWildcards(changes);
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
       if (state == null) {
@@ -407,6 +415,9 @@ abstract class AdsStream implements ConfigWatcher {
       // (Gateways are few, and its view is built once per snapshot).
       boolean gatewayOwn =
           !gateway.isEmpty() && (type == ResourceType.ROUTE || type == ResourceType.SECRET);
+      if (state.wildcard && untouchedWildcards.contains(type)) {
+        continue;
+      }
       if (changes == null || state.wildcard || gatewayOwn) {
         state.stale = true;
         state.dirty = true;
@@ -424,6 +435,36 @@ abstract class AdsStream implements ConfigWatcher {
         state.markServerListeners();
       }
     }
+  }
+
+  /**
+   * The wildcard types of an Envoy sidecar that an endpoint change cannot alter, so that they are
+   * not resolved again: its Listeners, unless the change is to a Service its own Pod is, or was, an
+   * endpoint of (its inbound Listener follows them); its Clusters, unless that, or the change is to
+   * a Service of its view (its clusters name their endpoints' identities). Any other change alters
+   * them all.
+   */
+  private Set<ResourceType> untouchedWildcards(ChangeSet changes) {
+    if (!watchingView || pod.isEmpty() || version == null) {
+      return Set.of();
+    }
+    Set<ServiceKey> now = context.cache().servicesOfPod(version.state(), namespace, pod);
+    Set<ServiceKey> before = podServices;
+    podServices = now;
+    if (changes == null || !changes.services().isEmpty() || !changes.configs().isEmpty()) {
+      return Set.of();
+    }
+    for (ServiceKey service : changes.endpoints()) {
+      if (now.contains(service) || before.contains(service)) {
+        return Set.of();
+      }
+    }
+    for (ServiceKey service : changes.endpoints()) {
+      if (viewServices.contains(service)) {
+        return EnumSet.of(ResourceType.LISTENER);
+      }
+    }
+    return EnumSet.of(ResourceType.LISTENER, ResourceType.CLUSTER);
   }
 
   /**
@@ -721,6 +762,7 @@ abstract class AdsStream implements ConfigWatcher {
       watchingAll = true;
     }
     if (view) {
+      watchingView = true;
       context.watchers().watchView(this);
       if (!watchingInbound) {
         context.watchers().watchNamespace(this, namespace);

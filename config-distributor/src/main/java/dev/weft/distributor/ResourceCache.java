@@ -27,6 +27,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -638,6 +639,15 @@ final class ResourceCache {
       }
     }
     return "";
+  }
+
+  /** The Services with an endpoint of the Pod, on any port. */
+  Set<ServiceKey> servicesOfPod(MeshState state, String namespace, String pod) {
+    Set<ServiceKey> services = new HashSet<>();
+    for (PodEndpoint each : endpointsByPod(state).getOrDefault(namespace + "/" + pod, List.of())) {
+      services.add(each.service());
+    }
+    return services;
   }
 
   /** The Services with an endpoint of the workload's Pod on {@code port}, sorted. */

@@ -49,6 +49,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -765,6 +766,39 @@ class EnvoySidecarTest {
     assertThat(newListener.getTypeUrl()).isEqualTo(LDS);
     assertThat(chainNames(unpack(newListener, Listener.class).get(0)))
         .containsExactlyInAnyOrder(GREETER, LEDGER);
+  }
+
+  /**
+   * A sidecar watches its view, not the mesh: an endpoint change of a Service outside its view
+   * resolves nothing of it again. Its own Pod's endpoints still reach its inbound Listener and
+   * clusters, and those of a Service in its view its clusters.
+   */
+  @Test
+  void aScopedSidecarFollowsItsOwnPodsEndpointsButNotThoseOutsideItsView() throws Exception {
+    envoy.openSotw();
+    Node node = scopedSidecar(POD, "./greeter");
+    wildcard(envoy, node, LDS);
+    wildcard(envoy, node, CDS);
+
+    // The database's endpoints: outside its view, and not its Pod's.
+    mesh.source().upsert(TestObjects.slice("demo", "db-1", "db", 5432, "127.0.0.9"));
+    // A second port of the greeter's endpoints, on its own Pod (127.0.0.1).
+    mesh.source().upsert(XdsTestbed.backendSlice(7002));
+
+    Map<String, DiscoveryResponse> next = new HashMap<>();
+    for (int i = 0; i < 2; i++) {
+      DiscoveryResponse response = envoy.nextSotw();
+      envoy.send(AdsTestClient.ack(response));
+      next.put(response.getTypeUrl(), response);
+    }
+    assertThat(next).containsOnlyKeys(LDS, CDS);
+    Listener inbound = unpack(next.get(LDS), Listener.class).get(0);
+    assertThat(inbound.getName()).isEqualTo(EnvoySidecarTranslator.INBOUND_LISTENER);
+    assertThat(inbound.toString()).contains("7002");
+    assertThat(unpack(next.get(CDS), Cluster.class))
+        .extracting(Cluster::getName)
+        .contains(EnvoySidecarTranslator.inboundClusterName(7002), GREETER)
+        .doesNotContain(DATABASE);
   }
 
   @Test
