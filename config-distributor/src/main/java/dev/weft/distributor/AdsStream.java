@@ -761,13 +761,17 @@ abstract class AdsStream implements ConfigWatcher {
       context.watchers().watchAll(this);
       watchingAll = true;
     }
-    if (view) {
+    if (view && !watchingView) {
       watchingView = true;
       context.watchers().watchView(this);
-      if (!watchingInbound) {
+      // Its inbound Listener follows its Pod's endpoints (and policies of its namespace, which
+      // are structural changes); without a Pod name, its namespace.
+      if (pod.isEmpty()) {
         context.watchers().watchNamespace(this, namespace);
-        watchingInbound = true;
+      } else {
+        context.watchers().watchPod(this, namespace, pod);
       }
+      watchingInbound = true;
     }
     if (!watchingInbound && refs.stream().anyMatch(ResourceRef::isServerListener)) {
       // A server's Listener follows its namespace (see Inbound); with no namespace, everything.

@@ -113,6 +113,7 @@ final class ConfigPipeline implements MeshListener {
     pendingState = null;
     pendingChanges = ChangeSet.EMPTY;
     boolean first = current == null;
+    MeshState before = first ? null : current.state();
     ConfigVersion version = new ConfigVersion(++sequence, state, nanoClock.getAsLong());
     for (ServiceKey service : changes.services()) {
       if (state.service(service).isEmpty()) {
@@ -120,7 +121,10 @@ final class ConfigPipeline implements MeshListener {
       }
     }
     current = version;
-    List<ConfigWatcher> concerned = first ? watchers.all() : watchers.concerned(changes);
+    List<ConfigWatcher> concerned =
+        first
+            ? watchers.all()
+            : watchers.concerned(changes, WatcherIndex.podsOf(changes, before, state));
     if (first) {
       log.info(
           "serving configuration: registry version {}, {} services",

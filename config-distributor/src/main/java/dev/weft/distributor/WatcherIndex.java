@@ -1,6 +1,8 @@
 package dev.weft.distributor;
 
 import dev.weft.registry.ChangeSet;
+import dev.weft.registry.Endpoint;
+import dev.weft.registry.MeshState;
 import dev.weft.registry.ServiceKey;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +41,8 @@ final class WatcherIndex {
   private final Map<ServiceKey, BitSet> byService = new HashMap<>();
   private final Map<String, BitSet> byNamespace = new HashMap<>();
   private final Map<Integer, String> namespaceBySlot = new HashMap<>();
+  private final Map<String, BitSet> byPod = new HashMap<>();
+  private final Map<Integer, String> podBySlot = new HashMap<>();
   private final BitSet wildcard = new BitSet();
   private final BitSet views = new BitSet();
 
@@ -78,6 +82,14 @@ final class WatcherIndex {
         watchers.clear(slot);
         if (watchers.isEmpty()) {
           byNamespace.remove(namespace);
+        }
+      }
+      String pod = podBySlot.remove(slot);
+      if (pod != null) {
+        BitSet watchers = byPod.get(pod);
+        watchers.clear(slot);
+        if (watchers.isEmpty()) {
+          byPod.remove(pod);
         }
       }
       wildcard.clear(slot);
@@ -140,6 +152,21 @@ final class WatcherIndex {
   }
 
   /**
+   * A watcher of one Pod's endpoints, such as an Envoy sidecar's inbound Listener: it sees every
+   * change to the endpoints of a Service the Pod is, or was, an endpoint of. A watcher watches one
+   * Pod at most.
+   */
+  void watchPod(ConfigWatcher watcher, String namespace, String pod) {
+    String key = namespace + "/" + pod;
+    synchronized (lock) {
+      Integer slot = slots.get(watcher);
+      if (slot != null && podBySlot.putIfAbsent(slot, key) == null) {
+        byPod.computeIfAbsent(key, k -> new BitSet()).set(slot);
+      }
+    }
+  }
+
+  /**
    * A watcher of every Service of a namespace, such as a server's stream, whose Listener depends on
    * which of them its workload serves. A watcher watches one namespace at most.
    */
@@ -160,11 +187,48 @@ final class WatcherIndex {
   }
 
   /** The watchers a change concerns. */
-  List<ConfigWatcher> concerned(ChangeSet changes) {
-    return concerned(
-        changes.services(),
-        changes.endpoints(),
-        !changes.services().isEmpty() || !changes.configs().isEmpty());
+  List<ConfigWatcher> concerned(ChangeSet changes, Set<String> pods) {
+    List<ConfigWatcher> concerned =
+        concerned(
+            changes.services(),
+            changes.endpoints(),
+            !changes.services().isEmpty() || !changes.configs().isEmpty());
+    if (pods.isEmpty()) {
+      return concerned;
+    }
+    synchronized (lock) {
+      BitSet watchers = new BitSet();
+      for (String pod : pods) {
+        BitSet of = byPod.get(pod);
+        if (of != null) {
+          watchers.or(of);
+        }
+      }
+      if (watchers.isEmpty()) {
+        return concerned;
+      }
+      for (ConfigWatcher watcher : concerned) {
+        watchers.clear(slots.get(watcher));
+      }
+      List<ConfigWatcher> all = new ArrayList<>(concerned);
+      all.addAll(watchersOf(watchers));
+      return all;
+    }
+  }
+
+  /** The Pods ({@code namespace/name}) with an endpoint in the Services whose endpoints changed. */
+  static Set<String> podsOf(ChangeSet changes, MeshState before, MeshState after) {
+    Set<String> pods = new HashSet<>();
+    for (ServiceKey service : changes.endpoints()) {
+      for (MeshState state : List.of(before, after)) {
+        for (Endpoint endpoint : state.endpoints(service).all()) {
+          if (!endpoint.pod().isEmpty()) {
+            pods.add(service.namespace() + "/" + endpoint.pod());
+          }
+        }
+      }
+    }
+    return pods;
   }
 
   /**

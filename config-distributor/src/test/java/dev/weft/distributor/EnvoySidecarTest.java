@@ -44,6 +44,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -770,8 +771,8 @@ class EnvoySidecarTest {
 
   /**
    * A sidecar watches its view, not the mesh: an endpoint change of a Service outside its view
-   * resolves nothing of it again. Its own Pod's endpoints still reach its inbound Listener and
-   * clusters, and those of a Service in its view its clusters.
+   * resolves nothing of it again, but one its own Pod joins reaches its inbound Listener and
+   * clusters.
    */
   @Test
   void aScopedSidecarFollowsItsOwnPodsEndpointsButNotThoseOutsideItsView() throws Exception {
@@ -782,8 +783,11 @@ class EnvoySidecarTest {
 
     // The database's endpoints: outside its view, and not its Pod's.
     mesh.source().upsert(TestObjects.slice("demo", "db-1", "db", 5432, "127.0.0.9"));
-    // A second port of the greeter's endpoints, on its own Pod (127.0.0.1).
-    mesh.source().upsert(XdsTestbed.backendSlice(7002));
+    // The sidecar's own Pod joins the database's endpoints, on port 5433 (its labels changed):
+    // outside its view, but its Pod's, so its inbound Listener and clusters take the port.
+    EndpointSlice joined = TestObjects.slice("demo", "db-2", "db", 5433, "127.0.0.1");
+    joined.getEndpoints().get(0).getTargetRef().setName(POD);
+    mesh.source().upsert(joined);
 
     Map<String, DiscoveryResponse> next = new HashMap<>();
     for (int i = 0; i < 2; i++) {
@@ -794,10 +798,10 @@ class EnvoySidecarTest {
     assertThat(next).containsOnlyKeys(LDS, CDS);
     Listener inbound = unpack(next.get(LDS), Listener.class).get(0);
     assertThat(inbound.getName()).isEqualTo(EnvoySidecarTranslator.INBOUND_LISTENER);
-    assertThat(inbound.toString()).contains("7002");
+    assertThat(inbound.toString()).contains("5433");
     assertThat(unpack(next.get(CDS), Cluster.class))
         .extracting(Cluster::getName)
-        .contains(EnvoySidecarTranslator.inboundClusterName(7002), GREETER)
+        .contains(EnvoySidecarTranslator.inboundClusterName(5433), GREETER)
         .doesNotContain(DATABASE);
   }
 
