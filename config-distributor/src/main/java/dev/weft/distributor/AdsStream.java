@@ -416,6 +416,11 @@ abstract class AdsStream implements ConfigWatcher {
       boolean gatewayOwn =
           !gateway.isEmpty() && (type == ResourceType.ROUTE || type == ResourceType.SECRET);
       if (state.wildcard && untouchedWildcards.contains(type)) {
+        // Not resolved again as a whole: the Clusters of the Services whose endpoints changed
+        // (their endpoints' identities) are, if it has them.
+        for (ServiceKey service : changes.endpoints()) {
+          state.markTouched(service);
+        }
         continue;
       }
       if (changes == null || state.wildcard || gatewayOwn) {
@@ -438,11 +443,12 @@ abstract class AdsStream implements ConfigWatcher {
   }
 
   /**
-   * The wildcard types of an Envoy sidecar that an endpoint change cannot alter, so that they are
-   * not resolved again: its Listeners, unless the change is to a Service its own Pod is, or was, an
-   * endpoint of (its inbound Listener follows them); its Clusters, unless that, or the change is to
-   * a Service of its view (its clusters name their endpoints' identities). Any other change alters
-   * them all.
+   * The wildcard types of an Envoy sidecar that an endpoint change does not alter as a whole, so
+   * that only what it touched is resolved again: its Listeners and Clusters, unless the change is
+   * to a Service its own Pod is, or was, an endpoint of (its inbound Listener and clusters follow
+   * them). A cluster of a Service whose endpoints changed is resolved again (it names their
+   * identities); its Listeners do not depend on other Pods' endpoints. Any other change alters them
+   * all.
    */
   private Set<ResourceType> untouchedWildcards(ChangeSet changes) {
     if (!watchingView || pod.isEmpty() || version == null) {
@@ -457,11 +463,6 @@ abstract class AdsStream implements ConfigWatcher {
     for (ServiceKey service : changes.endpoints()) {
       if (now.contains(service) || before.contains(service)) {
         return Set.of();
-      }
-    }
-    for (ServiceKey service : changes.endpoints()) {
-      if (viewServices.contains(service)) {
-        return EnumSet.of(ResourceType.LISTENER);
       }
     }
     return EnumSet.of(ResourceType.LISTENER, ResourceType.CLUSTER);

@@ -366,7 +366,7 @@ final class DeltaStream extends AdsStream implements StreamObserver<DeltaDiscove
         }
       }
     }
-    boolean whole = state.stale || state.wildcard;
+    boolean whole = state.stale;
     if (whole) {
       wanted = new BitSet(state.names.length);
       wanted.set(0, state.names.length);

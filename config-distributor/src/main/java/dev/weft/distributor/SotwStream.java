@@ -47,6 +47,12 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     List<ResourceRef> refs = List.of();
 
     /**
+     * What {@link #current} was resolved from, in its order: {@link #refs}, or, under a wildcard,
+     * every resource of the type as of the last full resolution.
+     */
+    List<ResourceRef> resolved = List.of();
+
+    /**
      * The resource each of {@link #refs} resolved to when last looked at (null: none). Copied on
      * write once sent: the response in flight and what the proxy holds share the array, so a proxy
      * that is up to date costs one array per type, not two.
@@ -61,7 +67,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
 
     int present;
 
-    /** Indexes of {@link #refs} a change touched since the last push. */
+    /** Indexes of {@link #resolved} a change touched since the last push. */
     final BitSet pending = new BitSet();
 
     /** The proxy asked: answer even if the content is what it has. */
@@ -73,34 +79,34 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     @Override
     void markServerListeners() {
       for (int i = firstWithPrefix(ResourceNames.SERVER_LISTENER_PREFIX);
-          i < refs.size() && refs.get(i).isServerListener();
+          i < resolved.size() && resolved.get(i).isServerListener();
           i++) {
         pending.set(i);
         dirty = true;
       }
     }
 
-    /** Binary search for the run of names, in the sorted {@link #refs}. */
+    /** Binary search for the run of names, in the sorted {@link #resolved}. */
     @Override
     void markTouched(ServiceKey service) {
       String prefix = namePrefix(service);
       for (int i = firstWithPrefix(prefix);
-          i < refs.size() && refs.get(i).name().startsWith(prefix);
+          i < resolved.size() && resolved.get(i).name().startsWith(prefix);
           i++) {
-        if (service.equals(refs.get(i).service())) {
+        if (service.equals(resolved.get(i).service())) {
           pending.set(i);
           dirty = true;
         }
       }
     }
 
-    /** The index of the first of {@link #refs} not sorted before {@code prefix}. */
+    /** The index of the first of {@link #resolved} not sorted before {@code prefix}. */
     private int firstWithPrefix(String prefix) {
       int low = 0;
-      int high = refs.size();
+      int high = resolved.size();
       while (low < high) {
         int middle = (low + high) >>> 1;
-        if (refs.get(middle).name().compareTo(prefix) < 0) {
+        if (resolved.get(middle).name().compareTo(prefix) < 0) {
           low = middle + 1;
         } else {
           high = middle;
@@ -293,8 +299,9 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
    * touched. Returns the resources that changed, or null when everything was resolved again.
    */
   private List<Resource> resolve(ResourceType type, TypeState state) {
-    if (state.stale || state.wildcard) {
+    if (state.stale) {
       List<ResourceRef> refs = state.wildcard ? wildcardRefs(type) : state.refs;
+      state.resolved = refs;
       state.current = new Resource[refs.size()];
       state.fingerprints = 0;
       state.present = 0;
@@ -318,7 +325,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     List<Resource> changed = new ArrayList<>();
     for (int i = state.pending.nextSetBit(0); i >= 0; i = state.pending.nextSetBit(i + 1)) {
       Resource before = state.current[i];
-      Resource after = resolveOrPlaceholder(state.refs.get(i));
+      Resource after = resolveOrPlaceholder(state.resolved.get(i));
       if (before != null) {
         state.fingerprints -= fingerprintOf(before);
         state.present--;
