@@ -6,6 +6,7 @@ import com.google.protobuf.Value;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.registry.ChangeSet;
+import dev.weft.registry.Endpoint;
 import dev.weft.registry.ServiceKey;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.Status;
@@ -454,16 +455,33 @@ abstract class AdsStream implements ConfigWatcher {
     if (!watchingView || pod.isEmpty() || version == null) {
       return Set.of();
     }
-    Set<ServiceKey> now = context.cache().servicesOfPod(version.state(), namespace, pod);
-    Set<ServiceKey> before = podServices;
-    podServices = now;
     if (changes == null || !changes.services().isEmpty() || !changes.configs().isEmpty()) {
+      podServices = context.cache().servicesOfPod(version.state(), namespace, pod);
       return Set.of();
     }
+    // Only the changed Services are looked at (a few endpoints each): the Pod index is rebuilt
+    // per version, and streams a version apart would rebuild it in turn.
+    boolean ownPod = false;
+    Set<ServiceKey> now = new HashSet<>(podServices);
     for (ServiceKey service : changes.endpoints()) {
-      if (now.contains(service) || before.contains(service)) {
-        return Set.of();
+      boolean was = now.contains(service);
+      boolean is = false;
+      for (Endpoint endpoint : version.state().endpoints(service).all()) {
+        if (endpoint.pod().equals(pod) && service.namespace().equals(namespace)) {
+          is = true;
+          break;
+        }
       }
+      if (is) {
+        now.add(service);
+      } else {
+        now.remove(service);
+      }
+      ownPod |= was || is;
+    }
+    if (ownPod) {
+      podServices = now;
+      return Set.of();
     }
     return EnumSet.of(ResourceType.LISTENER, ResourceType.CLUSTER);
   }

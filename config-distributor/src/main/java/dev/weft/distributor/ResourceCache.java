@@ -127,13 +127,13 @@ final class ResourceCache {
   }
 
   /**
-   * The mesh's endpoints by the Pod that backs them ({@code namespace/pod}), and the endpoints map
-   * it was built from: one scan per change of endpoints, instead of one per sidecar and push.
+   * The mesh's endpoints by the Pod that backs them ({@code namespace/pod}), by the endpoints map
+   * they were built from (weakly, by identity): one scan per change of endpoints, instead of one
+   * per sidecar and push. Streams a version or two apart each find theirs, where one slot made them
+   * rebuild it in turn under churn.
    */
-  private volatile PodIndex podIndex;
-
-  private record PodIndex(
-      Map<ServiceKey, ServiceEndpoints> endpoints, Map<String, List<PodEndpoint>> byPod) {}
+  private final Cache<Map<ServiceKey, ServiceEndpoints>, Map<String, List<PodEndpoint>>> podIndex =
+      Caffeine.newBuilder().weakKeys().maximumSize(4).build();
 
   /** An endpoint of a Pod, and the Service it is an endpoint of. */
   private record PodEndpoint(ServiceKey service, Endpoint endpoint) {}
@@ -664,14 +664,14 @@ final class ResourceCache {
     return services;
   }
 
-  @SuppressWarnings("ReferenceEquality") // snapshots share an unchanged endpoints map
   private Map<String, List<PodEndpoint>> endpointsByPod(MeshState state) {
-    PodIndex index = podIndex;
-    if (index != null && index.endpoints() == state.endpoints()) {
-      return index.byPod();
-    }
+    return podIndex.get(state.endpoints(), ResourceCache::indexByPod);
+  }
+
+  private static Map<String, List<PodEndpoint>> indexByPod(
+      Map<ServiceKey, ServiceEndpoints> endpoints) {
     Map<String, List<PodEndpoint>> byPod = new HashMap<>();
-    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : state.endpoints().entrySet()) {
+    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : endpoints.entrySet()) {
       for (Endpoint endpoint : entry.getValue().all()) {
         if (!endpoint.pod().isEmpty()) {
           byPod
@@ -681,7 +681,6 @@ final class ResourceCache {
         }
       }
     }
-    podIndex = new PodIndex(state.endpoints(), byPod);
     return byPod;
   }
 
