@@ -14,7 +14,6 @@ import javax.net.ssl.X509ExtendedKeyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
@@ -50,13 +49,7 @@ class AdmissionConfiguration {
   /** {@code weft.validation.enabled}, or, unset, Kubernetes mode with the CA on. */
   static final class ValidationEnabled implements Condition {
     static boolean active(Environment environment) {
-      Binder binder = Binder.get(environment);
-      return binder
-          .bind("weft.validation.enabled", Boolean.class)
-          .orElseGet(
-              () ->
-                  KubernetesMode.active(environment)
-                      && binder.bind("weft.ca.enabled", Boolean.class).orElse(true));
+      return KubernetesMode.webhookOn(environment, "weft.validation.enabled");
     }
 
     @Override

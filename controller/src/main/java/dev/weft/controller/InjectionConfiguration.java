@@ -12,7 +12,6 @@ import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
@@ -37,13 +36,7 @@ class InjectionConfiguration {
   /** {@code weft.injection.enabled}, or, unset, Kubernetes mode with the CA on. */
   static final class Enabled implements Condition {
     static boolean active(Environment environment) {
-      Binder binder = Binder.get(environment);
-      return binder
-          .bind("weft.injection.enabled", Boolean.class)
-          .orElseGet(
-              () ->
-                  KubernetesMode.active(environment)
-                      && binder.bind("weft.ca.enabled", Boolean.class).orElse(true));
+      return KubernetesMode.webhookOn(environment, "weft.injection.enabled");
     }
 
     @Override

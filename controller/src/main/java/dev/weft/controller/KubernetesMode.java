@@ -26,6 +26,20 @@ final class KubernetesMode implements Condition {
     };
   }
 
+  /**
+   * A webhook's {@code setting} ({@code weft.injection.enabled}, {@code weft.validation.enabled}),
+   * or, unset, Kubernetes mode with the CA on: the CA issues a webhook's certificate, and only an
+   * API server calls one.
+   */
+  static boolean webhookOn(Environment environment, String setting) {
+    Binder binder = Binder.get(environment);
+    return binder
+        .bind(setting, Boolean.class)
+        .orElseGet(
+            () ->
+                active(environment) && binder.bind("weft.ca.enabled", Boolean.class).orElse(true));
+  }
+
   @Override
   public boolean matches(ConditionContext context, AnnotatedTypeMetadata metadata) {
     return active(context.getEnvironment());
