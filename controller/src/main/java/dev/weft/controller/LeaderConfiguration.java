@@ -5,14 +5,13 @@ import dev.weft.distributor.ConfigDistributor;
 import dev.weft.registry.MeshRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Wires the work that must happen once across replicas (every {@link LeaderElection.LeaderTask}
@@ -28,11 +27,14 @@ class LeaderConfiguration {
   ConfigStatusWriter configStatusWriter(
       RegistryConfiguration.KubernetesClientHolder clients,
       MeshRegistry registry,
-      ConfigDistributor distributor) {
+      ConfigDistributor distributor,
+      ReplicaPeers peers,
+      JsonMapper json) {
     return new ConfigStatusWriter(
         clients.client(),
         registry,
         distributor,
+        keys -> ReplicaRollouts.ask(peers, keys, json),
         DaemonThreads.singleThread("weft-config-status"),
         Clock.systemUTC());
   }
@@ -61,7 +63,7 @@ class LeaderConfiguration {
     return new LeaderElection(
         clients.client(),
         properties.kubernetes().controlPlaneNamespace(),
-        identity(properties),
+        ReplicaConfiguration.identity(properties),
         properties.kubernetes().leaderElection(),
         tasks.orderedStream().toList());
   }
@@ -73,16 +75,5 @@ class LeaderConfiguration {
         Gauge.builder("weft.leader", election, e -> e.isLeader() ? 1 : 0)
             .description("1 while this replica holds the leader Lease, else 0")
             .register(meters);
-  }
-
-  private static String identity(WeftProperties properties) {
-    if (!properties.kubernetes().identity().isEmpty()) {
-      return properties.kubernetes().identity();
-    }
-    try {
-      return InetAddress.getLocalHost().getHostName();
-    } catch (UnknownHostException e) {
-      return "weft-" + ProcessHandle.current().pid();
-    }
   }
 }
