@@ -7,6 +7,8 @@ import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -22,11 +24,22 @@ import tools.jackson.databind.json.JsonMapper;
 @Configuration(proxyBeanMethods = false)
 class ReplicaConfiguration {
 
+  /** {@code http://<IPv6 address>:<port>}, as the chart writes it with an IPv6 Pod IP. */
+  private static final Pattern IPV6_HOST =
+      Pattern.compile("(https?://)([0-9A-Fa-f]*:[0-9A-Fa-f:.]*):(\\d+/?)");
+
   @Bean
   @Conditional(KubernetesMode.class)
   ReplicaLeases replicaLeases(
       WeftProperties properties, RegistryConfiguration.KubernetesClientHolder clients) {
-    WeftProperties.Replicas settings = properties.kubernetes().replicas();
+    WeftProperties.Replicas configured = properties.kubernetes().replicas();
+    WeftProperties.Replicas settings =
+        new WeftProperties.Replicas(
+            configured.leasePrefix(),
+            peerAddress(configured.peerAddress()),
+            configured.leaseDuration(),
+            configured.renewPeriod(),
+            configured.peerTimeout());
     checkPeerAddress(settings.peerAddress());
     if (settings.renewPeriod().compareTo(settings.leaseDuration()) >= 0) {
       throw new InvalidSettingException(
@@ -94,6 +107,17 @@ class ReplicaConfiguration {
       }
       return config.getAutoOAuthToken() == null ? "" : config.getAutoOAuthToken();
     };
+  }
+
+  /**
+   * The peer address with an IPv6 host in brackets, as a URL needs it: the chart writes {@code
+   * http://$(POD_IP):8080}, and a Pod's IP address may be IPv6.
+   */
+  static String peerAddress(String configured) {
+    Matcher unbracketed = IPV6_HOST.matcher(configured);
+    return unbracketed.matches()
+        ? unbracketed.group(1) + "[" + unbracketed.group(2) + "]:" + unbracketed.group(3)
+        : configured;
   }
 
   private static void checkPeerAddress(String address) {

@@ -1,6 +1,7 @@
 package dev.weft.controller;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +34,8 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Standalone, and with a single replica, there are no peers and no calls.
  *
- * <p>Thread-safety: immutable but for the JDK's HTTP client, which is safe to share.
+ * <p>Thread-safety: the JDK's HTTP client is safe to share; the set of replicas last reported as
+ * not answering, for the log, is volatile (a race only logs a line twice).
  */
 final class ReplicaPeers {
 
@@ -51,6 +54,7 @@ final class ReplicaPeers {
   private final Duration timeout;
   private final JsonMapper json;
   private final HttpClient http;
+  private volatile Set<String> lastUnanswered = Set.of();
 
   /**
    * @param identity this replica's
@@ -132,8 +136,13 @@ final class ReplicaPeers {
         unanswered.put(call.getKey(), reason(e.getCause()));
       }
     }
-    if (!unanswered.isEmpty()) {
-      log.info("replicas that did not answer {}: {}", path, unanswered);
+    // Passes repeat every 200 ms while a replica does not answer: INFO when that changes only.
+    if (!unanswered.keySet().equals(lastUnanswered)) {
+      lastUnanswered = Set.copyOf(unanswered.keySet());
+      log.info(
+          "replicas that did not answer {}: {}", path, unanswered.isEmpty() ? "none" : unanswered);
+    } else if (!unanswered.isEmpty()) {
+      log.debug("replicas that did not answer {}: {}", path, unanswered);
     }
     return new Answers<>(current.size(), answered, unanswered);
   }
@@ -159,6 +168,9 @@ final class ReplicaPeers {
     }
     if (failure instanceof HttpTimeoutException || failure instanceof TimeoutException) {
       return "no answer within " + timeout.toMillis() + " ms";
+    }
+    if (failure instanceof ConnectException) {
+      return "connection refused";
     }
     if (failure instanceof IOException) {
       return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.toString();
