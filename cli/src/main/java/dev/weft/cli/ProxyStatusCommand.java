@@ -28,6 +28,9 @@ import tools.jackson.databind.JsonNode;
  *   <li>{@code STALE}: a response it has not answered yet (or none received at all); the age is how
  *       long it has been behind.
  * </ul>
+ *
+ * <p>Weft lists the proxies of every replica; with proxies on several, a REPLICA column says which
+ * each is connected to, and replicas that did not answer are named under the table.
  */
 @Command(
     name = "proxy-status",
@@ -47,15 +50,22 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   private static final List<String> ORDER = List.of("CDS", "LDS", "EDS", "RDS", "SDS");
 
+  /** Names the replicas whose proxies Weft could not list (its XdsDebugController says so). */
+  static final String UNANSWERED_HEADER = "Weft-Unanswered-Replicas";
+
   @ParentCommand WeftCli cli;
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    JsonNode proxies = cli.api().get("/debug/proxies");
+    WeftApi.Answer answer = cli.api().fetch("/debug/proxies");
+    JsonNode proxies = answer.json();
     PrintWriter out = spec.commandLine().getOut();
+    // Weft lists the proxies of every replica; one that did not answer is named in this header.
+    String unanswered = answer.headers().firstValue(UNANSWERED_HEADER).orElse("");
     if (!proxies.isArray() || proxies.isEmpty()) {
       out.println("No proxies are connected to Weft at " + cli.server + ".");
+      printUnanswered(out, unanswered);
       return 0;
     }
     List<JsonNode> sorted = new ArrayList<>();
@@ -80,7 +90,15 @@ final class ProxyStatusCommand implements Callable<Integer> {
     for (JsonNode proxy : sorted) {
       proxy.path("types").propertyNames().forEach(url -> types.add(shortName(url)));
     }
-    List<String> headers = new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "PROTOCOL"));
+    Set<String> replicas = new LinkedHashSet<>();
+    sorted.forEach(p -> replicas.add(p.path("replica").asString()));
+    // The replica a proxy is on matters once there are several; with one it is noise.
+    boolean byReplica = replicas.size() > 1;
+    List<String> headers = new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE"));
+    if (byReplica) {
+      headers.add("REPLICA");
+    }
+    headers.add("PROTOCOL");
     headers.addAll(types);
     Table table = new Table(headers);
     List<String> details = new ArrayList<>();
@@ -99,6 +117,9 @@ final class ProxyStatusCommand implements Callable<Integer> {
               : nodeIds.getOrDefault(node, 0) > 1 ? node + " (stream " + stream + ")" : node);
       row.add(orDash(proxy.path("namespace").asString()));
       row.add(orDash(proxy.path("type").asString()));
+      if (byReplica) {
+        row.add(orDash(proxy.path("replica").asString()));
+      }
       row.add(orDash(proxy.path("protocol").asString()));
       for (String type : types) {
         JsonNode status = null;
@@ -139,7 +160,18 @@ final class ProxyStatusCommand implements Callable<Integer> {
       out.println();
       details.forEach(out::println);
     }
+    printUnanswered(out, unanswered);
     return 0;
+  }
+
+  private static void printUnanswered(PrintWriter out, String unanswered) {
+    if (!unanswered.isEmpty()) {
+      out.println();
+      out.println(
+          "Not listed: the proxies of replicas that did not answer: "
+              + unanswered
+              + ". Retry; if it lasts, see that replica's log.");
+    }
   }
 
   private static String keeps(JsonNode status) {

@@ -97,4 +97,64 @@ class ProxyStatusCommandTest {
             """
                 .formatted(CDS));
   }
+
+  /**
+   * Proxies on two replicas get a REPLICA column; a replica that did not answer is named under the
+   * table, from the header Weft sets.
+   */
+  @Test
+  void proxiesOfSeveralReplicasSayWhichAndAReplicaThatDidNotAnswerIsNamed() throws Exception {
+    String proxies =
+        """
+        [
+          {"stream": "1", "nodeId": "web-0.shop", "namespace": "shop", "type": "grpc",
+           "protocol": "sotw", "replica": "weft-7d9c-aaaaa",
+           "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null, "types": {}},
+          {"stream": "1", "nodeId": "web-1.shop", "namespace": "shop", "type": "grpc",
+           "protocol": "sotw", "replica": "weft-7d9c-bbbbb",
+           "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null, "types": {}}
+        ]
+        """;
+    HttpServer replicas = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    replicas.createContext(
+        "/debug/proxies",
+        exchange -> {
+          byte[] bytes = proxies.getBytes(StandardCharsets.UTF_8);
+          exchange
+              .getResponseHeaders()
+              .add("Weft-Unanswered-Replicas", "weft-7d9c-ccccc (no answer within 1000 ms)");
+          exchange.sendResponseHeaders(200, bytes.length);
+          exchange.getResponseBody().write(bytes);
+          exchange.close();
+        });
+    replicas.start();
+    try {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+
+      int exit =
+          WeftCli.commandLine(
+                  Clock.fixed(NOW, ZoneOffset.UTC),
+                  new PrintWriter(out, true),
+                  new PrintWriter(err))
+              .execute(
+                  "proxy-status",
+                  "--server",
+                  "http://127.0.0.1:" + replicas.getAddress().getPort());
+
+      assertThat(exit).as(err.toString()).isZero();
+      assertThat(out.toString())
+          .isEqualTo(
+              """
+              NAME         NAMESPACE   TYPE   REPLICA           PROTOCOL
+              web-0.shop   shop        grpc   weft-7d9c-aaaaa   sotw
+              web-1.shop   shop        grpc   weft-7d9c-bbbbb   sotw
+
+              Not listed: the proxies of replicas that did not answer: weft-7d9c-ccccc (no answer \
+              within 1000 ms). Retry; if it lasts, see that replica's log.
+              """);
+    } finally {
+      replicas.stop(0);
+    }
+  }
 }

@@ -27,11 +27,6 @@ final class RolloutConditions {
 
   private RolloutConditions() {}
 
-  /** The condition as this replica's proxies alone say it: standalone, or a debug page. */
-  static ConfigCondition programmed(MeshState state, ConfigDistributor distributor, ObjectKey key) {
-    return programmed(state, distributor, key, ReplicaRollouts.Peers.NONE);
-  }
-
   /**
    * The condition over the proxies of every replica: this one's, plus what {@code peers} said of
    * theirs. A replica that did not answer is named, and the condition is not true while one does

@@ -158,6 +158,17 @@ class ReplicasApplicationTest {
                     .isEqualTo(
                         "False/Rejected: 2 of 3 proxies hold it; proxy follower-1.demo rejected"
                             + " it: route refused by the test"));
+    // describe's API says the same on either replica.
+    for (Replica replica : List.of(a, b)) {
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () ->
+                  assertThat(describedProgrammed(replica))
+                      .isEqualTo(
+                          "false/Rejected: 2 of 3 proxies hold it; proxy follower-1.demo rejected"
+                              + " it: route refused by the test"));
+    }
 
     // Fixing the object sends a newer version, which every proxy takes.
     rejecting.rejecting = false;
@@ -366,6 +377,27 @@ class ReplicasApplicationTest {
               + condition.getReason()
               + ": "
               + condition.getMessage();
+        }
+      }
+    }
+    return "";
+  }
+
+  /**
+   * The route's Programmed condition in {@code /api/services/demo/greeter}, as `weft describe`
+   * reads it.
+   */
+  private static String describedProgrammed(Replica replica)
+      throws IOException, InterruptedException {
+    JsonNode service = JSON.readTree(get(replica, "/api/services/demo/greeter").body());
+    for (JsonNode config : service.path("attached")) {
+      for (JsonNode condition : config.path("conditions")) {
+        if (condition.path("type").asString().equals("Programmed")) {
+          return condition.path("status").asString()
+              + "/"
+              + condition.path("reason").asString()
+              + ": "
+              + condition.path("message").asString();
         }
       }
     }
