@@ -120,7 +120,7 @@ class ReplicaConfiguration {
         : configured;
   }
 
-  private static void checkPeerAddress(String address) {
+  static void checkPeerAddress(String address) {
     if (address.isEmpty()) {
       return;
     }

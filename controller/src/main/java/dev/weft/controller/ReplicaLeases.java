@@ -204,10 +204,12 @@ final class ReplicaLeases implements SmartLifecycle {
   /** Stops renewing and deletes the Lease, so that the others stop asking at once. */
   @Override
   public void stop() {
-    running = false;
-    if (renewals != null) {
-      renewals.cancel(false);
+    if (!running) {
+      executor.shutdownNow();
+      return;
     }
+    running = false;
+    renewals.cancel(false);
     try {
       executor
           .submit(
