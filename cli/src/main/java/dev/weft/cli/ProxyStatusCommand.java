@@ -30,6 +30,9 @@ import tools.jackson.databind.JsonNode;
  *   <li>{@code NACKED}: it rejected a version after its last ACK, and keeps its last good one; the
  *       age is since the rejection, whose message follows the table.
  * </ul>
+ *
+ * <p>Weft lists the proxies of every replica; with proxies on several, a REPLICA column says which
+ * each is connected to, and replicas that did not answer are named under the table.
  */
 @Command(
     name = "proxy-status",
@@ -50,6 +53,9 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   private static final List<String> ORDER = List.of("CDS", "LDS", "EDS", "RDS", "SDS");
 
+  /** Names the replicas whose proxies Weft could not list (its XdsDebugController says so). */
+  static final String UNANSWERED_HEADER = "Weft-Unanswered-Replicas";
+
   @Option(
       names = "--stale-after",
       defaultValue = ProxySync.DEFAULT_STALE_AFTER,
@@ -64,10 +70,14 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    JsonNode proxies = cli.api().get("/debug/proxies");
+    WeftApi.Answer answer = cli.api().fetch("/debug/proxies");
+    JsonNode proxies = answer.json();
     PrintWriter out = spec.commandLine().getOut();
+    // Weft lists the proxies of every replica; one that did not answer is named in this header.
+    String unanswered = answer.headers().firstValue(UNANSWERED_HEADER).orElse("");
     if (!proxies.isArray() || proxies.isEmpty()) {
       out.println("No proxies are connected to Weft at " + cli.server + ".");
+      printUnanswered(out, unanswered);
       return 0;
     }
     List<JsonNode> sorted = new ArrayList<>();
@@ -93,7 +103,7 @@ final class ProxyStatusCommand implements Callable<Integer> {
       proxy.path("types").propertyNames().forEach(url -> types.add(shortName(url)));
     }
     List<String> headers =
-        new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "PROTOCOL", "REPLICA"));
+        new ArrayList<>(List.of("NAME", "NAMESPACE", "TYPE", "REPLICA", "PROTOCOL"));
     headers.addAll(types);
     Table table = new Table(headers);
     List<String> details = new ArrayList<>();
@@ -112,8 +122,8 @@ final class ProxyStatusCommand implements Callable<Integer> {
               : nodeIds.getOrDefault(node, 0) > 1 ? node + " (stream " + stream + ")" : node);
       row.add(orDash(proxy.path("namespace").asString()));
       row.add(orDash(proxy.path("type").asString()));
-      row.add(orDash(proxy.path("protocol").asString()));
       row.add(orDash(proxy.path("replica").asString()));
+      row.add(orDash(proxy.path("protocol").asString()));
       boolean shownBehind = false;
       boolean pending = false;
       for (String type : types) {
@@ -173,7 +183,18 @@ final class ProxyStatusCommand implements Callable<Integer> {
       out.println();
       details.forEach(out::println);
     }
+    printUnanswered(out, unanswered);
     return 0;
+  }
+
+  private static void printUnanswered(PrintWriter out, String unanswered) {
+    if (!unanswered.isEmpty()) {
+      out.println();
+      out.println(
+          "Not listed: the proxies of replicas that did not answer: "
+              + unanswered
+              + ". Retry; if it lasts, see that replica's log.");
+    }
   }
 
   private static String keeps(JsonNode status) {

@@ -5,6 +5,7 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -44,8 +45,16 @@ final class WeftApi {
     this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
   }
 
+  /** A JSON answer and the response's headers. */
+  record Answer(JsonNode json, HttpHeaders headers) {}
+
   /** GETs {@code pathAndQuery} (starting with {@code /}) and parses the JSON answer. */
   JsonNode get(String pathAndQuery) {
+    return fetch(pathAndQuery).json();
+  }
+
+  /** {@link #get}, with the response's headers. */
+  Answer fetch(String pathAndQuery) {
     URI uri = server.resolve(pathAndQuery);
     HttpRequest.Builder request =
         HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json").GET();
@@ -90,7 +99,7 @@ final class WeftApi {
       throw new CliException(error(response.body()) + " (HTTP " + status + " from " + uri + ")");
     }
     try {
-      return JSON.readTree(response.body());
+      return new Answer(JSON.readTree(response.body()), response.headers());
     } catch (JacksonException e) {
       throw new CliException(
           uri + " did not answer JSON; is --server " + server + " Weft's HTTP API?");

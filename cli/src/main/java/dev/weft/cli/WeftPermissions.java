@@ -91,6 +91,10 @@ final class WeftPermissions {
     for (String verb : List.of("get", "update", "patch")) {
       needed.add(new Permission(verb, "coordination.k8s.io", "leases", "", lease, namespace));
     }
+    // Each replica's own Lease, and the others' (rollout status counts every replica's proxies).
+    for (String verb : List.of("get", "list", "update", "delete")) {
+      needed.add(new Permission(verb, "coordination.k8s.io", "leases", "", "", namespace));
+    }
     if (!caSecret.isEmpty()) {
       // The CA's key material.
       needed.add(new Permission("create", "", "secrets", "", "", namespace));

@@ -175,7 +175,7 @@ class CheckCommandTest {
 
             weft-rbac
             ---------
-            √ ServiceAccount weft-system/weft may do what Weft needs (56 rules)
+            √ ServiceAccount weft-system/weft may do what Weft needs (60 rules)
 
             weft-ca
             -------
@@ -376,7 +376,7 @@ class CheckCommandTest {
             """
             weft-rbac
             ---------
-            × ServiceAccount weft-system/weft may do what Weft needs (56 rules)
+            × ServiceAccount weft-system/weft may do what Weft needs (60 rules)
                 denied: update httproutes.gateway.networking.k8s.io/status in every namespace (no RBAC policy matched)
                 denied: get secrets named weft-ca in namespace weft-system (no RBAC policy matched)
                 hint: helm upgrade weft helm/weft -n weft-system restores the chart's ClusterRole and Role; with rbac.create=false grant these rules yourself (docs/install.md lists them), or pass --service-account
@@ -395,7 +395,7 @@ class CheckCommandTest {
 
     assertThat(exit).isEqualTo(1);
     assertThat(out.toString())
-        .contains("× ServiceAccount weft-system/mesh may do what Weft needs (56 rules)")
+        .contains("× ServiceAccount weft-system/mesh may do what Weft needs (60 rules)")
         .contains("    denied: list services in every namespace (no RBAC policy matched)");
   }
 
@@ -409,7 +409,7 @@ class CheckCommandTest {
 
     assertThat(exit).as(out.toString()).isZero();
     assertThat(out.toString())
-        .contains("√ ServiceAccount weft-system/weft may do what Weft needs (45 rules)")
+        .contains("√ ServiceAccount weft-system/weft may do what Weft needs (49 rules)")
         .doesNotContain("weft-ca");
   }
 

@@ -92,11 +92,11 @@ class ProxyStatusCommandTest {
     assertThat(out.toString())
         .isEqualTo(
             """
-            NAME                    NAMESPACE   TYPE      PROTOCOL   REPLICA   CDS             LDS
-            edge.gw                 gw          gateway   delta      weft-1    PENDING (10s)   -
-            api-0.shop              shop        sidecar   delta      -         -               SYNCED (2m)
-            web-0.shop (stream 7)   shop        grpc      sotw       weft-0    -               SYNCED (30s)
-            web-0.shop (stream 8)   shop        grpc      delta      weft-1    NACKED (5s)     STALE (2m)
+            NAME                    NAMESPACE   TYPE      REPLICA   PROTOCOL   CDS             LDS
+            edge.gw                 gw          gateway   weft-1    delta      PENDING (10s)   -
+            api-0.shop              shop        sidecar   -         delta      -               SYNCED (2m)
+            web-0.shop (stream 7)   shop        grpc      weft-0    sotw       -               SYNCED (30s)
+            web-0.shop (stream 8)   shop        grpc      weft-1    delta      NACKED (5s)     STALE (2m)
 
             api-0.shop has lacked configuration for 1m though it answered every response: its connection takes no pushes (a slow or stuck client)
             web-0.shop (stream 8) CDS rejected version 3-dd: cluster c: bad lb policy (it keeps version 2-cc; %s)
@@ -114,7 +114,7 @@ class ProxyStatusCommandTest {
     assertThat(exit).as(err.toString()).isZero();
     assertThat(out.toString())
         .contains(
-            "web-0.shop (stream 8)   shop        grpc      delta      weft-1    NACKED (5s)     PENDING (2m)")
+            "web-0.shop (stream 8)   shop        grpc      weft-1    delta      NACKED (5s)     PENDING (2m)")
         .doesNotContain("STALE")
         .doesNotContain("api-0.shop has lacked");
   }
@@ -141,5 +141,65 @@ class ProxyStatusCommandTest {
             new PrintWriter(out, true),
             new PrintWriter(err, true))
         .execute(args.toArray(String[]::new));
+  }
+
+  /**
+   * Proxies on two replicas say which; a replica that did not answer is named under the table, from
+   * the header Weft sets.
+   */
+  @Test
+  void proxiesOfSeveralReplicasSayWhichAndAReplicaThatDidNotAnswerIsNamed() throws Exception {
+    String proxies =
+        """
+        [
+          {"stream": "1", "nodeId": "web-0.shop", "namespace": "shop", "type": "grpc",
+           "protocol": "sotw", "replica": "weft-7d9c-aaaaa",
+           "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null, "types": {}},
+          {"stream": "1", "nodeId": "web-1.shop", "namespace": "shop", "type": "grpc",
+           "protocol": "sotw", "replica": "weft-7d9c-bbbbb",
+           "connectedSince": "2026-11-30T11:00:00Z", "behindSince": null, "types": {}}
+        ]
+        """;
+    HttpServer replicas = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    replicas.createContext(
+        "/debug/proxies",
+        exchange -> {
+          byte[] bytes = proxies.getBytes(StandardCharsets.UTF_8);
+          exchange
+              .getResponseHeaders()
+              .add("Weft-Unanswered-Replicas", "weft-7d9c-ccccc (no answer within 1000 ms)");
+          exchange.sendResponseHeaders(200, bytes.length);
+          exchange.getResponseBody().write(bytes);
+          exchange.close();
+        });
+    replicas.start();
+    try {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+
+      int exit =
+          WeftCli.commandLine(
+                  Clock.fixed(NOW, ZoneOffset.UTC),
+                  new PrintWriter(out, true),
+                  new PrintWriter(err))
+              .execute(
+                  "proxy-status",
+                  "--server",
+                  "http://127.0.0.1:" + replicas.getAddress().getPort());
+
+      assertThat(exit).as(err.toString()).isZero();
+      assertThat(out.toString())
+          .isEqualTo(
+              """
+              NAME         NAMESPACE   TYPE   REPLICA           PROTOCOL
+              web-0.shop   shop        grpc   weft-7d9c-aaaaa   sotw
+              web-1.shop   shop        grpc   weft-7d9c-bbbbb   sotw
+
+              Not listed: the proxies of replicas that did not answer: weft-7d9c-ccccc (no answer \
+              within 1000 ms). Retry; if it lasts, see that replica's log.
+              """);
+    } finally {
+      replicas.stop(0);
+    }
   }
 }

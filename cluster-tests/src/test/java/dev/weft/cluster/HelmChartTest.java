@@ -312,6 +312,16 @@ class HelmChartTest {
         .satisfies(f -> assertThat(f.getFieldPath()).isEqualTo("metadata.name"));
     assertThat(env(container, "WEFT_KUBERNETES_CONTROL_PLANE_NAMESPACE").getValueFrom())
         .satisfies(v -> assertThat(v.getFieldRef().getFieldPath()).isEqualTo("metadata.namespace"));
+    // The other replicas reach this one at its Pod's IP address.
+    assertThat(env(container, "POD_IP").getValueFrom().getFieldRef())
+        .satisfies(f -> assertThat(f.getFieldPath()).isEqualTo("status.podIP"));
+    assertThat(env(container, "WEFT_KUBERNETES_REPLICAS_PEER_ADDRESS").getValue())
+        .isEqualTo("http://$(POD_IP):" + chart.containerPort("http").orElseThrow());
+    assertThat(container.getEnv())
+        .extracting(EnvVar::getName)
+        .as("POD_IP is defined before the address that refers to it")
+        .containsSubsequence("POD_IP", "WEFT_KUBERNETES_REPLICAS_PEER_ADDRESS");
+    assertThat(at(chart.settings(), "weft.kubernetes.replicas.lease-prefix")).contains("weft");
     // Unset unless asked for: it would override the image's JVM flags.
     assertThat(container.getEnv()).extracting(EnvVar::getName).doesNotContain("JAVA_TOOL_OPTIONS");
   }
@@ -437,6 +447,11 @@ class HelmChartTest {
     // Fabric8's LeaseLock renews with a JSON merge patch.
     "PATCH, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
     "POST, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases",
+    // Each replica's own Lease (named after its Pod), and the list of the others'.
+    "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-replica-weft-7d9c-x2k4",
+    "PUT, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-replica-weft-7d9c-x2k4",
+    "DELETE, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-replica-weft-7d9c-x2k4",
+    "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases?labelSelector=app.kubernetes.io%2Fcomponent%3Dweft-replica",
     // The CA's key material, and workloads' tokens.
     "GET, /api/v1/namespaces/weft-system/secrets/weft-ca",
     "PUT, /api/v1/namespaces/weft-system/secrets/weft-ca",
@@ -474,9 +489,12 @@ class HelmChartTest {
     "GET, /api/v1/namespaces/shop/configmaps",
     "GET, /api/v1/configmaps?watch=true",
     "GET, /api/v1/configmaps?fieldSelector=metadata.name%3Dapp-config",
-    "GET, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/other",
+    // Leases only in Weft's own namespace (its replicas' are named after Pods, so there any).
     "GET, /apis/coordination.k8s.io/v1/namespaces/shop/leases/weft-leader",
-    "DELETE, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/weft-leader",
+    "DELETE, /apis/coordination.k8s.io/v1/namespaces/shop/leases/weft-replica-x",
+    "POST, /apis/coordination.k8s.io/v1/namespaces/shop/leases",
+    "GET, /apis/coordination.k8s.io/v1/leases",
+    "PATCH, /apis/coordination.k8s.io/v1/namespaces/weft-system/leases/other",
     "PUT, /apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/canary",
     "PATCH, /apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/canary/status",
     "DELETE, /apis/mesh.weft.dev/v1alpha1/namespaces/shop/trafficpolicies/slow",
@@ -546,6 +564,7 @@ class HelmChartTest {
         .isTrue();
     assertThat(rbac.allows(ApiRequest.of("PUT", lease.formatted(NAMESPACE)), "mesh-control"))
         .isFalse();
+    assertThat(at(settings, "weft.kubernetes.replicas.lease-prefix")).contains("weft-cp");
   }
 
   @Test

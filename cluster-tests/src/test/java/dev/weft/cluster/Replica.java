@@ -40,6 +40,9 @@ final class Replica implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+  /** The token of the chart's ServiceAccount, as the kubelet would mount it in every replica. */
+  static final String SERVICE_ACCOUNT_TOKEN = "token-of-the-weft-service-account";
+
   final String name;
   final int httpPort;
   final int xdsPort;
@@ -95,6 +98,11 @@ final class Replica implements AutoCloseable {
     env.put("WEFT_CA_PORT", Integer.toString(ports[2]));
     env.put("MANAGEMENT_SERVER_PORT", Integer.toString(ports[3]));
     env.put("WEFT_WEBHOOKS_PORT", Integer.toString(ports[4]));
+    // The Pod's IP address, which the chart passes to the peer address, and the ServiceAccount
+    // token the kubelet would mount: the replicas ask one another with it.
+    env.put("POD_IP", "127.0.0.1");
+    env.put("WEFT_KUBERNETES_REPLICAS_PEER_ADDRESS", "http://127.0.0.1:" + ports[0]);
+    env.put("KUBERNETES_AUTH_TOKEN", SERVICE_ACCOUNT_TOKEN);
     GenericContainer<?> container =
         new GenericContainer<>(DockerImageName.parse(image))
             .withImagePullPolicy(imageName -> false)

@@ -127,6 +127,11 @@ class ReplicasTest {
     serviceDns = new ServiceDns(serviceAddress);
     // The debug API, which the test reads, lets in the ServiceAccount the chart was told of.
     api.issueToken(DEBUG_TOKEN, NAMESPACE, "weft-tests");
+    // The replicas' own, with which they ask one another what their proxies hold.
+    api.issueToken(
+        Replica.SERVICE_ACCOUNT_TOKEN,
+        NAMESPACE,
+        chart.deployment().getSpec().getTemplate().getSpec().getServiceAccountName());
 
     List<CompletableFuture<Replica>> starting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {

@@ -277,6 +277,21 @@ public final class ConfigDistributor implements AutoCloseable {
     return Optional.of(new Rollout(concerned, holding, rejected));
   }
 
+  /**
+   * How many connected proxies {@code config} concerns, whether or not it is published yet: those
+   * that do not hold it while it is not. Reads one field per stream, as {@link #rollout} does.
+   */
+  public int concernedProxies(MeshConfig config) {
+    Set<ServiceKey> services = config.attachedTo();
+    int concerned = 0;
+    for (AdsStream stream : proxies.all()) {
+      if (stream.concerns(services)) {
+        concerned++;
+      }
+    }
+    return concerned;
+  }
+
   /** How many proxies are connected: cheap, unlike {@link #proxies()}, for health and metrics. */
   public int connectedProxies() {
     return proxies.size();

@@ -38,6 +38,7 @@ import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,9 +51,10 @@ import org.slf4j.LoggerFactory;
  * <p>Reconciling is idempotent: it computes every route's conditions from the newest snapshot and
  * writes only those that differ from what it last wrote; a failed write (a conflict, the API server
  * away) is retried at the next pass. {@code Programmed} follows the proxies ({@link
- * RolloutConditions}: "N of M proxies hold it"), which the registry does not report: until every
- * valid route is programmed, passes repeat every 200 ms, and every 5 s while a proxy's rejection
- * holds one back (the proxy may reconnect, or leave).
+ * RolloutConditions}: "N of M proxies hold it", over the proxies of every replica, which a pass
+ * asks the other replicas for: {@link ReplicaRollouts}), which the registry does not report: until
+ * every valid route is programmed, passes repeat every 200 ms, and every 5 s while a proxy's
+ * rejection holds one back (the proxy may reconnect, or leave).
  *
  * <p>Writes are bounded, so that a rollout to 10,000 proxies does not become a storm of status
  * updates: an object whose conditions differ only in their messages (the count of proxies) is
@@ -85,6 +87,7 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
   private final KubernetesClient client;
   private final MeshRegistry registry;
   private final ConfigDistributor distributor;
+  private final Function<List<ObjectKey>, ReplicaRollouts.Peers> peerRollouts;
   private final ScheduledExecutorService executor;
   private final Clock clock;
 
@@ -106,11 +109,13 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
       KubernetesClient client,
       MeshRegistry registry,
       ConfigDistributor distributor,
+      Function<List<ObjectKey>, ReplicaRollouts.Peers> peerRollouts,
       ScheduledExecutorService executor,
       Clock clock) {
     this.client = client;
     this.registry = registry;
     this.distributor = distributor;
+    this.peerRollouts = peerRollouts;
     this.executor = executor;
     this.clock = clock;
   }
@@ -161,30 +166,29 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
     boolean pending = false;
     boolean rejected = false;
     int writes = 0;
-    Instant now = clock.instant();
     Map<ObjectKey, List<ConfigCondition>> next = new HashMap<>();
+    List<ObjectKey> keys = new ArrayList<>();
     for (MeshConfig config : state.configs().values()) {
-      ObjectKey key = config.key();
-      if (key.kind() == ResourceKind.SERVICE
-          || key.kind() == ResourceKind.ENDPOINT_SLICE
-          || key.kind() == ResourceKind.POD
-          // Gateways' status is not written yet (docs/envoy.md#gateways), nor that of routes
-          // whose parents are Gateways only: they have no Service parent to report on.
-          || key.kind() == ResourceKind.GATEWAY
-          || key.kind() == ResourceKind.GATEWAY_CLASS
-          || key.kind() == ResourceKind.SECRET
-          || config.route().map(route -> route.parents().isEmpty()).orElse(false)) {
-        continue;
+      if (hasStatus(config)) {
+        keys.add(config.key());
       }
+    }
+    // The other replicas' proxies: one round of calls per pass, and passes run only while some
+    // object is not programmed yet (or after a change), on this writer's own thread.
+    ReplicaRollouts.Peers peers = peerRollouts.apply(keys);
+    Instant now = clock.instant();
+    for (ObjectKey key : keys) {
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
-      ConfigCondition programmed = RolloutConditions.programmed(state, distributor, key);
+      ConfigCondition programmed = RolloutConditions.programmed(state, distributor, key, peers);
       conditions.add(programmed);
       // An invalid config waits for an edit, which the registry reports; only the proxies' side
       // needs polling.
       pending |= programmed.reason().equals(RolloutConditions.PENDING);
       rejected |= programmed.reason().equals(RolloutConditions.REJECTED);
       next.put(key, conditions);
-      Written computed = new Written(conditions, config.resource().getMetadata().getGeneration());
+      Written computed =
+          new Written(
+              conditions, state.configs().get(key).resource().getMetadata().getGeneration());
       Written last = written.get(key);
       if (computed.equals(last)) {
         continue;
@@ -213,6 +217,20 @@ final class ConfigStatusWriter implements LeaderElection.LeaderTask, AutoCloseab
     } else if (rejected) {
       schedulePass(RECHECK_REJECTED);
     }
+  }
+
+  /** Whether Weft writes the status of {@code config}'s object. */
+  private static boolean hasStatus(MeshConfig config) {
+    ResourceKind kind = config.key().kind();
+    return kind != ResourceKind.SERVICE
+        && kind != ResourceKind.ENDPOINT_SLICE
+        && kind != ResourceKind.POD
+        // Gateways' status is not written yet (docs/envoy.md#gateways), nor that of routes whose
+        // parents are Gateways only: they have no Service parent to report on.
+        && kind != ResourceKind.GATEWAY
+        && kind != ResourceKind.GATEWAY_CLASS
+        && kind != ResourceKind.SECRET
+        && !config.route().map(route -> route.parents().isEmpty()).orElse(false);
   }
 
   /** Whether two lists of conditions say the same but for their messages. */

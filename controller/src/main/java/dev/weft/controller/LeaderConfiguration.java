@@ -11,6 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Wires the work that must happen once across replicas (every {@link LeaderElection.LeaderTask}
@@ -26,11 +27,14 @@ class LeaderConfiguration {
   ConfigStatusWriter configStatusWriter(
       RegistryConfiguration.KubernetesClientHolder clients,
       MeshRegistry registry,
-      ConfigDistributor distributor) {
+      ConfigDistributor distributor,
+      ReplicaPeers peers,
+      JsonMapper json) {
     return new ConfigStatusWriter(
         clients.client(),
         registry,
         distributor,
+        keys -> ReplicaRollouts.ask(peers, keys, json),
         DaemonThreads.singleThread("weft-config-status"),
         Clock.systemUTC());
   }
@@ -59,7 +63,7 @@ class LeaderConfiguration {
     return new LeaderElection(
         clients.client(),
         properties.kubernetes().controlPlaneNamespace(),
-        ReplicaIdentity.of(properties),
+        ReplicaConfiguration.identity(properties),
         properties.kubernetes().leaderElection(),
         tasks.orderedStream().toList());
   }

@@ -21,6 +21,7 @@ import java.util.Map;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code GET /debug/registry}: what the registry holds, as JSON, from one snapshot: services with
@@ -32,10 +33,15 @@ class RegistryDebugController {
 
   private final MeshRegistry registry;
   private final ConfigDistributor distributor;
+  private final ReplicaPeers peers;
+  private final JsonMapper json;
 
-  RegistryDebugController(MeshRegistry registry, ConfigDistributor distributor) {
+  RegistryDebugController(
+      MeshRegistry registry, ConfigDistributor distributor, ReplicaPeers peers, JsonMapper json) {
     this.registry = registry;
     this.distributor = distributor;
+    this.peers = peers;
+    this.json = json;
   }
 
   @GetMapping(path = "/debug/registry", produces = "application/json")
@@ -58,13 +64,16 @@ class RegistryDebugController {
                         e.getKey().toString(),
                         e.getValue().all().stream().map(EndpointView::of).toList()))
             .toList();
-    List<ConfigView> configs =
+    List<ObjectKey> keys =
         state.configs().values().stream()
             .filter(c -> namespace == null || c.key().namespace().equals(namespace))
             .map(MeshConfig::key)
             .sorted()
-            .map(k -> ConfigView.of(state, distributor, k))
             .toList();
+    // Programmed counts the proxies of every replica, as the status the leader writes does.
+    ReplicaRollouts.Peers others = ReplicaRollouts.ask(peers, keys, json);
+    List<ConfigView> configs =
+        keys.stream().map(k -> ConfigView.of(state, distributor, k, others)).toList();
     List<RejectionView> rejections =
         state.rejections().stream()
             .sorted(Comparator.comparing(Rejection::origin).thenComparing(Rejection::object))
@@ -139,9 +148,13 @@ class RegistryDebugController {
 
   /** A route or policy with its status conditions, as Kubernetes would show them. */
   record ConfigView(String kind, String namespace, String name, List<ConfigCondition> conditions) {
-    static ConfigView of(MeshState state, ConfigDistributor distributor, ObjectKey key) {
+    static ConfigView of(
+        MeshState state,
+        ConfigDistributor distributor,
+        ObjectKey key,
+        ReplicaRollouts.Peers peers) {
       List<ConfigCondition> conditions = new ArrayList<>(ConfigStatus.of(state, key));
-      conditions.add(RolloutConditions.programmed(state, distributor, key));
+      conditions.add(RolloutConditions.programmed(state, distributor, key, peers));
       return new ConfigView(key.kind().kind(), key.namespace(), key.name(), conditions);
     }
   }

@@ -6,6 +6,7 @@ import dev.weft.registry.MeshConfig;
 import dev.weft.registry.MeshRegistry;
 import dev.weft.registry.MeshService;
 import dev.weft.registry.MeshState;
+import dev.weft.registry.ObjectKey;
 import dev.weft.registry.ServiceEndpoints;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.ServicePort;
@@ -21,6 +22,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code GET /api/services/{namespace}/{name}}: one Service as the service graph page's panel shows
@@ -34,10 +36,15 @@ class ServiceDetailsController {
 
   private final MeshRegistry registry;
   private final ConfigDistributor distributor;
+  private final ReplicaPeers peers;
+  private final JsonMapper json;
 
-  ServiceDetailsController(MeshRegistry registry, ConfigDistributor distributor) {
+  ServiceDetailsController(
+      MeshRegistry registry, ConfigDistributor distributor, ReplicaPeers peers, JsonMapper json) {
     this.registry = registry;
     this.distributor = distributor;
+    this.peers = peers;
+    this.json = json;
   }
 
   @GetMapping(
@@ -60,14 +67,20 @@ class ServiceDetailsController {
                           "the registry has no Service " + namespace + "/" + name))));
     }
     ServiceEndpoints endpoints = state.endpoints(key);
-    List<RegistryDebugController.ConfigView> attached =
+    List<ObjectKey> keys =
         Stream.concat(
                 state.attachments(key).configs().stream(),
                 state.namespaceAttachments(namespace).configs().stream())
             .map(MeshConfig::key)
             .distinct()
             .sorted()
-            .map(config -> RegistryDebugController.ConfigView.of(state, distributor, config))
+            .toList();
+    // Programmed counts the proxies of every replica, as the status the leader writes does.
+    ReplicaRollouts.Peers others = ReplicaRollouts.ask(peers, keys, json);
+    List<RegistryDebugController.ConfigView> attached =
+        keys.stream()
+            .map(
+                config -> RegistryDebugController.ConfigView.of(state, distributor, config, others))
             .toList();
     return ResponseEntity.ok(
         new ServiceDetails(

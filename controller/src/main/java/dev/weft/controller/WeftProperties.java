@@ -96,6 +96,8 @@ public record WeftProperties(
    * @param gateways whether to follow Gateways, GatewayClasses and the {@code kubernetes.io/tls}
    *     Secrets their HTTPS listeners serve (docs/envoy.md#gateways); off, Weft reads no Secret but
    *     its CA's
+   * @param replicas how replicas find one another, so that rollout status and the debug API count
+   *     the proxies of every replica
    */
   public record Kubernetes(
       @DefaultValue List<String> namespaces,
@@ -103,7 +105,29 @@ public record WeftProperties(
       @DefaultValue("") String identity,
       @DefaultValue("weft") String serviceAccount,
       @DefaultValue LeaderElection leaderElection,
-      @DefaultValue("false") boolean gateways) {}
+      @DefaultValue("false") boolean gateways,
+      @DefaultValue Replicas replicas) {}
+
+  /**
+   * Replica membership: each replica keeps a Lease of its own, {@code
+   * <lease-prefix>-replica-<identity>} in the control-plane namespace, that says where its HTTP API
+   * is; the others ask it for what its proxies hold (docs/traffic.md#status).
+   *
+   * @param leasePrefix the start of the replicas' Lease names
+   * @param peerAddress the base URL other replicas reach this one's HTTP API at, such as {@code
+   *     http://10.1.2.3:8080} (the chart sets the Pod's IP address); empty: none, and the others
+   *     report this replica as not answering
+   * @param leaseDuration how long a replica's Lease counts after its last renewal: a replica that
+   *     died without deleting it is ignored after this
+   * @param renewPeriod how often a replica renews its Lease; shorter than {@code leaseDuration}
+   * @param peerTimeout how long a replica waits for another's answer
+   */
+  public record Replicas(
+      @DefaultValue("weft") String leasePrefix,
+      @DefaultValue("") String peerAddress,
+      @DefaultValue("15s") Duration leaseDuration,
+      @DefaultValue("5s") Duration renewPeriod,
+      @DefaultValue("1s") Duration peerTimeout) {}
 
   /**
    * The leader election, on a Lease in {@code weft.kubernetes.control-plane-namespace}. The

@@ -1,6 +1,5 @@
 package dev.weft.controller;
 
-import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.weft.api.validation.FieldErrors;
 import dev.weft.api.validation.Validated;
 import dev.weft.distributor.Bootstrap;
@@ -8,6 +7,7 @@ import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.ProxyStatus;
 import dev.weft.distributor.envoy.EgressHosts;
 import dev.weft.distributor.envoy.EnvoyBootstrap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,6 +17,9 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The xDS side of the admin API: connected proxies and what they hold, and bootstraps for
@@ -25,37 +28,65 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class XdsDebugController {
 
+  /** Names the replicas whose proxies {@code /debug/proxies} could not list, and why. */
+  static final String UNANSWERED_HEADER = "Weft-Unanswered-Replicas";
+
   private final ConfigDistributor distributor;
   private final XdsConfiguration.XdsServerLifecycle server;
   private final EnvoyBootstraps envoy;
-  private final String replica;
+  private final ReplicaPeers peers;
+  private final JsonMapper json;
 
   XdsDebugController(
       ConfigDistributor distributor,
       XdsConfiguration.XdsServerLifecycle server,
       WeftProperties properties,
-      ObjectProvider<CaLifecycle> ca) {
+      ObjectProvider<CaLifecycle> ca,
+      ReplicaPeers peers,
+      JsonMapper json) {
     this.distributor = distributor;
     this.server = server;
+    this.peers = peers;
+    this.json = json;
     // No CA bean with weft.ca.enabled=false: EnvoyBootstraps then never asks it for its port.
     this.envoy = new EnvoyBootstraps(properties, server, ca.getIfAvailable());
-    this.replica = ReplicaIdentity.of(properties);
   }
 
   /**
-   * Every connected proxy: identity, the replica it is connected to, and per type what it
-   * acknowledged, awaits, rejected.
+   * Every connected proxy of every replica: identity, the {@code replica} it is connected to, and
+   * per type what it acknowledged, awaits, rejected. The other replicas are asked for theirs
+   * ({@code ?local=true}: this replica's only, which is what they are asked); those that do not
+   * answer are named in the {@value #UNANSWERED_HEADER} header, with why, and their proxies are
+   * missing.
    */
   @GetMapping(path = "/debug/proxies", produces = MediaType.APPLICATION_JSON_VALUE)
-  List<ConnectedProxy> proxies() {
-    return distributor.proxies().stream().map(p -> new ConnectedProxy(p, replica)).toList();
+  ResponseEntity<List<JsonNode>> proxies(@RequestParam(defaultValue = "false") boolean local) {
+    List<JsonNode> proxies = new ArrayList<>();
+    for (ProxyStatus status : distributor.proxies()) {
+      ObjectNode proxy = json.valueToTree(status);
+      proxy.put("replica", peers.identity());
+      proxies.add(proxy);
+    }
+    if (local) {
+      return ResponseEntity.ok(proxies);
+    }
+    ReplicaPeers.Answers<List<JsonNode>> others =
+        peers.ask(
+            "/debug/proxies?local=true",
+            null,
+            json.getTypeFactory().constructCollectionType(List.class, JsonNode.class));
+    others.answered().values().forEach(proxies::addAll);
+    ResponseEntity.BodyBuilder response = ResponseEntity.ok();
+    if (!others.unanswered().isEmpty()) {
+      response.header(UNANSWERED_HEADER, headerValue(ReplicaPeers.describe(others.unanswered())));
+    }
+    return response.body(proxies);
   }
 
-  /**
-   * A proxy's status, its fields at the top level, and the replica (its {@link ReplicaIdentity})
-   * that holds its stream.
-   */
-  record ConnectedProxy(@JsonUnwrapped ProxyStatus status, String replica) {}
+  /** A header value: one line of printable ASCII. */
+  private static String headerValue(String text) {
+    return text.replaceAll("[^\\x20-\\x7e]", " ");
+  }
 
   /** The resources one proxy holds, by stream id or node id. */
   @GetMapping(path = "/debug/config_dump", produces = MediaType.APPLICATION_JSON_VALUE)

@@ -150,8 +150,8 @@ class CliApplicationTest {
               () ->
                   assertThat(weft("proxy-status").out())
                       .matches(
-                          "(?s)NAME +NAMESPACE +TYPE +PROTOCOL +REPLICA +CDS +LDS +EDS +RDS\n"
-                              + "shop-0\\.demo +demo +grpc +sotw +weft-0 +SYNCED \\(\\d+s\\) +SYNCED"
+                          "(?s)NAME +NAMESPACE +TYPE +REPLICA +PROTOCOL +CDS +LDS +EDS +RDS\n"
+                              + "shop-0\\.demo +demo +grpc +weft-0 +sotw +SYNCED \\(\\d+s\\) +SYNCED"
                               + " \\(\\d+s\\) +SYNCED \\(\\d+s\\) +SYNCED \\(\\d+s\\)\n"));
 
       Run dump = weft("config-dump", "shop-0.demo");
@@ -231,9 +231,9 @@ class CliApplicationTest {
                 assertThat(status.exitCode()).isZero();
                 assertThat(status.out())
                     .containsPattern(
-                        "(?m)^nacker\\.demo +demo +\\S+ +sotw +weft-0 +- +NACKED \\(\\d+s\\)")
+                        "(?m)^nacker\\.demo +demo +\\S+ +weft-0 +sotw +- +NACKED \\(\\d+s\\)")
                     .containsPattern(
-                        "(?m)^shop-0\\.demo +demo +grpc +sotw +weft-0 +SYNCED \\(\\d+s\\) +SYNCED")
+                        "(?m)^shop-0\\.demo +demo +grpc +weft-0 +sotw +SYNCED \\(\\d+s\\) +SYNCED")
                     .contains(
                         "\nnacker.demo LDS rejected version "
                             + listener.getVersionInfo()
