@@ -57,10 +57,12 @@ final class WebhookCaBundle<C extends HasMetadata>
    *
    * @param name the Kubernetes kind, for logs
    * @param purpose what the API server cannot do while the object is missing, for a warning
+   * @param setting the setting that names the object, for the same warning
    */
   record Kind<C extends HasMetadata>(
       String name,
       String purpose,
+      String setting,
       BiFunction<KubernetesClient, String, SharedIndexInformer<C>> informer,
       Function<C, List<Webhook>> webhooks) {}
 
@@ -75,6 +77,7 @@ final class WebhookCaBundle<C extends HasMetadata>
       new Kind<>(
           "MutatingWebhookConfiguration",
           "no Pod is sent to the injection webhook",
+          "weft.injection.webhook-configuration",
           (client, name) ->
               client
                   .admissionRegistration()
@@ -93,6 +96,7 @@ final class WebhookCaBundle<C extends HasMetadata>
       new Kind<>(
           "ValidatingWebhookConfiguration",
           "no route or policy is checked at kubectl apply",
+          "weft.validation.webhook-configuration",
           (client, name) ->
               client
                   .admissionRegistration()
@@ -231,10 +235,11 @@ final class WebhookCaBundle<C extends HasMetadata>
     if (current == null && informer != null && informer.hasSynced() && !reportedMissing) {
       reportedMissing = true;
       log.warn(
-          "{} {} does not exist: {} (the chart creates it; a weft.injection setting names it)",
+          "{} {} does not exist: {} (the chart creates it; {} names it)",
           kind.name(),
           name,
-          kind.purpose());
+          kind.purpose(),
+          kind.setting());
     }
     reconcile();
   }
