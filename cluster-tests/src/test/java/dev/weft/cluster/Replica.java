@@ -221,7 +221,7 @@ final class Replica implements AutoCloseable {
   /** The node ids of the proxies with a stream on this replica. */
   List<String> proxies() {
     List<String> nodes = new ArrayList<>();
-    for (JsonNode proxy : json("/debug/proxies")) {
+    for (JsonNode proxy : json("/debug/proxies?local=true")) {
       nodes.add(proxy.get("nodeId").asString());
     }
     return nodes;

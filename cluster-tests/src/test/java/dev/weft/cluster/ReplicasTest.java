@@ -222,6 +222,22 @@ class ReplicasTest {
         .as("each client has one stream, on some replica")
         .containsExactlyInAnyOrderElementsOf(clients.stream().map(c -> c.nodeId).toList());
     System.out.println("streams per replica before the edit: " + counts(spread));
+    // Any replica lists every replica's proxies, each with the replica its stream is on.
+    Map<String, List<String>> listedByOne = new TreeMap<>();
+    for (JsonNode proxy : replicas.get(0).json("/debug/proxies")) {
+      listedByOne
+          .computeIfAbsent(proxy.get("replica").asString(), r -> new ArrayList<>())
+          .add(proxy.get("nodeId").asString());
+    }
+    spread.forEach(
+        (replica, nodes) -> {
+          if (!nodes.isEmpty()) {
+            assertThat(listedByOne).containsKey(replica);
+          }
+        });
+    listedByOne.forEach(
+        (replica, nodes) ->
+            assertThat(nodes).containsExactlyInAnyOrderElementsOf(spread.get(replica)));
 
     setWeights(0, 100);
     long edited = System.nanoTime();
