@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -67,6 +66,10 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** How long a status read waits for a busy stream before answering with its identity only. */
   private static final long STATUS_TIMEOUT_MILLIS = 2_000;
+
+  /** The wildcard types of a sidecar's view: see {@link #untouchedWildcards}. */
+  private static final Set<ResourceType> WILDCARDS_OF_A_VIEW =
+      Set.of(ResourceType.LISTENER, ResourceType.CLUSTER);
 
   protected final AdsContext context;
   protected final Executor executor;
@@ -459,31 +462,28 @@ abstract class AdsStream implements ConfigWatcher {
       podServices = context.cache().servicesOfPod(version.state(), namespace, pod);
       return Set.of();
     }
-    // Only the changed Services are looked at (a few endpoints each): the Pod index is rebuilt
-    // per version, and streams a version apart would rebuild it in turn.
-    boolean ownPod = false;
-    Set<ServiceKey> now = new HashSet<>(podServices);
+    // Only the changed Services are looked at, a few endpoints each, and nothing is allocated
+    // unless its Pod is concerned: this runs for every sidecar an endpoint change wakes.
     for (ServiceKey service : changes.endpoints()) {
-      boolean was = now.contains(service);
-      boolean is = false;
-      for (Endpoint endpoint : version.state().endpoints(service).all()) {
-        if (endpoint.pod().equals(pod) && service.namespace().equals(namespace)) {
-          is = true;
-          break;
-        }
+      if (podServices.contains(service) || hasEndpointOfPod(service)) {
+        podServices = context.cache().servicesOfPod(version.state(), namespace, pod);
+        return Set.of();
       }
-      if (is) {
-        now.add(service);
-      } else {
-        now.remove(service);
+    }
+    return WILDCARDS_OF_A_VIEW;
+  }
+
+  /** Whether an endpoint of {@code service} is this sidecar's own Pod, as of its version. */
+  private boolean hasEndpointOfPod(ServiceKey service) {
+    if (!service.namespace().equals(namespace)) {
+      return false;
+    }
+    for (Endpoint endpoint : version.state().endpoints(service).all()) {
+      if (endpoint.pod().equals(pod)) {
+        return true;
       }
-      ownPod |= was || is;
     }
-    if (ownPod) {
-      podServices = now;
-      return Set.of();
-    }
-    return EnumSet.of(ResourceType.LISTENER, ResourceType.CLUSTER);
+    return false;
   }
 
   /**

@@ -186,34 +186,16 @@ final class WatcherIndex {
     }
   }
 
-  /** The watchers a change concerns. */
+  /**
+   * The watchers a change concerns; {@code pods} ({@code namespace/name}) are those with an
+   * endpoint, before or after it, in a Service whose endpoints changed ({@link #podsOf}).
+   */
   List<ConfigWatcher> concerned(ChangeSet changes, Set<String> pods) {
-    List<ConfigWatcher> concerned =
-        concerned(
-            changes.services(),
-            changes.endpoints(),
-            !changes.services().isEmpty() || !changes.configs().isEmpty());
-    if (pods.isEmpty()) {
-      return concerned;
-    }
-    synchronized (lock) {
-      BitSet watchers = new BitSet();
-      for (String pod : pods) {
-        BitSet of = byPod.get(pod);
-        if (of != null) {
-          watchers.or(of);
-        }
-      }
-      if (watchers.isEmpty()) {
-        return concerned;
-      }
-      for (ConfigWatcher watcher : concerned) {
-        watchers.clear(slots.get(watcher));
-      }
-      List<ConfigWatcher> all = new ArrayList<>(concerned);
-      all.addAll(watchersOf(watchers));
-      return all;
-    }
+    return concerned(
+        changes.services(),
+        changes.endpoints(),
+        !changes.services().isEmpty() || !changes.configs().isEmpty(),
+        pods);
   }
 
   /** The Pods ({@code namespace/name}) with an endpoint in the Services whose endpoints changed. */
@@ -232,12 +214,15 @@ final class WatcherIndex {
   }
 
   /**
-   * The watchers of any of these Services or their namespaces, those that watch everything, and,
-   * when the change is {@code structural} (it adds, changes or removes a Service, a route or a
-   * policy), those that watch a view.
+   * The watchers of any of these Services or their namespaces, of any of these {@code pods}, those
+   * that watch everything, and, when the change is {@code structural} (it adds, changes or removes
+   * a Service, a route or a policy), those that watch a view: one pass over the bitmaps.
    */
   List<ConfigWatcher> concerned(
-      Collection<ServiceKey> services, Collection<ServiceKey> endpoints, boolean structural) {
+      Collection<ServiceKey> services,
+      Collection<ServiceKey> endpoints,
+      boolean structural,
+      Set<String> pods) {
     synchronized (lock) {
       BitSet concerned = (BitSet) wildcard.clone();
       if (structural) {
@@ -245,6 +230,14 @@ final class WatcherIndex {
       }
       or(services, concerned);
       or(endpoints, concerned);
+      if (!byPod.isEmpty()) {
+        for (String pod : pods) {
+          BitSet watchers = byPod.get(pod);
+          if (watchers != null) {
+            concerned.or(watchers);
+          }
+        }
+      }
       return watchersOf(concerned);
     }
   }
@@ -279,11 +272,7 @@ final class WatcherIndex {
           }
         }
       }
-      List<ConfigWatcher> result = new ArrayList<>(reached.cardinality());
-      for (int slot = reached.nextSetBit(0); slot >= 0; slot = reached.nextSetBit(slot + 1)) {
-        result.add(bySlot[slot]);
-      }
-      return result;
+      return watchersOf(reached);
     }
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.weft.registry.ServiceKey;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class WatcherIndexTest {
@@ -23,15 +24,15 @@ class WatcherIndexTest {
     index.update(first, List.of(A), List.of());
     index.update(second, List.of(A, B), List.of());
 
-    assertThat(index.concerned(List.of(A), List.of(), true))
+    assertThat(index.concerned(List.of(A), List.of(), true, Set.of()))
         .containsExactlyInAnyOrder(first, second);
-    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(second);
-    assertThat(index.concerned(List.of(A), List.of(B), true))
+    assertThat(index.concerned(List.of(B), List.of(), true, Set.of())).containsExactly(second);
+    assertThat(index.concerned(List.of(A), List.of(B), true, Set.of()))
         .containsExactlyInAnyOrder(first, second);
 
     index.update(second, List.of(), List.of(A));
 
-    assertThat(index.concerned(List.of(A), List.of(), true)).containsExactly(first);
+    assertThat(index.concerned(List.of(A), List.of(), true, Set.of())).containsExactly(first);
     assertThat(index.all()).containsExactlyInAnyOrder(first, second);
   }
 
@@ -45,7 +46,7 @@ class WatcherIndexTest {
     index.add(second);
     index.update(first, List.of(B), List.of()); // a stream that already closed: ignored
 
-    assertThat(index.concerned(List.of(A), List.of(B), true)).isEmpty();
+    assertThat(index.concerned(List.of(A), List.of(B), true, Set.of())).isEmpty();
     assertThat(index.all()).containsExactly(second);
     assertThat(index.size()).isEqualTo(1);
   }
@@ -61,8 +62,8 @@ class WatcherIndexTest {
     index.watchAll(third);
     index.update(many.get(199), List.of(A), List.of());
 
-    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(third);
-    assertThat(index.concerned(List.of(A), List.of(), true))
+    assertThat(index.concerned(List.of(B), List.of(), true, Set.of())).containsExactly(third);
+    assertThat(index.concerned(List.of(A), List.of(), true, Set.of()))
         .containsExactlyInAnyOrder(third, many.get(199));
   }
 
@@ -73,9 +74,12 @@ class WatcherIndexTest {
     index.update(first, List.of(A), List.of());
 
     // Endpoints of a Service in its view, or a Service added anywhere (its view may take it in).
-    assertThat(index.concerned(List.of(), List.of(A), false)).containsExactly(first);
-    assertThat(index.concerned(List.of(B), List.of(), true)).containsExactly(first);
-    // Endpoints of a Service outside its view: not woken.
-    assertThat(index.concerned(List.of(), List.of(B), false)).isEmpty();
+    assertThat(index.concerned(List.of(), List.of(A), false, Set.of())).containsExactly(first);
+    assertThat(index.concerned(List.of(B), List.of(), true, Set.of())).containsExactly(first);
+    // Endpoints of a Service outside its view: not woken, unless its own Pod is among them.
+    assertThat(index.concerned(List.of(), List.of(B), false, Set.of("demo/web-1"))).isEmpty();
+    index.watchPod(first, "demo", "web-0");
+    assertThat(index.concerned(List.of(), List.of(B), false, Set.of("demo/web-0")))
+        .containsExactly(first);
   }
 }

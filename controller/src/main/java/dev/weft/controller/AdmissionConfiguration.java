@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import javax.net.ssl.X509ExtendedKeyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,42 +75,53 @@ class AdmissionConfiguration {
             : InjectionConfiguration.requireCa(
                 caProvider, "weft.validation.enabled", "the validating webhook");
     KubernetesSerialization serialization = new KubernetesSerialization();
-    InjectionReviews injection = null;
-    if (sidecars != null) {
-      Map<InjectionReviews.Outcome, Counter> counters =
-          new EnumMap<>(InjectionReviews.Outcome.class);
-      for (InjectionReviews.Outcome outcome : InjectionReviews.Outcome.values()) {
-        counters.put(
-            outcome,
-            Counter.builder("weft.injection.reviews")
-                .description("AdmissionReviews the injection webhook answered, by outcome")
-                .tag("outcome", outcome.tag())
-                .register(meters));
-      }
-      injection =
-          new InjectionReviews(
-              sidecars, serialization, outcome -> counters.get(outcome).increment());
-    }
-    ValidationReviews validation = null;
-    if (validating) {
-      Map<ValidationReviews.Outcome, Counter> counters =
-          new EnumMap<>(ValidationReviews.Outcome.class);
-      for (ValidationReviews.Outcome outcome : ValidationReviews.Outcome.values()) {
-        counters.put(
-            outcome,
-            Counter.builder("weft.validation.reviews")
-                .description("AdmissionReviews the validating webhook answered, by outcome")
-                .tag("outcome", outcome.tag())
-                .register(meters));
-      }
-      validation =
-          new ValidationReviews(serialization, outcome -> counters.get(outcome).increment());
-    }
+    InjectionReviews injection =
+        sidecars == null
+            ? null
+            : new InjectionReviews(
+                sidecars,
+                serialization,
+                counted(
+                    InjectionReviews.Outcome.class,
+                    InjectionReviews.Outcome::tag,
+                    "weft.injection.reviews",
+                    "AdmissionReviews the injection webhook answered, by outcome",
+                    meters));
+    ValidationReviews validation =
+        !validating
+            ? null
+            : new ValidationReviews(
+                serialization,
+                counted(
+                    ValidationReviews.Outcome.class,
+                    ValidationReviews.Outcome::tag,
+                    "weft.validation.reviews",
+                    "AdmissionReviews the validating webhook answered, by outcome",
+                    meters));
     // The CA port's own certificate, renewed at half-life; none until the CA runs, and then
     // handshakes fail, as they should.
     X509ExtendedKeyManager keys =
         SvidKeyManager.presenting(() -> ca.server().map(CaServer::serving).orElse(null));
     return new WebhookLifecycle(injection, validation, keys, properties.webhooks());
+  }
+
+  /** Counts each outcome of a webhook's reviews in a counter of its own, registered up front. */
+  private static <O extends Enum<O>> Consumer<O> counted(
+      Class<O> outcomes,
+      Function<O, String> tag,
+      String name,
+      String description,
+      MeterRegistry meters) {
+    Map<O, Counter> counters = new EnumMap<>(outcomes);
+    for (O outcome : outcomes.getEnumConstants()) {
+      counters.put(
+          outcome,
+          Counter.builder(name)
+              .description(description)
+              .tag("outcome", tag.apply(outcome))
+              .register(meters));
+    }
+    return outcome -> counters.get(outcome).increment();
   }
 
   /** The leader keeps the validating webhook configuration's {@code caBundle} current. */
