@@ -768,15 +768,19 @@ final class LoadHarness implements Callable<Integer> {
     try {
       fresh.load(services, endpoints);
       double startSeconds = (System.nanoTime() - killed) / 1e9;
+      double startCpuSeconds = fresh.cpuNanos() / 1e9;
       long harnessCpu = Machine.cpuNanos();
       Scenario resync = connectAll("restart", fresh, target, fleet, channels, counters);
       double seconds = (System.nanoTime() - killed) / 1e9;
       double cpuSeconds = fresh.cpuNanos() / 1e9;
       System.err.printf(
           Locale.ROOT,
-          "restart: serving %.2f s after the kill, every proxy configured %.2f s later%n",
+          "restart: serving %.2f s after the kill (CPU %.2f s), every proxy configured %.2f s"
+              + " later (CPU %.2f s)%n",
           startSeconds,
-          resync.seconds());
+          startCpuSeconds,
+          resync.seconds(),
+          cpuSeconds - startCpuSeconds);
       return new Scenario(
           "restart",
           round(seconds),
