@@ -14,9 +14,11 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -93,8 +95,11 @@ abstract class AdsStream implements ConfigWatcher {
   /** Whether the proxy subscribes to a server Listener: it must see its namespace's changes. */
   private volatile boolean watchingInbound;
 
-  /** The Services of the resources the proxy subscribes to by name. */
-  private Set<ServiceKey> namedServices = Set.of();
+  /**
+   * The Services of the resources the proxy subscribes to by name, each with its index in the order
+   * first named (see {@link #namesSameServices}).
+   */
+  private Map<ServiceKey, Integer> namedServices = Map.of();
 
   /**
    * An Envoy sidecar's wildcard Clusters: the Services of its view, as of its last push. Watched
@@ -766,15 +771,26 @@ abstract class AdsStream implements ConfigWatcher {
    * and every change that adds, changes or removes a Service or a route or policy.
    */
   protected final void watch(Collection<ResourceRef> refs, boolean all) {
-    Set<ServiceKey> named = new HashSet<>();
-    for (ResourceRef ref : refs) {
-      if (ref.service() != null) {
-        named.add(ref.service());
+    watch(refs, all, null);
+  }
+
+  /**
+   * {@link #watch(Collection, boolean)}, told that the change only added {@code added} to what the
+   * stream asked for before (null when it may have removed some): it then looks up only those.
+   */
+  protected final void watch(
+      Collection<ResourceRef> refs, boolean all, Collection<ResourceRef> added) {
+    if (!(added == null ? namesSameServices(refs) : namesOnlyWatched(added))) {
+      Map<ServiceKey, Integer> named = new HashMap<>();
+      for (ResourceRef ref : refs) {
+        if (ref.service() != null) {
+          named.putIfAbsent(ref.service(), named.size());
+        }
       }
+      namedServices = named;
+      updateWatched();
     }
-    namedServices = named;
     boolean view = all && type.equals("sidecar") && gateway.isEmpty() && !namespace.isEmpty();
-    updateWatched();
     // A Gateway's Envoy follows its Gateway, routes and Secrets, which no Service names.
     if (((all && !view) || !gateway.isEmpty()) && !watchingAll) {
       context.watchers().watchAll(this);
@@ -802,6 +818,36 @@ abstract class AdsStream implements ConfigWatcher {
       }
       watchingInbound = true;
     }
+  }
+
+  /**
+   * Whether {@code refs} name exactly the Services the stream already watches by name. Usually so:
+   * a proxyless client asks for the Listener, route, Cluster and endpoints of each of its Services,
+   * one type after another, and only the first of the four names new Services. Looking them up is
+   * cheaper than collecting them again, which a reconnecting fleet would do for every request.
+   */
+  private boolean namesSameServices(Collection<ResourceRef> refs) {
+    BitSet named = new BitSet(namedServices.size());
+    for (ResourceRef ref : refs) {
+      if (ref.service() != null) {
+        Integer index = namedServices.get(ref.service());
+        if (index == null) {
+          return false;
+        }
+        named.set(index);
+      }
+    }
+    return named.cardinality() == namedServices.size();
+  }
+
+  /** Whether every Service {@code refs} name is one the stream already watches by name. */
+  private boolean namesOnlyWatched(Collection<ResourceRef> refs) {
+    for (ResourceRef ref : refs) {
+      if (ref.service() != null && !namedServices.containsKey(ref.service())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Records the Services of a sidecar's view, as its wildcard Clusters name them. */
@@ -842,7 +888,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Brings the index up to date with {@link #namedServices} and {@link #viewServices}. */
   private void updateWatched() {
-    Set<ServiceKey> now = new HashSet<>(namedServices);
+    Set<ServiceKey> now = new HashSet<>(namedServices.keySet());
     now.addAll(viewServices);
     Set<ServiceKey> before = Set.of(watched);
     List<ServiceKey> started = new ArrayList<>();

@@ -218,6 +218,8 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
     state.requested = requestedNames;
     List<ResourceRef> next = List.copyOf(distinct);
     if (initial || wildcard != state.wildcard || !next.equals(state.refs)) {
+      // Usually the type's first subscription on the stream: it only adds names.
+      boolean onlyAdded = state.refs.isEmpty();
       state.wildcard = wildcard;
       state.refs = next;
       state.stale = true;
@@ -230,7 +232,7 @@ final class SotwStream extends AdsStream implements StreamObserver<SotwRequest> 
         all.addAll(each.refs);
         anyWildcard |= each.wildcard;
       }
-      watch(all, anyWildcard);
+      watch(all, anyWildcard, onlyAdded ? next : null);
     }
     return true;
   }

@@ -26,6 +26,23 @@ public record ServiceKey(String namespace, String name) implements Comparable<Se
     return name.isEmpty();
   }
 
+  // Written out rather than generated: a record's generated equals and hashCode go through method
+  // handles, which are slow until the JIT has compiled them, and Service keys are looked up on
+  // every
+  // subscription of a fleet that reconnects to a freshly started control plane.
+  @Override
+  public boolean equals(Object other) {
+    return this == other
+        || (other instanceof ServiceKey key
+            && name.equals(key.name)
+            && namespace.equals(key.namespace));
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * namespace.hashCode() + name.hashCode();
+  }
+
   @Override
   public int compareTo(ServiceKey other) {
     return ORDER.compare(this, other);
