@@ -432,11 +432,16 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
   private List<Thread> startCallers(ManagedChannel channel) {
     long interval = TimeUnit.SECONDS.toNanos(1) * callers / rate;
     List<Thread> threads = new ArrayList<>();
+    long start = System.nanoTime();
     for (int i = 0; i < callers; i++) {
+      // Each caller starts a share of an interval after the previous one, so that the calls are
+      // spread evenly rather than in bursts of --callers: a backend's gaps then stay short.
+      long offset = interval * i / callers;
       Thread thread =
           new Thread(
               () -> {
-                long next = System.nanoTime();
+                long next = start + offset;
+                LockSupport.parkNanos(next - System.nanoTime());
                 while (calling) {
                   try {
                     ClientCalls.blockingUnaryCall(
