@@ -25,8 +25,9 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,11 +35,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Issue 16's "removal is slower than addition": how long after an edit of the standalone config
@@ -163,6 +168,9 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
           "Pause between a change's outcome and the next edit (default ${DEFAULT-VALUE}).")
   int pauseMillis;
 
+  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
+  Path json;
+
   private static final Duration OUTCOME_TIMEOUT = Duration.ofSeconds(10);
 
   private final HttpClient http = HttpClient.newHttpClient();
@@ -183,7 +191,8 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
       return spec.exitCodeOnInvalidInput();
     }
     Path workDir = Files.createTempDirectory("weft-endpoint-changes");
-    System.err.println("load before: " + loadAverage());
+    String loadBefore = loadAverage();
+    System.err.println("load before: " + loadBefore);
     backends = startBackends(steadyBackends + 1);
     backendPort = backends.get(0).port();
     ProbeBackend spare = backends.get(steadyBackends);
@@ -249,8 +258,19 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
         backend.close();
       }
     }
-    print(timings, calls, seconds, describedJar);
-    printControlPlaneTimers(metricsBefore, metricsAfter);
+    Result result =
+        result(timings, calls, seconds, describedJar, loadBefore, metricsBefore, metricsAfter);
+    print(result);
+    if (json != null) {
+      Files.writeString(
+          json,
+          JsonMapper.builder()
+              .enable(SerializationFeature.INDENT_OUTPUT)
+              .build()
+              .writeValueAsString(result));
+    }
+    // Kept when the run fails (an exception leaves it): the controller's log is there.
+    deleteRecursively(workDir);
     return 0;
   }
 
@@ -417,16 +437,19 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
 
   /**
    * Replaces the mesh file as an editor or a config sync does (a new file renamed over the old
-   * one), and returns when: the moment the directory holds the new content.
+   * one), and returns when: the moment just before the rename. Read after it, the clock could be
+   * late by however long this thread waits for a core on a busy machine, and every step measured
+   * from the edit would look that much shorter; read before, an edit is never later than this.
    */
   private long edit(List<Map.Entry<ProbeBackend, Condition>> endpoints) throws IOException {
     Files.writeString(nextMeshFile, meshYaml(endpoints));
+    long renamed = System.nanoTime();
     Files.move(
         nextMeshFile,
         meshFile,
         StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
-    return System.nanoTime();
+    return renamed;
   }
 
   private List<Thread> startCallers(ManagedChannel channel) {
@@ -506,85 +529,159 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
    */
   record Timing(long edited, long pushed, long outcome, long known) {}
 
-  private void print(
-      Map<Change, List<Timing>> timings, long calls, double seconds, String describedJar) {
-    System.out.println("endpoint-changes: " + Machine.describe());
-    System.out.println("controller: " + describedJar);
-    System.out.println("load after: " + loadAverage() + "   (" + Instant.now() + ")");
-    System.out.printf(
-        Locale.ROOT,
-        "client: %d callers, %.0f calls/s (%.2f ms between calls to one of %d backends), %d"
-            + " failed%n",
-        callers,
-        calls / seconds,
-        1000.0 * backends.size() / (calls / seconds),
-        backends.size(),
-        failedCalls.get());
-    System.out.println(
-        "ms, p50 / p90 / max       edit -> pushed         pushed -> client       edit -> client");
-    for (Change change : Change.values()) {
-      List<Timing> samples = timings.getOrDefault(change, List.of());
-      long[] pushed = samples.stream().mapToLong(t -> t.pushed() - t.edited()).toArray();
-      long[] client = samples.stream().mapToLong(t -> t.outcome() - t.pushed()).toArray();
-      long[] total = samples.stream().mapToLong(t -> t.outcome() - t.edited()).toArray();
-      System.out.printf(
-          Locale.ROOT,
-          "%-12s n=%-3d  %-21s  %-21s  %s%n",
-          change.label,
-          samples.size(),
-          summary(pushed),
-          summary(client),
-          summary(total));
-    }
-    System.out.printf(
-        Locale.ROOT,
-        "A change that takes calls away is only seen to be done once its endpoint has had no call"
-            + " for --quiet-ms (%d ms); edit -> seen done, p50 / p90 / max:%n",
-        quietMillis);
-    for (Change change : Change.values()) {
-      if (change.bringsCalls) {
-        continue;
+  /** Percentiles of one step over the changes of a kind, in milliseconds. */
+  record Figures(double p50Ms, double p90Ms, double maxMs) {
+
+    static Figures of(List<Timing> samples, ToLongFunction<Timing> nanos) {
+      long[] sorted = samples.stream().mapToLong(nanos).sorted().toArray();
+      if (sorted.length == 0) {
+        return null;
       }
-      long[] known =
-          timings.getOrDefault(change, List.of()).stream()
-              .mapToLong(t -> t.known() - t.edited())
-              .toArray();
-      System.out.printf(Locale.ROOT, "%-12s %s%n", change.label, summary(known));
+      return new Figures(
+          quantile(sorted, 0.5), quantile(sorted, 0.9), sorted[sorted.length - 1] / 1e6);
+    }
+
+    @Override
+    public String toString() {
+      return String.format(Locale.ROOT, "%.1f / %.1f / %.1f", p50Ms, p90Ms, maxMs);
     }
   }
 
   /**
-   * What the control plane's own timers say of the endpoint pushes of the measured cycles (their
-   * mean): from the registry's change to a proxy's ACK (the observer's and the client's), and the
-   * building and sending of one response. The rest of edit -> pushed is the directory source's.
+   * One kind of change: its steps, and for a change that takes calls away, when the harness could
+   * tell (editToSeenDone; null for the others).
    */
-  private static void printControlPlaneTimers(Prometheus before, Prometheus after) {
-    for (String timer : List.of("weft_xds_convergence_seconds", "weft_xds_push_time_seconds")) {
-      String count = timer + "_count{type=\"endpoint\"}";
-      String sum = timer + "_sum{type=\"endpoint\"}";
-      double n = after.get(count) - before.get(count);
-      double seconds = after.get(sum) - before.get(sum);
-      System.out.printf(
-          Locale.ROOT,
-          "controller's %s{type=\"endpoint\"}, measured cycles: n=%.0f, mean %.2f ms%n",
-          timer,
-          n,
-          n == 0 ? 0 : 1000 * seconds / n);
+  record ChangeFigures(
+      int samples,
+      Figures editToPushed,
+      Figures pushedToClient,
+      Figures editToClient,
+      Figures editToSeenDone) {}
+
+  /**
+   * What the run measured. The controller's timers are their means over the measured cycles, for
+   * endpoint responses: from the registry's change to a proxy's ACK (the observer's and the
+   * client's), and the building and sending of one response; the rest of edit -> pushed is the
+   * directory source's.
+   */
+  record Result(
+      String machine,
+      String controller,
+      String loadBefore,
+      String loadAfter,
+      String finishedAt,
+      int callers,
+      double callsPerSecond,
+      double msBetweenCallsToOneBackend,
+      long failedCalls,
+      int quietMs,
+      Map<String, ChangeFigures> changes,
+      double controllerConvergenceMeanMs,
+      double controllerPushTimeMeanMs) {}
+
+  private Result result(
+      Map<Change, List<Timing>> timings,
+      long calls,
+      double seconds,
+      String describedJar,
+      String loadBefore,
+      Prometheus metricsBefore,
+      Prometheus metricsAfter) {
+    Map<String, ChangeFigures> changes = new LinkedHashMap<>();
+    for (Change change : Change.values()) {
+      List<Timing> samples = timings.getOrDefault(change, List.of());
+      changes.put(
+          change.label,
+          new ChangeFigures(
+              samples.size(),
+              Figures.of(samples, t -> t.pushed() - t.edited()),
+              Figures.of(samples, t -> t.outcome() - t.pushed()),
+              Figures.of(samples, t -> t.outcome() - t.edited()),
+              change.bringsCalls ? null : Figures.of(samples, t -> t.known() - t.edited())));
     }
+    double rate = calls / seconds;
+    return new Result(
+        Machine.describe(),
+        describedJar,
+        loadBefore,
+        loadAverage(),
+        Instant.now().toString(),
+        callers,
+        rate,
+        1000.0 * backends.size() / rate,
+        failedCalls.get(),
+        quietMillis,
+        changes,
+        meanMillis(metricsBefore, metricsAfter, "weft_xds_convergence_seconds"),
+        meanMillis(metricsBefore, metricsAfter, "weft_xds_push_time_seconds"));
   }
 
-  private static String summary(long[] nanos) {
-    if (nanos.length == 0) {
-      return "-";
-    }
-    long[] sorted = nanos.clone();
-    Arrays.sort(sorted);
-    return String.format(
+  private static double meanMillis(Prometheus before, Prometheus after, String timer) {
+    String count = timer + "_count{type=\"endpoint\"}";
+    String sum = timer + "_sum{type=\"endpoint\"}";
+    double n = after.get(count) - before.get(count);
+    return n == 0 ? 0 : 1000 * (after.get(sum) - before.get(sum)) / n;
+  }
+
+  private static void print(Result result) {
+    System.out.println("endpoint-changes: " + result.machine());
+    System.out.println("controller: " + result.controller());
+    System.out.println(
+        "load before: "
+            + result.loadBefore()
+            + ", after: "
+            + result.loadAfter()
+            + "   ("
+            + result.finishedAt()
+            + ")");
+    System.out.printf(
         Locale.ROOT,
-        "%.1f / %.1f / %.1f",
-        quantile(sorted, 0.5),
-        quantile(sorted, 0.9),
-        sorted[sorted.length - 1] / 1e6);
+        "client: %d callers, %.0f calls/s (%.2f ms between calls to one backend), %d failed%n",
+        result.callers(),
+        result.callsPerSecond(),
+        result.msBetweenCallsToOneBackend(),
+        result.failedCalls());
+    System.out.println(
+        "ms, p50 / p90 / max       edit -> pushed         pushed -> client       edit -> client");
+    result
+        .changes()
+        .forEach(
+            (label, figures) ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "%-12s n=%-3d  %-21s  %-21s  %s%n",
+                    label,
+                    figures.samples(),
+                    figures.editToPushed(),
+                    figures.pushedToClient(),
+                    figures.editToClient()));
+    System.out.printf(
+        Locale.ROOT,
+        "A change that takes calls away is only seen to be done once its endpoint has had no call"
+            + " for --quiet-ms (%d ms); edit -> seen done, p50 / p90 / max:%n",
+        result.quietMs());
+    result
+        .changes()
+        .forEach(
+            (label, figures) -> {
+              if (figures.editToSeenDone() != null) {
+                System.out.printf(Locale.ROOT, "%-12s %s%n", label, figures.editToSeenDone());
+              }
+            });
+    System.out.printf(
+        Locale.ROOT,
+        "controller, endpoint responses of the measured cycles: registry change -> ACK mean %.2f"
+            + " ms, building and sending one mean %.2f ms%n",
+        result.controllerConvergenceMeanMs(),
+        result.controllerPushTimeMeanMs());
+  }
+
+  private static void deleteRecursively(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(path);
+      }
+    }
   }
 
   private static double quantile(long[] sorted, double q) {
