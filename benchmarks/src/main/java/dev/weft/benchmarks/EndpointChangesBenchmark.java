@@ -217,7 +217,7 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
       String bootstrap =
           get(
               controller.ports().http(),
-              "/bootstrap?namespace=demo" + "&serviceAccount=bench&pod=bench-0");
+              "/bootstrap?namespace=demo&serviceAccount=bench&pod=bench-0");
       @SuppressWarnings("unchecked")
       Map<String, ?> parsed = (Map<String, ?>) JsonParser.parse(bootstrap);
       XdsNameResolverProvider resolver = XdsNameResolverProvider.createForTest("xds-bench", parsed);
