@@ -14,7 +14,9 @@ import picocli.CommandLine.Command;
       LoadHarness.class,
       AuthorizationBenchmark.class,
       ControlPlaneCommand.class,
-      TelemetryBenchmark.class
+      TelemetryBenchmark.class,
+      FloorBenchmark.class,
+      FloorControlPlaneCommand.class
     },
     description = "Measures Weft and prints the figures (and writes them as JSON with --json).")
 public final class Benchmarks {
