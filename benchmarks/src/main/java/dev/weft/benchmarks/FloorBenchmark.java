@@ -182,6 +182,9 @@ final class FloorBenchmark implements Callable<Integer> {
       description = "JVM options of the control-plane process (default ${DEFAULT-VALUE}).")
   List<String> childJvm;
 
+  /** Whether a step failed: proxies not configured, or a change that never reached them all. */
+  private boolean incomplete;
+
   private final EventLoopGroup proxyThreads =
       new MultiThreadIoEventLoopGroup(
           Runtime.getRuntime().availableProcessors(),
@@ -212,7 +215,7 @@ final class FloorBenchmark implements Callable<Integer> {
     } finally {
       proxyThreads.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
     }
-    return 0;
+    return incomplete ? 1 : 0;
   }
 
   private void validate() {
@@ -332,6 +335,7 @@ final class FloorBenchmark implements Callable<Integer> {
           }
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pauseMillis));
         }
+        incomplete |= unconverged > 0;
         int measuredFrom = first + warmup;
         long[] published = controlPlane.publications(measuredFrom, changes);
         report(mesh, count, tracker, measuredFrom, published, unconverged);
