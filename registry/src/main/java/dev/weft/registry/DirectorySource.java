@@ -231,6 +231,7 @@ public final class DirectorySource implements AutoCloseable {
       if (files.containsKey(file)) {
         try {
           if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+            log.debug("{} is gone or empty; waiting for it to be rewritten", file);
             return true;
           }
         } catch (IOException e) {
