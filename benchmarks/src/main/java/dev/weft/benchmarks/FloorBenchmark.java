@@ -242,7 +242,8 @@ final class FloorBenchmark implements Callable<Integer> {
       fail("--services: must be at least 1, got " + services);
     }
     if (endpoints < 1 || endpoints > 1000) {
-      fail("--endpoints: must be 1 to 1000, got " + endpoints);
+      fail(
+          "--endpoints: must be 1 to 1000 (an EndpointSlice holds at most 1000), got " + endpoints);
     }
     if (pauseMillis < 0) {
       fail("--pause-ms: must not be negative, got " + pauseMillis);
@@ -359,6 +360,11 @@ final class FloorBenchmark implements Callable<Integer> {
       this.label = label;
     }
 
+    /**
+     * Adds one step of a change, unless an end is missing: -1 (not published, not delivered), 0 or
+     * {@link Long#MAX_VALUE} (never received). {@code CLOCK_MONOTONIC} counts from boot, so real
+     * readings are positive.
+     */
     void add(long from, long to) {
       if (from > 0 && to > 0 && to != Long.MAX_VALUE) {
         nanos.add(to - from);
