@@ -42,7 +42,7 @@ final class BenchMesh {
     // heap baseline taken after construction leaves them out of what the registry is charged.
     this.slices = new EndpointSlice[services];
     for (int s = 0; s < services; s++) {
-      slices[s] = slice(s);
+      slices[s] = newSlice(s);
     }
   }
 
@@ -74,24 +74,33 @@ final class BenchMesh {
         Map.of("app", serviceName(service), "version", "v" + (endpoint % 2 + 1)));
   }
 
+  /** The Pod behind endpoint {@code endpoint} of Service {@code service}, as the API holds it. */
+  io.fabric8.kubernetes.api.model.Pod podObject(int service, int endpoint) {
+    Pod pod = pod(service, endpoint, endpoints);
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(pod.name())
+        .withNamespace(NAMESPACE)
+        .addToLabels(pod.labels())
+        .endMetadata()
+        .withNewSpec()
+        .withServiceAccountName(serviceName(service))
+        .withNodeName("node-" + (endpoint % 16))
+        .endSpec()
+        .build();
+  }
+
+  /** The EndpointSlice of Service {@code service}: the mesh's own object, which changes edit. */
+  EndpointSlice slice(int service) {
+    return slices[service];
+  }
+
   /** Hands every Service, Pod and EndpointSlice to {@code source}; waits until applied. */
   void load(MeshRegistry registry, RegistrySource source) {
     for (int s = 0; s < services; s++) {
       source.upsert(service(s, "http"));
       for (int e = 0; e < endpoints; e++) {
-        Pod pod = pod(s, e, endpoints);
-        source.upsert(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName(pod.name())
-                .withNamespace(NAMESPACE)
-                .addToLabels(pod.labels())
-                .endMetadata()
-                .withNewSpec()
-                .withServiceAccountName(serviceName(s))
-                .withNodeName("node-" + (e % 16))
-                .endSpec()
-                .build());
+        source.upsert(podObject(s, e));
       }
       source.upsert(slices[s]);
     }
@@ -167,7 +176,7 @@ final class BenchMesh {
         .build();
   }
 
-  private EndpointSlice slice(int service) {
+  private EndpointSlice newSlice(int service) {
     EndpointSliceBuilder builder =
         new EndpointSliceBuilder()
             .withNewMetadata()

@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
       AuthorizationBenchmark.class,
       ControlPlaneCommand.class,
       TelemetryBenchmark.class,
-      EndpointChangesBenchmark.class
+      EndpointChangesBenchmark.class,
+      FloorBenchmark.class,
+      FloorControlPlaneCommand.class
     },
     description = "Measures Weft and prints the figures (and writes them as JSON with --json).")
 public final class Benchmarks {

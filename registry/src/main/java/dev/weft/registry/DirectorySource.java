@@ -3,6 +3,7 @@ package dev.weft.registry;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
+import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
 
 import com.google.common.hash.HashCode;
 import com.google.common.hash.Hashing;
@@ -14,6 +15,7 @@ import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.util.ArrayList;
@@ -21,8 +23,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -49,11 +53,27 @@ public final class DirectorySource implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DirectorySource.class);
 
   /**
-   * How long the watcher waits for more events before rescanning. Editors save in several steps
-   * (write a temporary file, rename, touch); waiting this long turns a save into one rescan while
-   * keeping the delay below what a person notices.
+   * How long the watcher waits for more events before applying what changed. Editors and tools save
+   * in several steps (write a temporary file, rename it into place, touch it) within a few
+   * milliseconds: waiting this long turns a save into one change, and adds no more than that to it.
    */
-  private static final long QUIET_PERIOD_MILLIS = 50;
+  private static final long QUIET_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+  /**
+   * How long the watcher waits instead when a changed file has vanished or is empty: an editor that
+   * renames the old file away before writing the new one, or truncates it before writing, leaves
+   * such a gap, and applying it would delete the file's objects for a moment.
+   */
+  private static final long REMOVAL_QUIET_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /**
+   * The longest changes wait while events keep coming: a file written continuously (a log
+   * mistakenly placed here, a tool that rewrites in a loop) must not hold back every other change.
+   */
+  private static final long MAX_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  /** What {@link #readManifest} reads from a file that is gone or not a manifest. */
+  private static final byte[] NOT_A_MANIFEST = new byte[0];
 
   private final Path directory;
   private final RegistrySource sink;
@@ -118,21 +138,164 @@ public final class DirectorySource implements AutoCloseable {
     }
   }
 
+  /**
+   * What the events of one quiet period ask for: re-reading the files they name, or a full rescan
+   * when they cannot say which files changed (an overflow, a directory created, removed or renamed,
+   * a ConfigMap's {@code ..data} symlink swapped).
+   */
+  private static final class PendingChanges {
+    final Set<Path> files = new TreeSet<>();
+    boolean rescan;
+  }
+
   private void watch() {
     try {
       while (!Thread.currentThread().isInterrupted()) {
         WatchKey key = watchService.take();
-        do {
-          key.pollEvents();
-          if (!key.reset()) {
-            watchedDirectories.remove(key);
+        PendingChanges pending = new PendingChanges();
+        long deadline = System.nanoTime() + MAX_DELAY_NANOS;
+        while (key != null) {
+          collect(key, pending);
+          long remaining = deadline - System.nanoTime();
+          if (remaining <= 0) {
+            break;
           }
-          key = watchService.poll(QUIET_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
-        } while (key != null);
-        rescan();
+          key = watchService.poll(Math.min(QUIET_PERIOD_NANOS, remaining), TimeUnit.NANOSECONDS);
+          if (key == null && awaitsRewrite(pending)) {
+            remaining = deadline - System.nanoTime();
+            key =
+                watchService.poll(
+                    Math.min(REMOVAL_QUIET_PERIOD_NANOS - QUIET_PERIOD_NANOS, remaining),
+                    TimeUnit.NANOSECONDS);
+          }
+        }
+        if (pending.rescan) {
+          rescan();
+        } else {
+          reread(pending.files);
+        }
       }
     } catch (InterruptedException | ClosedWatchServiceException e) {
       // Closed: stop watching.
+    }
+  }
+
+  /** Adds the events of {@code key} to {@code pending}, and re-arms the key. */
+  private void collect(WatchKey key, PendingChanges pending) {
+    Path parent = watchedDirectories.get(key);
+    for (WatchEvent<?> event : key.pollEvents()) {
+      if (event.kind() == OVERFLOW || parent == null) {
+        pending.rescan = true;
+        continue;
+      }
+      Path path = parent.resolve((Path) event.context());
+      String name = path.getFileName().toString();
+      if (name.startsWith("..")) {
+        // A ConfigMap mount swaps its ..data symlink: every file behind it may have changed.
+        pending.rescan = true;
+      } else if (name.startsWith(".")) {
+        // A hidden file (an editor's swap file, a temporary one) is never a manifest.
+        continue;
+      } else if (Files.isDirectory(path) || isKnownDirectory(path)) {
+        pending.rescan = true;
+      } else if (isManifestName(name)) {
+        pending.files.add(path);
+      }
+    }
+    if (!key.reset()) {
+      // The watched directory is gone (or renamed away): its files with it.
+      watchedDirectories.remove(key);
+      pending.rescan = true;
+    }
+  }
+
+  /** Whether {@code path} was a directory the source read: a removed or renamed one. */
+  private boolean isKnownDirectory(Path path) {
+    if (watchedDirectories.containsValue(path)) {
+      return true;
+    }
+    for (Path file : files.keySet()) {
+      if (file.startsWith(path) && !file.equals(path)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a file the source holds objects from has vanished or is empty, maybe mid-save. */
+  private boolean awaitsRewrite(PendingChanges pending) {
+    if (pending.rescan) {
+      return false;
+    }
+    for (Path file : pending.files) {
+      if (files.containsKey(file)) {
+        try {
+          if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+            log.debug("{} is gone or empty; waiting for it to be rewritten", file);
+            return true;
+          }
+        } catch (IOException e) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Re-reads the files the events named, in path order: reapplies those that changed, drops those
+   * that are gone, as {@link #rescan()} does for every file.
+   */
+  private void reread(Set<Path> changed) {
+    Set<ObjectKey> released = new HashSet<>();
+    for (Path file : changed) {
+      Optional<byte[]> read = readManifest(file);
+      if (read.isEmpty()) {
+        continue;
+      }
+      byte[] content = read.get();
+      if (content == NOT_A_MANIFEST) {
+        if (files.containsKey(file)) {
+          released.addAll(removeFile(file));
+        }
+        continue;
+      }
+      HashCode digest = Hashing.sha256().hashBytes(content);
+      LoadedFile loaded = files.get(file);
+      if (loaded == null || !loaded.digest().equals(digest)) {
+        released.addAll(loadFile(file, new String(content, StandardCharsets.UTF_8), digest));
+      }
+    }
+    if (!released.isEmpty() && !filesWithConflicts.isEmpty()) {
+      // An object another file also defined is free now: let those files claim it.
+      for (Path file : new ArrayList<>(filesWithConflicts)) {
+        byte[] content = readManifest(file).orElse(NOT_A_MANIFEST);
+        if (content != NOT_A_MANIFEST) {
+          loadFile(
+              file,
+              new String(content, StandardCharsets.UTF_8),
+              Hashing.sha256().hashBytes(content));
+        }
+      }
+    }
+  }
+
+  /**
+   * A file's bytes, or {@link #NOT_A_MANIFEST} if it is gone or is not a manifest. Unreadable (a
+   * permission, an I/O error): logged, and empty, so that its objects keep their last good
+   * versions.
+   */
+  private Optional<byte[]> readManifest(Path file) {
+    if (!isManifest(file)) {
+      return Optional.of(NOT_A_MANIFEST);
+    }
+    try {
+      return Optional.of(Files.readAllBytes(file));
+    } catch (NoSuchFileException e) {
+      return Optional.of(NOT_A_MANIFEST); // Deleted since: its own event follows.
+    } catch (IOException e) {
+      log.warn("cannot read {} ({}); keeping its last good objects", file, e.toString());
+      return Optional.empty();
     }
   }
 
@@ -315,6 +478,18 @@ public final class DirectorySource implements AutoCloseable {
   }
 
   private void registerDirectories() throws IOException {
+    // A directory renamed away keeps its watch (inotify follows the inode): drop it, so that its
+    // events are not taken for the path's, and a new directory there is watched.
+    watchedDirectories
+        .entrySet()
+        .removeIf(
+            entry -> {
+              if (Files.isDirectory(entry.getValue())) {
+                return false;
+              }
+              entry.getKey().cancel();
+              return true;
+            });
     Set<Path> watched = new HashSet<>(watchedDirectories.values());
     try (Stream<Path> walk = Files.walk(directory)) {
       for (Path dir : walk.filter(Files::isDirectory).toList()) {
@@ -327,10 +502,13 @@ public final class DirectorySource implements AutoCloseable {
   }
 
   private boolean isManifest(Path path) {
-    String name = path.getFileName().toString();
-    return (name.endsWith(".yaml") || name.endsWith(".yml"))
+    return isManifestName(path.getFileName().toString())
         && !isHidden(path)
         && Files.isRegularFile(path);
+  }
+
+  private static boolean isManifestName(String name) {
+    return name.endsWith(".yaml") || name.endsWith(".yml");
   }
 
   /**

@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,6 +76,109 @@ class DirectorySourceTest {
     await().atMost(WAIT).until(() -> registry.current().endpoints(REVIEWS).isEmpty());
     Files.delete(dir.resolve("reviews.yaml"));
     await().atMost(WAIT).until(() -> registry.current().service(REVIEWS).isEmpty());
+  }
+
+  @Test
+  void aFileRenamedIntoPlaceIsAppliedAndItsHiddenTemporaryIsNot() throws IOException {
+    write("reviews.yaml", reviewsService(9080) + "---\n" + reviewsSlice("10.0.0.1"));
+    start();
+
+    // As editors and tools save: a temporary file beside it, then renamed over it.
+    write(".reviews.yaml.tmp", reviewsService(9080) + "---\n" + reviewsSlice("10.0.0.2"));
+    Files.move(
+        dir.resolve(".reviews.yaml.tmp"),
+        dir.resolve("reviews.yaml"),
+        StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+
+    await().atMost(WAIT).until(() -> addresses().equals(List.of("10.0.0.2")));
+    assertThat(registry.current().rejections()).isEmpty();
+  }
+
+  @Test
+  void aConfigMapMountsSymlinkSwapIsFollowed() throws IOException {
+    // A ConfigMap volume: the files are symlinks through ..data to a timestamped directory.
+    write("..2026_12_01_00_00_00.1/reviews.yaml", reviewsService(9080));
+    Files.createSymbolicLink(dir.resolve("..data"), Path.of("..2026_12_01_00_00_00.1"));
+    Files.createSymbolicLink(dir.resolve("reviews.yaml"), Path.of("..data/reviews.yaml"));
+    start();
+    assertThat(registry.current().service(REVIEWS).orElseThrow().port(9080)).isPresent();
+
+    // The kubelet's update: a new directory, a new ..data symlink renamed over the old one, and
+    // the old directory removed. The top-level symlink itself never changes.
+    write("..2026_12_01_00_01_00.2/reviews.yaml", reviewsService(9090));
+    Files.createSymbolicLink(dir.resolve("..data_tmp"), Path.of("..2026_12_01_00_01_00.2"));
+    Files.move(dir.resolve("..data_tmp"), dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+    Files.delete(dir.resolve("..2026_12_01_00_00_00.1/reviews.yaml"));
+    Files.delete(dir.resolve("..2026_12_01_00_00_00.1"));
+
+    await()
+        .atMost(WAIT)
+        .until(() -> registry.current().service(REVIEWS).orElseThrow().port(9090).isPresent());
+  }
+
+  @Test
+  void aNewSubdirectorysFilesAreReadAndARemovedOnesObjectsDeleted() throws IOException {
+    write("reviews.yaml", reviewsService(9080));
+    start();
+
+    write("nested/deeper/slices.yaml", reviewsSlice("10.0.0.1"));
+    await().atMost(WAIT).until(() -> addresses().equals(List.of("10.0.0.1")));
+    write("nested/deeper/slices.yaml", reviewsSlice("10.0.0.2"));
+    await().atMost(WAIT).until(() -> addresses().equals(List.of("10.0.0.2")));
+
+    // Renamed to a hidden name, which the source does not read: its files are gone.
+    Files.move(dir.resolve("nested"), dir.resolve(".nested-old"));
+    await().atMost(WAIT).until(() -> registry.current().endpoints(REVIEWS).isEmpty());
+
+    // A new directory at the old path is watched, not mistaken for the renamed one.
+    write("nested/slices.yaml", reviewsSlice("10.0.0.3"));
+    await().atMost(WAIT).until(() -> addresses().equals(List.of("10.0.0.3")));
+    write("nested/slices.yaml", reviewsSlice("10.0.0.4"));
+    await().atMost(WAIT).until(() -> addresses().equals(List.of("10.0.0.4")));
+  }
+
+  @Test
+  void aFileWrittenContinuouslyIsAppliedWhileTheWritesGoOn() throws Exception {
+    write("reviews.yaml", reviewsService(9080));
+    start();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<String> lastWritten = new AtomicReference<>();
+    Thread writer =
+        new Thread(
+            () -> {
+              // Every millisecond, far more often than the quiet period: a rescan that waited
+              // for quiet would never come.
+              for (int i = 1; !stop.get(); i++) {
+                String address = "10.0." + (i >> 8 & 255) + "." + (i & 255);
+                try {
+                  Path temporary = dir.resolve(".slices.yaml.tmp");
+                  Files.writeString(temporary, reviewsSlice(address));
+                  Files.move(
+                      temporary,
+                      dir.resolve("slices.yaml"),
+                      StandardCopyOption.ATOMIC_MOVE,
+                      StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+                lastWritten.set(address);
+                LockSupport.parkNanos(1_000_000);
+              }
+            });
+    writer.start();
+    try {
+      await().atMost(WAIT).until(() -> registry.current().endpoints(REVIEWS).size() == 1);
+      assertThat(writer.isAlive()).isTrue();
+    } finally {
+      stop.set(true);
+      writer.join();
+    }
+    await().atMost(WAIT).until(() -> addresses().equals(List.of(lastWritten.get())));
+  }
+
+  private List<String> addresses() {
+    return registry.current().endpoints(REVIEWS).all().stream().map(Endpoint::address).toList();
   }
 
   @Test
