@@ -6,12 +6,8 @@ import dev.weft.ca.CertificateAuthority;
 import dev.weft.ca.KeyMaterialStore;
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.XdsServer;
-import dev.weft.registry.ChangeSet;
-import dev.weft.registry.Endpoint;
 import dev.weft.registry.MeshRegistry;
-import dev.weft.registry.MeshState;
 import dev.weft.registry.RegistrySource;
-import dev.weft.registry.ServiceKey;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -22,9 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -86,23 +80,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
     void close();
   }
 
-  /** When each endpoint change was first published, by change number. */
-  private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
-
-  /**
-   * Notes the publication of every endpoint change the version holds that was not published before:
-   * the changes a Service's endpoints show (its five addresses encode them).
-   */
-  private void published(MeshState state, ChangeSet changes, long nanos) {
-    for (ServiceKey service : changes.endpoints()) {
-      for (Endpoint endpoint : state.endpoints(service).all()) {
-        long change = BenchMesh.changeOf(endpoint.address());
-        if (change >= 0) {
-          publishedAt.putIfAbsent(change, nanos);
-        }
-      }
-    }
-  }
+  private final Publications publications = new Publications();
 
   @Override
   public Integer call() throws Exception {
@@ -145,16 +123,8 @@ final class ControlPlaneCommand implements Callable<Integer> {
                     + residentBytes());
           }
           case "cpu" -> out.println("cpu " + Machine.cpuNanos());
-          case "forget" -> publishedAt.clear();
-          case "published" -> {
-            long from = Long.parseLong(words[1]);
-            int count = Integer.parseInt(words[2]);
-            StringBuilder answer = new StringBuilder("published");
-            for (long change = from; change < from + count; change++) {
-              answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
-            }
-            out.println(answer);
-          }
+          case "forget" -> publications.forget();
+          case "published" -> out.println(publications.answer(words));
           case "jit" ->
               out.println(
                   "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
@@ -196,7 +166,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
       return ReferenceControlPlane.start(registry, port);
     }
     ConfigDistributor distributor =
-        ConfigDistributor.builder(registry).publishListener(this::published).build();
+        ConfigDistributor.builder(registry).publishListener(publications::published).build();
     if (peer == Peer.WEFT_MTLS) {
       return serveMutualTls(distributor);
     }

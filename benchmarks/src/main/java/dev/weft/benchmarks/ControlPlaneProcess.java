@@ -1,22 +1,12 @@
 package dev.weft.benchmarks;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The harness's handle on a control plane running in a child JVM ({@link ControlPlaneCommand}).
- * Commands go down its standard input; answers come back on its standard output; its log goes to a
- * file, so that it never blocks on a full pipe.
+ * The harness's handle on a control plane running in a child JVM ({@link ControlPlaneCommand}, run
+ * as a {@link ChildJvm}).
  *
  * <p>Not thread-safe: the harness drives it from one thread.
  */
@@ -28,15 +18,10 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   record Stats(long heapAfterGc, long cpuNanos, int streams, long residentBytes) {}
 
-  private final Process process;
-  private final Writer commands;
-  private final BufferedReader answers;
+  private final ChildJvm child;
 
-  private ControlPlaneProcess(Process process) {
-    this.process = process;
-    this.commands = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-    this.answers =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+  private ControlPlaneProcess(ChildJvm child) {
+    this.child = child;
   }
 
   /**
@@ -45,24 +30,9 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   static ControlPlaneProcess start(
       ControlPlaneCommand.Peer peer, List<String> peerOptions, Path log, List<String> jvmOptions) {
-    String javaBinary = ProcessHandle.current().info().command().orElse("java");
-    String classPath = System.getProperty("java.class.path");
-    List<String> command = new ArrayList<>();
-    command.add(javaBinary);
-    command.addAll(jvmOptions);
-    if (!classPath.contains(File.pathSeparator) && classPath.endsWith(".jar")) {
-      command.addAll(List.of("-jar", classPath)); // the benchmarks' own runnable jar
-    } else {
-      command.addAll(List.of("-cp", classPath, Benchmarks.class.getName()));
-    }
-    command.addAll(List.of("control-plane", "--peer", peer.name()));
-    command.addAll(peerOptions);
-    try {
-      Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
-      return new ControlPlaneProcess(process);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start the " + peer + " control plane", e);
-    }
+    List<String> arguments = new ArrayList<>(List.of("control-plane", "--peer", peer.name()));
+    arguments.addAll(peerOptions);
+    return new ControlPlaneProcess(ChildJvm.start(jvmOptions, arguments, log));
   }
 
   /** Loads the mesh and starts serving; returns the ADS port. */
@@ -121,58 +91,21 @@ final class ControlPlaneProcess implements AutoCloseable {
     return Long.parseLong(answer("jit")[1]);
   }
 
-  private void send(String command) {
-    try {
-      commands.write(command);
-      commands.write('\n');
-      commands.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("the control plane process is gone", e);
-    }
-  }
-
-  private String[] answer(String expected) {
-    try {
-      String line = answers.readLine();
-      // The JVM may print to standard output too (-Xlog, a flight recording): skip its lines.
-      while (line != null && line.startsWith("[")) {
-        line = answers.readLine();
-      }
-      if (line == null || !line.startsWith(expected)) {
-        throw new IllegalStateException(
-            "control plane answered \"" + line + "\" instead of " + expected + "; see its log");
-      }
-      return line.split(" ");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /** Kills the child with SIGKILL, as the kernel's OOM killer or a node failure would. */
   void kill() {
-    process.destroyForcibly();
-    try {
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("the control plane did not die within 20 s of SIGKILL");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while killing the control plane", e);
-    }
+    child.kill();
   }
 
   @Override
   public void close() {
-    try {
-      send("quit");
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-      }
-    } catch (UncheckedIOException e) {
-      process.destroyForcibly();
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    child.close();
+  }
+
+  private void send(String command) {
+    child.send(command);
+  }
+
+  private String[] answer(String expected) {
+    return child.answer(expected);
   }
 }

@@ -1,38 +1,22 @@
 package dev.weft.benchmarks;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The harness's handle on {@link FloorControlPlaneCommand} in a child JVM: commands down its
- * standard input, answers up its standard output, its log in a file so it never blocks on a full
- * pipe.
+ * The harness's handle on {@link FloorControlPlaneCommand} in a child JVM ({@link ChildJvm}).
  *
  * <p>Not thread-safe: the harness drives it from one thread.
  */
 final class FloorControlPlane implements AutoCloseable {
 
-  private final Process process;
-  private final Writer commands;
-  private final BufferedReader answers;
+  private final ChildJvm child;
   private final int port;
 
-  private FloorControlPlane(Process process) {
-    this.process = process;
-    this.commands = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-    this.answers =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    this.port = Integer.parseInt(answer("ready")[1]);
+  private FloorControlPlane(ChildJvm child) {
+    this.child = child;
+    this.port = Integer.parseInt(child.answer("ready")[1]);
   }
 
   /**
@@ -41,28 +25,13 @@ final class FloorControlPlane implements AutoCloseable {
    * has synced and serves ADS.
    */
   static FloorControlPlane start(List<String> sourceOptions, Path log, List<String> jvmOptions) {
-    String javaBinary = ProcessHandle.current().info().command().orElse("java");
-    String classPath = System.getProperty("java.class.path");
-    List<String> command = new ArrayList<>();
-    command.add(javaBinary);
-    command.addAll(jvmOptions);
-    if (!classPath.contains(File.pathSeparator) && classPath.endsWith(".jar")) {
-      command.addAll(List.of("-jar", classPath)); // the benchmarks' own runnable jar
-    } else {
-      command.addAll(List.of("-cp", classPath, Benchmarks.class.getName()));
-    }
-    command.add("floor-control-plane");
-    command.addAll(sourceOptions);
-    Process process;
+    List<String> arguments = new ArrayList<>(List.of("floor-control-plane"));
+    arguments.addAll(sourceOptions);
+    ChildJvm child = ChildJvm.start(jvmOptions, arguments, log);
     try {
-      process = new ProcessBuilder(command).redirectError(log.toFile()).start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start the control plane", e);
-    }
-    try {
-      return new FloorControlPlane(process);
+      return new FloorControlPlane(child);
     } catch (RuntimeException e) {
-      process.destroyForcibly();
+      child.kill();
       throw e;
     }
   }
@@ -86,45 +55,16 @@ final class FloorControlPlane implements AutoCloseable {
     return nanos;
   }
 
+  @Override
+  public void close() {
+    child.close();
+  }
+
   private void send(String command) {
-    try {
-      commands.write(command);
-      commands.write('\n');
-      commands.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("the control plane process is gone", e);
-    }
+    child.send(command);
   }
 
   private String[] answer(String expected) {
-    try {
-      String line = answers.readLine();
-      // The JVM may print to standard output too (-Xlog): skip its lines.
-      while (line != null && line.startsWith("[")) {
-        line = answers.readLine();
-      }
-      if (line == null || !line.startsWith(expected)) {
-        throw new IllegalStateException(
-            "control plane answered \"" + line + "\" instead of " + expected + "; see its log");
-      }
-      return line.split(" ");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  @Override
-  public void close() {
-    try {
-      send("quit");
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-      }
-    } catch (UncheckedIOException e) {
-      process.destroyForcibly();
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    return child.answer(expected);
   }
 }

@@ -2,13 +2,9 @@ package dev.weft.benchmarks;
 
 import dev.weft.distributor.ConfigDistributor;
 import dev.weft.distributor.XdsServer;
-import dev.weft.registry.ChangeSet;
 import dev.weft.registry.DirectorySource;
-import dev.weft.registry.Endpoint;
 import dev.weft.registry.KubernetesSource;
 import dev.weft.registry.MeshRegistry;
-import dev.weft.registry.MeshState;
-import dev.weft.registry.ServiceKey;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -19,9 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.ArgGroup;
@@ -62,27 +56,14 @@ final class FloorControlPlaneCommand implements Callable<Integer> {
 
   private static final long SYNC_TIMEOUT_SECONDS = 60;
 
-  /** When each endpoint change was first published, by change number. */
-  private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
-
-  /** Notes the publication of every endpoint change the changed Services' endpoints show. */
-  private void published(MeshState state, ChangeSet changes, long nanos) {
-    for (ServiceKey service : changes.endpoints()) {
-      for (Endpoint endpoint : state.endpoints(service).all()) {
-        long change = BenchMesh.changeOf(endpoint.address());
-        if (change >= 0) {
-          publishedAt.putIfAbsent(change, nanos);
-        }
-      }
-    }
-  }
+  private final Publications publications = new Publications();
 
   @Override
   public Integer call() throws Exception {
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     MeshRegistry registry = MeshRegistry.create();
     ConfigDistributor distributor =
-        ConfigDistributor.builder(registry).publishListener(this::published).build();
+        ConfigDistributor.builder(registry).publishListener(publications::published).build();
     KubernetesClient client = null;
     AutoCloseable reader;
     if (source.apiServer != null) {
@@ -121,15 +102,7 @@ final class FloorControlPlaneCommand implements Callable<Integer> {
       while ((line = in.readLine()) != null) {
         String[] words = line.trim().split(" ");
         switch (words[0]) {
-          case "published" -> {
-            long from = Long.parseLong(words[1]);
-            int count = Integer.parseInt(words[2]);
-            StringBuilder answer = new StringBuilder("published");
-            for (long change = from; change < from + count; change++) {
-              answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
-            }
-            out.println(answer);
-          }
+          case "published" -> out.println(publications.answer(words));
           case "quit" -> {
             return 0;
           }

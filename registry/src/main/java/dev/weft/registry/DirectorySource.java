@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -260,24 +261,14 @@ public final class DirectorySource implements AutoCloseable {
         }
         continue;
       }
-      HashCode digest = Hashing.sha256().hashBytes(content);
-      LoadedFile loaded = files.get(file);
-      if (loaded == null || !loaded.digest().equals(digest)) {
-        released.addAll(loadFile(file, new String(content, StandardCharsets.UTF_8), digest));
-      }
+      released.addAll(applyIfChanged(file, content));
     }
-    if (!released.isEmpty() && !filesWithConflicts.isEmpty()) {
-      // An object another file also defined is free now: let those files claim it.
-      for (Path file : new ArrayList<>(filesWithConflicts)) {
-        byte[] content = readManifest(file).orElse(NOT_A_MANIFEST);
-        if (content != NOT_A_MANIFEST) {
-          loadFile(
-              file,
-              new String(content, StandardCharsets.UTF_8),
-              Hashing.sha256().hashBytes(content));
-        }
-      }
-    }
+    reclaim(
+        released,
+        file -> {
+          byte[] content = readManifest(file).orElse(NOT_A_MANIFEST);
+          return content == NOT_A_MANIFEST ? null : content;
+        });
   }
 
   /**
@@ -325,22 +316,34 @@ public final class DirectorySource implements AutoCloseable {
     for (Map.Entry<Path, byte[]> entry : present.entrySet()) {
       Path file = entry.getKey();
       byte[] content = entry.getValue();
-      HashCode digest = Hashing.sha256().hashBytes(content);
-      LoadedFile loaded = files.get(file);
-      if (loaded == null || !loaded.digest().equals(digest)) {
-        released.addAll(loadFile(file, new String(content, StandardCharsets.UTF_8), digest));
-      }
+      released.addAll(applyIfChanged(file, content));
     }
-    if (!released.isEmpty() && !filesWithConflicts.isEmpty()) {
-      // An object another file also defined is free now: let those files claim it.
-      for (Path file : new ArrayList<>(filesWithConflicts)) {
-        byte[] content = present.get(file);
-        if (content != null) {
-          loadFile(
-              file,
-              new String(content, StandardCharsets.UTF_8),
-              Hashing.sha256().hashBytes(content));
-        }
+    reclaim(released, present::get);
+  }
+
+  /** Applies a file unless it is as last applied; returns the keys it no longer holds. */
+  private Set<ObjectKey> applyIfChanged(Path file, byte[] content) {
+    HashCode digest = Hashing.sha256().hashBytes(content);
+    LoadedFile loaded = files.get(file);
+    if (loaded != null && loaded.digest().equals(digest)) {
+      return Set.of();
+    }
+    return loadFile(file, new String(content, StandardCharsets.UTF_8), digest);
+  }
+
+  /**
+   * Objects another file also defined are free now: lets those files claim them, reading each with
+   * {@code contentOf} (null: it is gone).
+   */
+  private void reclaim(Set<ObjectKey> released, Function<Path, byte[]> contentOf) {
+    if (released.isEmpty() || filesWithConflicts.isEmpty()) {
+      return;
+    }
+    for (Path file : new ArrayList<>(filesWithConflicts)) {
+      byte[] content = contentOf.apply(file);
+      if (content != null) {
+        loadFile(
+            file, new String(content, StandardCharsets.UTF_8), Hashing.sha256().hashBytes(content));
       }
     }
   }

@@ -1,0 +1,53 @@
+package dev.weft.benchmarks;
+
+import dev.weft.registry.ChangeSet;
+import dev.weft.registry.Endpoint;
+import dev.weft.registry.MeshState;
+import dev.weft.registry.ServiceKey;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * When a control plane in a child JVM published each of the harness's endpoint changes, by change
+ * number (the mesh's endpoint addresses encode them, see {@link BenchMesh#changeOf}): the child's
+ * part of the harness's per-change breakdown. Thread-safe: Weft's publish listener writes it, the
+ * child's command loop reads it.
+ */
+final class Publications {
+
+  private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
+
+  /**
+   * A {@code ConfigDistributor.Builder.publishListener}: notes the publication of every endpoint
+   * change the changed Services' endpoints show that was not published before.
+   */
+  void published(MeshState state, ChangeSet changes, long nanos) {
+    for (ServiceKey service : changes.endpoints()) {
+      for (Endpoint endpoint : state.endpoints(service).all()) {
+        long change = BenchMesh.changeOf(endpoint.address());
+        if (change >= 0) {
+          publishedAt.putIfAbsent(change, nanos);
+        }
+      }
+    }
+  }
+
+  /** Forgets the changes published so far. */
+  void forget() {
+    publishedAt.clear();
+  }
+
+  /**
+   * The answer to {@code published FROM COUNT}: {@code published NANOS...}, -1 for a change not
+   * published.
+   */
+  String answer(String[] command) {
+    long from = Long.parseLong(command[1]);
+    int count = Integer.parseInt(command[2]);
+    StringBuilder answer = new StringBuilder("published");
+    for (long change = from; change < from + count; change++) {
+      answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
+    }
+    return answer.toString();
+  }
+}
