@@ -42,10 +42,12 @@ import picocli.CommandLine.Option;
  *   <li>{@code stats}: answers {@code stats HEAP_AFTER_GC CPU_NANOS STREAMS} (after full GCs);
  *   <li>{@code cpu}: answers {@code cpu CPU_NANOS}, without disturbing anything;
  *   <li>{@code jit}: answers {@code jit MILLIS}, the time its JIT compilers have spent so far;
- *   <li>{@code forget}: forgets when the endpoint changes so far were published;
+ *   <li>{@code forget}: forgets when the endpoint and route changes so far were published;
  *   <li>{@code published FROM COUNT}: answers {@code published NANOS...}, when Weft published each
  *       endpoint change from FROM on ({@link System#nanoTime()}, which every process on the machine
  *       shares), -1 where it has not or the peer cannot say (the reference);
+ *   <li>{@code routes-published COUNT}: answers {@code routes-published NANOS...}, when Weft
+ *       published route changes 0 to COUNT - 1, -1 where it has not or the peer cannot say;
  *   <li>{@code quit}.
  * </ul>
  */
@@ -90,10 +92,23 @@ final class ControlPlaneCommand implements Callable<Integer> {
   private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
 
   /**
+   * When each route change was first published, by change number: the first publication of a
+   * configuration change after the harness issued it (it issues the next only once every proxy has
+   * the last, and routes are the only configuration it changes).
+   */
+  private final Map<Long, Long> routePublishedAt = new ConcurrentHashMap<>();
+
+  /** The newest route change issued; -1 before the first. */
+  private volatile long lastRouteChange = -1;
+
+  /**
    * Notes the publication of every endpoint change the version holds that was not published before:
    * the changes a Service's endpoints show (its five addresses encode them).
    */
   private void published(MeshState state, ChangeSet changes, long nanos) {
+    if (!changes.configs().isEmpty() && lastRouteChange >= 0) {
+      routePublishedAt.putIfAbsent(lastRouteChange, nanos);
+    }
     for (ServiceKey service : changes.endpoints()) {
       for (Endpoint endpoint : state.endpoints(service).all()) {
         long change = BenchMesh.changeOf(endpoint.address());
@@ -131,7 +146,10 @@ final class ControlPlaneCommand implements Callable<Integer> {
                   Integer.parseInt(words[1]),
                   Integer.parseInt(words[2]),
                   Long.parseLong(words[3]));
-          case "route" -> source.upsert(BenchMesh.canaryRoute(Long.parseLong(words[1])));
+          case "route" -> {
+            lastRouteChange = Long.parseLong(words[1]);
+            source.upsert(BenchMesh.canaryRoute(lastRouteChange));
+          }
           case "stats" -> {
             long heap = HeapMeter.usedAfterGc();
             out.println(
@@ -145,13 +163,24 @@ final class ControlPlaneCommand implements Callable<Integer> {
                     + residentBytes());
           }
           case "cpu" -> out.println("cpu " + Machine.cpuNanos());
-          case "forget" -> publishedAt.clear();
+          case "forget" -> {
+            publishedAt.clear();
+            routePublishedAt.clear();
+          }
           case "published" -> {
             long from = Long.parseLong(words[1]);
             int count = Integer.parseInt(words[2]);
             StringBuilder answer = new StringBuilder("published");
             for (long change = from; change < from + count; change++) {
               answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
+            }
+            out.println(answer);
+          }
+          case "routes-published" -> {
+            int count = Integer.parseInt(words[1]);
+            StringBuilder answer = new StringBuilder("routes-published");
+            for (long change = 0; change < count; change++) {
+              answer.append(' ').append(routePublishedAt.getOrDefault(change, -1L));
             }
             out.println(answer);
           }
