@@ -349,7 +349,7 @@ abstract class AdsStream implements ConfigWatcher {
           if (version == null || next.sequence() > version.sequence()) {
             version = next;
           }
-          onConfig(first ? null : changes);
+          onConfig(first ? null : changes, next);
           flush();
         });
   }
@@ -410,9 +410,10 @@ abstract class AdsStream implements ConfigWatcher {
 
   /**
    * Marks the types a change touches as needing a push; {@code changes} is null when this is the
-   * first configuration the stream sees, which touches everything subscribed.
+   * first configuration the stream sees, which touches everything subscribed. {@code changed} is
+   * the version the change made.
    */
-  private void onConfig(ChangeSet changes) {
+  private void onConfig(ChangeSet changes, ConfigVersion changed) {
     Set<ResourceType> untouchedWildcards = untouchedWildcards(changes);
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
@@ -437,8 +438,13 @@ abstract class AdsStream implements ConfigWatcher {
         state.dirty = true;
         continue;
       }
+      boolean followsAttachments = followsAttachments(type);
       for (ServiceKey service : changes.services()) {
-        state.markTouched(service);
+        // A route change to a Service its every client watches would otherwise resolve its
+        // Listener and endpoints again on every stream, to find them unchanged.
+        if (followsAttachments || !changed.attachedOnly().contains(service)) {
+          state.markTouched(service);
+        }
       }
       if (type == ResourceType.ENDPOINT) {
         for (ServiceKey service : changes.endpoints()) {
@@ -449,6 +455,21 @@ abstract class AdsStream implements ConfigWatcher {
         state.markServerListeners();
       }
     }
+  }
+
+  /**
+   * Whether what the proxy holds of a type for a Service by name may depend on what is attached to
+   * the Service, not only on the Service and its endpoints: its routes and clusters (policies,
+   * mutual TLS), and its load assignments when asked for from a zone (locality failover). A client
+   * Listener and a load assignment without a zone do not (see {@code ResourceCache.lookUp}). A
+   * server Listener is marked apart ({@link TypeState#markServerListeners}).
+   */
+  private boolean followsAttachments(ResourceType type) {
+    return switch (type) {
+      case LISTENER -> false;
+      case ENDPOINT -> !zone.isEmpty();
+      case ROUTE, CLUSTER, SECRET -> true;
+    };
   }
 
   /**

@@ -281,6 +281,56 @@ class PushTimingTest {
   }
 
   @Test
+  void aRouteChangeResolvesOnlyWhatFollowsTheRouteOnEveryStream() throws Exception {
+    proxy.closeStream();
+    proxy.openDelta();
+    for (ResourceType type : ResourceType.values()) {
+      if (type != ResourceType.SECRET) {
+        proxy.send(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(AdsTestClient.NODE)
+                .setTypeUrl(type.typeUrl())
+                .addResourceNamesSubscribe(GREETER)
+                .build());
+        proxy.send(AdsTestClient.ack(proxy.nextDelta()));
+      }
+    }
+    ResourceCache cache = mesh.distributor.cache();
+    long before = mesh.distributor.published().orElseThrow().version();
+
+    mesh.edit(source -> source.upsert(RoutingEndToEndTest.split(50, 50)));
+    clock.forwardTime(QUIET);
+    DeltaDiscoveryResponse route = proxy.nextDelta();
+    assertThat(route.getTypeUrl()).isEqualTo(RDS);
+    proxy.send(AdsTestClient.ack(route));
+    assertThat(proxy.hasPending()).as("a route change sends the route alone").isFalse();
+    long routed = mesh.distributor.published().orElseThrow().version();
+    assertThat(routed).isGreaterThan(before);
+    // The Listener and the load assignment are built from the Service and its endpoints, which
+    // the route left as they were: not looked at again. The cluster follows its policies.
+    assertThat(resolvedAt(cache, ResourceType.LISTENER)).isLessThanOrEqualTo(before);
+    assertThat(resolvedAt(cache, ResourceType.ENDPOINT)).isLessThanOrEqualTo(before);
+    assertThat(resolvedAt(cache, ResourceType.ROUTE)).isEqualTo(routed);
+    assertThat(resolvedAt(cache, ResourceType.CLUSTER)).isEqualTo(routed);
+
+    // A change to the Service itself resolves all four again.
+    mesh.edit(source -> source.upsert(TestObjects.service("demo", "greeter", "grpc", 50051)));
+    clock.forwardTime(QUIET);
+    while (proxy.hasPending()) {
+      proxy.send(AdsTestClient.ack(proxy.nextDelta()));
+    }
+    long reshaped = mesh.distributor.published().orElseThrow().version();
+    for (ResourceType type : List.of(ResourceType.LISTENER, ResourceType.ENDPOINT)) {
+      assertThat(resolvedAt(cache, type)).as(type.name()).isEqualTo(reshaped);
+    }
+  }
+
+  /** The registry version {@code GREETER}'s resource of a type was last resolved at. */
+  private static long resolvedAt(ResourceCache cache, ResourceType type) {
+    return cache.ref(type, GREETER).resolution().stateVersion();
+  }
+
+  @Test
   void aDeltaStreamIsGatedByItsAcksAndKeepsItsFigures() throws Exception {
     proxy.closeStream();
     proxy.openDelta();
