@@ -438,11 +438,10 @@ abstract class AdsStream implements ConfigWatcher {
         state.dirty = true;
         continue;
       }
-      boolean followsAttachments = followsAttachments(type);
       for (ServiceKey service : changes.services()) {
         // A route change to a Service its every client watches would otherwise resolve its
-        // Listener and endpoints again on every stream, to find them unchanged.
-        if (followsAttachments || !changed.attachedOnly().contains(service)) {
+        // Listener, cluster and endpoints again on every stream, to find them unchanged.
+        if (mayAlter(type, service, changed)) {
           state.markTouched(service);
         }
       }
@@ -458,18 +457,23 @@ abstract class AdsStream implements ConfigWatcher {
   }
 
   /**
-   * Whether what the proxy holds of a type for a Service by name may depend on what is attached to
-   * the Service, not only on the Service and its endpoints: its routes and clusters (policies,
-   * mutual TLS), and its load assignments when asked for from a zone (locality failover). A client
-   * Listener and a load assignment without a zone do not (see {@code ResourceCache.lookUp}). A
-   * server Listener is marked apart ({@link TypeState#markServerListeners}).
+   * Whether a change that made {@code changed} and named {@code service} may alter what the proxy
+   * holds of a type for the Service by name. A change to the Service itself alters anything. One to
+   * what is attached to it alters its routes; its clusters (policies, mutual TLS) and its load
+   * assignments asked for from a zone (locality failover) too, unless only routes changed. A client
+   * Listener and a load assignment without a zone are built from the Service and its endpoints
+   * alone (see {@code ResourceCache.lookUp}). A server Listener is marked apart ({@link
+   * TypeState#markServerListeners}).
    */
-  private boolean followsAttachments(ResourceType type) {
-    return switch (type) {
-      case LISTENER -> false;
-      case ENDPOINT -> !zone.isEmpty();
-      case ROUTE, CLUSTER, SECRET -> true;
-    };
+  private boolean mayAlter(ResourceType type, ServiceKey service, ConfigVersion changed) {
+    if (!changed.attachedOnly().contains(service)) {
+      return true;
+    }
+    boolean followsPolicies =
+        type == ResourceType.CLUSTER || (type == ResourceType.ENDPOINT && !zone.isEmpty());
+    return type == ResourceType.ROUTE
+        || type == ResourceType.SECRET
+        || (followsPolicies && !changed.routesOnly().contains(service));
   }
 
   /**

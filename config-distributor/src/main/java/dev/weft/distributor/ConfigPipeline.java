@@ -117,9 +117,14 @@ final class ConfigPipeline implements MeshListener {
     pendingChanges = ChangeSet.EMPTY;
     boolean first = current == null;
     MeshState before = first ? null : current.state();
+    Set<ServiceKey> attachedOnly = attachedOnly(changes, before, state);
     ConfigVersion version =
         new ConfigVersion(
-            ++sequence, state, nanoClock.getAsLong(), attachedOnly(changes, before, state));
+            ++sequence,
+            state,
+            nanoClock.getAsLong(),
+            attachedOnly,
+            routesOnly(attachedOnly, before, state));
     for (ServiceKey service : changes.services()) {
       if (state.service(service).isEmpty()) {
         cache.evict(service);
@@ -160,5 +165,24 @@ final class ConfigPipeline implements MeshListener {
       }
     }
     return attachedOnly;
+  }
+
+  /**
+   * Those of {@code attachedOnly} whose policies are equal before and after, and whose namespace's
+   * attachments are the same object: what a cluster is built from besides the Service (its
+   * policies, its mutual TLS mode) is unchanged, only routes changed.
+   */
+  @SuppressWarnings("ReferenceEquality")
+  static Set<ServiceKey> routesOnly(
+      Set<ServiceKey> attachedOnly, MeshState before, MeshState after) {
+    Set<ServiceKey> routesOnly = new HashSet<>();
+    for (ServiceKey service : attachedOnly) {
+      String namespace = service.namespace();
+      if (before.namespaceAttachments(namespace) == after.namespaceAttachments(namespace)
+          && before.attachments(service).policies().equals(after.attachments(service).policies())) {
+        routesOnly.add(service);
+      }
+    }
+    return routesOnly;
   }
 }

@@ -17,6 +17,12 @@ import java.util.Set;
  *     previous version's: only what is attached to them (routes, policies) changed. What a proxy
  *     receives for them that is built from the Service alone (a client Listener, a load assignment
  *     not asked for from a zone) is then unchanged, and is not resolved again for every stream
+ * @param routesOnly those of {@code attachedOnly} whose policies, and their namespace's, are also
+ *     as before: only their routes changed, so only their RouteConfigurations can differ
  */
 record ConfigVersion(
-    long sequence, MeshState state, long publishedNanos, Set<ServiceKey> attachedOnly) {}
+    long sequence,
+    MeshState state,
+    long publishedNanos,
+    Set<ServiceKey> attachedOnly,
+    Set<ServiceKey> routesOnly) {}
