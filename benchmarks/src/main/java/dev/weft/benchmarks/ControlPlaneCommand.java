@@ -36,10 +36,12 @@ import picocli.CommandLine.Option;
  *   <li>{@code stats}: answers {@code stats HEAP_AFTER_GC CPU_NANOS STREAMS} (after full GCs);
  *   <li>{@code cpu}: answers {@code cpu CPU_NANOS}, without disturbing anything;
  *   <li>{@code jit}: answers {@code jit MILLIS}, the time its JIT compilers have spent so far;
- *   <li>{@code forget}: forgets when the endpoint changes so far were published;
+ *   <li>{@code forget}: forgets when the endpoint and route changes so far were published;
  *   <li>{@code published FROM COUNT}: answers {@code published NANOS...}, when Weft published each
  *       endpoint change from FROM on ({@link System#nanoTime()}, which every process on the machine
  *       shares), -1 where it has not or the peer cannot say (the reference);
+ *   <li>{@code routes-published COUNT}: answers {@code routes-published NANOS...}, when Weft
+ *       published route changes 0 to COUNT - 1, -1 where it has not or the peer cannot say;
  *   <li>{@code quit}.
  * </ul>
  */
@@ -109,7 +111,11 @@ final class ControlPlaneCommand implements Callable<Integer> {
                   Integer.parseInt(words[1]),
                   Integer.parseInt(words[2]),
                   Long.parseLong(words[3]));
-          case "route" -> source.upsert(BenchMesh.canaryRoute(Long.parseLong(words[1])));
+          case "route" -> {
+            long change = Long.parseLong(words[1]);
+            publications.routeIssued(change);
+            source.upsert(BenchMesh.canaryRoute(change));
+          }
           case "stats" -> {
             long heap = HeapMeter.usedAfterGc();
             out.println(
@@ -125,6 +131,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
           case "cpu" -> out.println("cpu " + Machine.cpuNanos());
           case "forget" -> publications.forget();
           case "published" -> out.println(publications.answer(words));
+          case "routes-published" -> out.println(publications.routesAnswer(words));
           case "jit" ->
               out.println(
                   "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());

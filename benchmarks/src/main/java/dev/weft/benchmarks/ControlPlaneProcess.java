@@ -79,6 +79,20 @@ final class ControlPlaneProcess implements AutoCloseable {
     return nanos;
   }
 
+  /**
+   * When the control plane published route changes 0 to {@code count - 1} ({@link
+   * System#nanoTime()}); -1 where it has not or cannot say.
+   */
+  long[] routePublications(int count) {
+    send("routes-published " + count);
+    String[] answer = answer("routes-published");
+    long[] nanos = new long[count];
+    for (int i = 0; i < count; i++) {
+      nanos[i] = Long.parseLong(answer[i + 1]);
+    }
+    return nanos;
+  }
+
   /** The child's CPU time so far, read without a collection. */
   long cpuNanos() {
     send("cpu");

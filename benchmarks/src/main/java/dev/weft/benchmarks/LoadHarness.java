@@ -879,7 +879,7 @@ final class LoadHarness implements Callable<Integer> {
         sentPushes,
         round((double) sentPushes / changes),
         round((double) sentBytes / changes),
-        breakdown(tracker, controlPlane.publications(0, changes), subscribers, changes));
+        breakdown(tracker, controlPlane.publications(0, changes), subscribers, 0, changes));
   }
 
   /**
@@ -891,12 +891,12 @@ final class LoadHarness implements Callable<Integer> {
    * nothing of its publications: its first step is left out.
    */
   private static Map<String, Percentiles.Summary> breakdown(
-      ConvergenceTracker tracker, long[] published, int[] subscribers, int changes) {
+      ConvergenceTracker tracker, long[] published, int[] subscribers, int first, int changes) {
     Percentiles toPublished = new Percentiles(changes);
     Percentiles toFirstReceived = new Percentiles(changes);
     Percentiles toLastReceived = new Percentiles(changes);
     Percentiles toLastAck = new Percentiles(changes);
-    for (int change = 0; change < changes; change++) {
+    for (int change = first; change < changes; change++) {
       if (!tracker.converged(change) || subscribers[serviceOfChange(tracker, change)] == 0) {
         continue;
       }
@@ -964,7 +964,12 @@ final class LoadHarness implements Callable<Integer> {
         sentPushes,
         round((double) sentPushes / routeChanges),
         round((double) sentBytes / routeChanges),
-        Map.of());
+        breakdown(
+            tracker,
+            controlPlane.routePublications(routeChanges + 1),
+            subscribers,
+            1,
+            routeChanges + 1));
   }
 
   /**

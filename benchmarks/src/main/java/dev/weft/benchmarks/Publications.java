@@ -22,6 +22,10 @@ final class Publications {
    * change the changed Services' endpoints show that was not published before.
    */
   void published(MeshState state, ChangeSet changes, long nanos) {
+    long route = lastRouteChange;
+    if (!changes.configs().isEmpty() && route >= 0) {
+      routePublishedAt.putIfAbsent(route, nanos);
+    }
     for (ServiceKey service : changes.endpoints()) {
       for (Endpoint endpoint : state.endpoints(service).all()) {
         long change = BenchMesh.changeOf(endpoint.address());
@@ -32,9 +36,15 @@ final class Publications {
     }
   }
 
+  /** Notes that the harness issued route change {@code change}, before it is applied. */
+  void routeIssued(long change) {
+    lastRouteChange = change;
+  }
+
   /** Forgets the changes published so far. */
   void forget() {
     publishedAt.clear();
+    routePublishedAt.clear();
   }
 
   /**
@@ -47,6 +57,19 @@ final class Publications {
     StringBuilder answer = new StringBuilder("published");
     for (long change = from; change < from + count; change++) {
       answer.append(' ').append(publishedAt.getOrDefault(change, -1L));
+    }
+    return answer.toString();
+  }
+
+  /**
+   * The answer to {@code routes-published COUNT}: {@code routes-published NANOS...} for route
+   * changes 0 to COUNT - 1, -1 for one not published.
+   */
+  String routesAnswer(String[] command) {
+    int count = Integer.parseInt(command[1]);
+    StringBuilder answer = new StringBuilder("routes-published");
+    for (long change = 0; change < count; change++) {
+      answer.append(' ').append(routePublishedAt.getOrDefault(change, -1L));
     }
     return answer.toString();
   }

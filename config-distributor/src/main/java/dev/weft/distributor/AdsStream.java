@@ -349,7 +349,7 @@ abstract class AdsStream implements ConfigWatcher {
           if (version == null || next.sequence() > version.sequence()) {
             version = next;
           }
-          onConfig(first ? null : changes);
+          onConfig(first ? null : changes, next);
           flush();
         });
   }
@@ -410,9 +410,10 @@ abstract class AdsStream implements ConfigWatcher {
 
   /**
    * Marks the types a change touches as needing a push; {@code changes} is null when this is the
-   * first configuration the stream sees, which touches everything subscribed.
+   * first configuration the stream sees, which touches everything subscribed. {@code changed} is
+   * the version the change made.
    */
-  private void onConfig(ChangeSet changes) {
+  private void onConfig(ChangeSet changes, ConfigVersion changed) {
     Set<ResourceType> untouchedWildcards = untouchedWildcards(changes);
     for (ResourceType type : ResourceType.values()) {
       TypeState state = typeState(type);
@@ -438,7 +439,11 @@ abstract class AdsStream implements ConfigWatcher {
         continue;
       }
       for (ServiceKey service : changes.services()) {
-        state.markTouched(service);
+        // A route change to a Service its every client watches would otherwise resolve its
+        // Listener, cluster and endpoints again on every stream, to find them unchanged.
+        if (mayAlter(type, service, changed)) {
+          state.markTouched(service);
+        }
       }
       if (type == ResourceType.ENDPOINT) {
         for (ServiceKey service : changes.endpoints()) {
@@ -449,6 +454,26 @@ abstract class AdsStream implements ConfigWatcher {
         state.markServerListeners();
       }
     }
+  }
+
+  /**
+   * Whether a change that made {@code changed} and named {@code service} may alter what the proxy
+   * holds of a type for the Service by name. A change to the Service itself alters anything. One to
+   * what is attached to it alters its routes; its clusters (policies, mutual TLS) and its load
+   * assignments asked for from a zone (locality failover) too, unless only routes changed. A client
+   * Listener and a load assignment without a zone are built from the Service and its endpoints
+   * alone (see {@code ResourceCache.lookUp}). A server Listener is marked apart ({@link
+   * TypeState#markServerListeners}).
+   */
+  private boolean mayAlter(ResourceType type, ServiceKey service, ConfigVersion changed) {
+    if (!changed.attachedOnly().contains(service)) {
+      return true;
+    }
+    boolean followsPolicies =
+        type == ResourceType.CLUSTER || (type == ResourceType.ENDPOINT && !zone.isEmpty());
+    return type == ResourceType.ROUTE
+        || type == ResourceType.SECRET
+        || (followsPolicies && !changed.routesOnly().contains(service));
   }
 
   /**

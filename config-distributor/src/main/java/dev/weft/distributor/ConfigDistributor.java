@@ -86,6 +86,10 @@ public final class ConfigDistributor implements AutoCloseable {
   private final ConfigPipeline pipeline;
   private final ProxyTable proxies = new ProxyTable();
   private final WatcherIndex watchers;
+
+  /** The resources built once and shared by every stream. */
+  private final ResourceCache cache;
+
   private final AdsService service;
   private final ResourceNames names;
   private final LoadReportService loadReports;
@@ -117,7 +121,7 @@ public final class ConfigDistributor implements AutoCloseable {
                 builder.pushThreads, named("weft-xds-push", new AtomicInteger()))
             : null;
     this.pushPool = ownedPushPool != null ? ownedPushPool : builder.streamExecutor;
-    ResourceCache cache = new ResourceCache(names, builder.mutualTls, builder.rootNamespace);
+    this.cache = new ResourceCache(names, builder.mutualTls, builder.rootNamespace);
     this.watchers = new WatcherIndex();
     this.pipeline =
         new ConfigPipeline(
@@ -197,6 +201,11 @@ public final class ConfigDistributor implements AutoCloseable {
   /** The resource names served; see {@link ResourceNames} for the forms clients may use. */
   public ResourceNames names() {
     return names;
+  }
+
+  /** The shared resources, for tests of what a change resolves again. */
+  ResourceCache cache() {
+    return cache;
   }
 
   /** Whether configuration is served: the registry has synced and a first version exists. */

@@ -99,7 +99,7 @@ class PolicyEndToEndTest {
             .formatted(spec));
   }
 
-  private static TrafficPolicy traffic(String spec) {
+  static TrafficPolicy traffic(String spec) {
     return yaml(
         TrafficPolicy.class,
         """

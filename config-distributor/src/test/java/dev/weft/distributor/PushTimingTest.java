@@ -281,6 +281,83 @@ class PushTimingTest {
   }
 
   @Test
+  void aRouteChangeResolvesOnlyTheRouteOnEveryStream() throws Exception {
+    proxy.closeStream();
+    proxy.openDelta();
+    for (ResourceType type : ResourceType.values()) {
+      if (type != ResourceType.SECRET) {
+        proxy.send(
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(AdsTestClient.NODE)
+                .setTypeUrl(type.typeUrl())
+                .addResourceNamesSubscribe(GREETER)
+                .build());
+        proxy.send(AdsTestClient.ack(proxy.nextDelta()));
+      }
+    }
+    ResourceCache cache = mesh.distributor.cache();
+    long before = publishedVersion();
+
+    mesh.edit(source -> source.upsert(RoutingEndToEndTest.split(50, 50)));
+    clock.forwardTime(QUIET);
+    DeltaDiscoveryResponse route = proxy.nextDelta();
+    assertThat(route.getTypeUrl()).isEqualTo(RDS);
+    proxy.send(AdsTestClient.ack(route));
+    assertThat(proxy.hasPending()).as("a route change sends the route alone").isFalse();
+    long routed = publishedVersion();
+    assertThat(routed).isGreaterThan(before);
+    // The Listener, the cluster and the load assignment are built from the Service, its
+    // endpoints and its policies, which the route left as they were: not looked at again.
+    assertThat(resolvedAt(cache, ResourceType.ROUTE)).isEqualTo(routed);
+    for (ResourceType type :
+        List.of(ResourceType.LISTENER, ResourceType.CLUSTER, ResourceType.ENDPOINT)) {
+      assertThat(resolvedAt(cache, type)).as(type.name()).isLessThanOrEqualTo(before);
+    }
+
+    // A policy reaches the cluster (and the routes), not the Listener or the endpoints.
+    mesh.edit(
+        source -> source.upsert(PolicyEndToEndTest.traffic("connectionLimits: {maxRequests: 2}")));
+    clock.forwardTime(QUIET);
+    acknowledgeEverything();
+    long policed = publishedVersion();
+    assertThat(resolvedAt(cache, ResourceType.CLUSTER)).isEqualTo(policed);
+    assertThat(resolvedAt(cache, ResourceType.ROUTE)).isEqualTo(policed);
+    for (ResourceType type : List.of(ResourceType.LISTENER, ResourceType.ENDPOINT)) {
+      assertThat(resolvedAt(cache, type)).as(type.name()).isLessThanOrEqualTo(before);
+    }
+
+    // A change to the Service itself resolves all four again.
+    mesh.edit(source -> source.upsert(TestObjects.service("demo", "greeter", "grpc", 50051)));
+    clock.forwardTime(QUIET);
+    acknowledgeEverything();
+    long reshaped = publishedVersion();
+    for (ResourceType type :
+        List.of(
+            ResourceType.LISTENER,
+            ResourceType.ROUTE,
+            ResourceType.CLUSTER,
+            ResourceType.ENDPOINT)) {
+      assertThat(resolvedAt(cache, type)).as(type.name()).isEqualTo(reshaped);
+    }
+  }
+
+  private long publishedVersion() {
+    return mesh.distributor.published().orElseThrow().version();
+  }
+
+  /** ACKs every response the delta proxy has been sent, and those its ACKs release. */
+  private void acknowledgeEverything() {
+    while (proxy.hasPending()) {
+      proxy.send(AdsTestClient.ack(proxy.nextDelta()));
+    }
+  }
+
+  /** The registry version {@code GREETER}'s resource of a type was last resolved at. */
+  private static long resolvedAt(ResourceCache cache, ResourceType type) {
+    return cache.ref(type, GREETER).resolution().stateVersion();
+  }
+
+  @Test
   void aDeltaStreamIsGatedByItsAcksAndKeepsItsFigures() throws Exception {
     proxy.closeStream();
     proxy.openDelta();
