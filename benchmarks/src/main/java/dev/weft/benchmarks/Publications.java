@@ -8,14 +8,24 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * When a control plane in a child JVM published each of the harness's endpoint changes, by change
- * number (the mesh's endpoint addresses encode them, see {@link BenchMesh#changeOf}): the child's
+ * When a control plane in a child JVM published each of the harness's endpoint and route changes,
+ * by change number (endpoint addresses encode theirs, see {@link BenchMesh#changeOf}): the child's
  * part of the harness's per-change breakdown. Thread-safe: Weft's publish listener writes it, the
  * child's command loop reads it.
  */
 final class Publications {
 
   private final Map<Long, Long> publishedAt = new ConcurrentHashMap<>();
+
+  /**
+   * When each route change was first published: the first publication of a configuration change
+   * after the harness issued it (it issues the next only once every proxy has the last, and routes
+   * are the only configuration it changes).
+   */
+  private final Map<Long, Long> routePublishedAt = new ConcurrentHashMap<>();
+
+  /** The newest route change issued; -1 before the first. */
+  private volatile long lastRouteChange = -1;
 
   /**
    * A {@code ConfigDistributor.Builder.publishListener}: notes the publication of every endpoint
