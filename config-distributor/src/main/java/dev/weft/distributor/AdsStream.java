@@ -18,7 +18,6 @@ import java.util.BitSet;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -96,10 +95,11 @@ abstract class AdsStream implements ConfigWatcher {
   private volatile boolean watchingInbound;
 
   /**
-   * The Services of the resources the proxy subscribes to by name, each with its index in the order
-   * first named (see {@link #namesSameServices}).
+   * The Services of the resources the proxy subscribes to by name, sorted and distinct: an array
+   * rather than a set, which would cost a connected proxy kilobytes of heap for the hundred
+   * Services it typically names; it is looked up by binary search.
    */
-  private Map<ServiceKey, Integer> namedServices = Map.of();
+  private ServiceKey[] namedServices = new ServiceKey[0];
 
   /**
    * An Envoy sidecar's wildcard Clusters: the Services of its view, as of its last push. Watched
@@ -806,13 +806,15 @@ abstract class AdsStream implements ConfigWatcher {
   protected final void watch(
       Collection<ResourceRef> refs, boolean all, Collection<ResourceRef> added) {
     if (!(added == null ? namesSameServices(refs) : namesOnlyWatched(added))) {
-      Map<ServiceKey, Integer> named = new HashMap<>();
+      Set<ServiceKey> named = new HashSet<>();
       for (ResourceRef ref : refs) {
         if (ref.service() != null) {
-          named.putIfAbsent(ref.service(), named.size());
+          named.add(ref.service());
         }
       }
-      namedServices = named;
+      ServiceKey[] sorted = named.toArray(new ServiceKey[0]);
+      Arrays.sort(sorted);
+      namedServices = sorted;
       updateWatched();
     }
     boolean view = all && type.equals("sidecar") && gateway.isEmpty() && !namespace.isEmpty();
@@ -849,26 +851,27 @@ abstract class AdsStream implements ConfigWatcher {
    * Whether {@code refs} name exactly the Services the stream already watches by name. Usually so:
    * a proxyless client asks for the Listener, route, Cluster and endpoints of each of its Services,
    * one type after another, and only the first of the four names new Services. Looking them up is
-   * cheaper than collecting them again, which a reconnecting fleet would do for every request.
+   * cheaper than collecting and sorting them again, which a reconnecting fleet would do for every
+   * request.
    */
   private boolean namesSameServices(Collection<ResourceRef> refs) {
-    BitSet named = new BitSet(namedServices.size());
+    BitSet named = new BitSet(namedServices.length);
     for (ResourceRef ref : refs) {
       if (ref.service() != null) {
-        Integer index = namedServices.get(ref.service());
-        if (index == null) {
+        int index = Arrays.binarySearch(namedServices, ref.service());
+        if (index < 0) {
           return false;
         }
         named.set(index);
       }
     }
-    return named.cardinality() == namedServices.size();
+    return named.cardinality() == namedServices.length;
   }
 
   /** Whether every Service {@code refs} name is one the stream already watches by name. */
   private boolean namesOnlyWatched(Collection<ResourceRef> refs) {
     for (ResourceRef ref : refs) {
-      if (ref.service() != null && !namedServices.containsKey(ref.service())) {
+      if (ref.service() != null && Arrays.binarySearch(namedServices, ref.service()) < 0) {
         return false;
       }
     }
@@ -913,7 +916,7 @@ abstract class AdsStream implements ConfigWatcher {
 
   /** Brings the index up to date with {@link #namedServices} and {@link #viewServices}. */
   private void updateWatched() {
-    Set<ServiceKey> now = new HashSet<>(namedServices.keySet());
+    Set<ServiceKey> now = new HashSet<>(Arrays.asList(namedServices));
     now.addAll(viewServices);
     Set<ServiceKey> before = Set.of(watched);
     List<ServiceKey> started = new ArrayList<>();
@@ -930,7 +933,8 @@ abstract class AdsStream implements ConfigWatcher {
     }
     if (!started.isEmpty() || !stopped.isEmpty()) {
       context.watchers().update(this, started, stopped);
-      watched = now.toArray(new ServiceKey[0]);
+      // Without a view (all but Envoy sidecars) they are the named ones: share that array.
+      watched = viewServices.isEmpty() ? namedServices : now.toArray(new ServiceKey[0]);
     }
   }
 

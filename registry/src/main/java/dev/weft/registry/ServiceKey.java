@@ -1,13 +1,9 @@
 package dev.weft.registry;
 
-import java.util.Comparator;
 import java.util.Objects;
 
 /** Identifies a Service: its namespace and name. Ordered by namespace, then name. */
 public record ServiceKey(String namespace, String name) implements Comparable<ServiceKey> {
-
-  private static final Comparator<ServiceKey> ORDER =
-      Comparator.comparing(ServiceKey::namespace).thenComparing(ServiceKey::name);
 
   public ServiceKey {
     Objects.requireNonNull(namespace, "namespace");
@@ -26,10 +22,10 @@ public record ServiceKey(String namespace, String name) implements Comparable<Se
     return name.isEmpty();
   }
 
-  // Written out rather than generated: a record's generated equals and hashCode go through method
-  // handles, which are slow until the JIT has compiled them, and Service keys are looked up on
-  // every
-  // subscription of a fleet that reconnects to a freshly started control plane.
+  // Written out, as is the order: a record's generated equals and hashCode go through method
+  // handles, and a Comparator chain through lambdas, all slow until the JIT has compiled them; and
+  // Service keys are looked up on every subscription of a fleet that reconnects to a freshly
+  // started control plane.
   @Override
   public boolean equals(Object other) {
     return this == other
@@ -45,7 +41,8 @@ public record ServiceKey(String namespace, String name) implements Comparable<Se
 
   @Override
   public int compareTo(ServiceKey other) {
-    return ORDER.compare(this, other);
+    int byNamespace = namespace.compareTo(other.namespace);
+    return byNamespace != 0 ? byNamespace : name.compareTo(other.name);
   }
 
   @Override
