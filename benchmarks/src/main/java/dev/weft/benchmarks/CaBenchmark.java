@@ -30,9 +30,8 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Measures the CA against the limit of this machine: first the raw ECDSA P-256 rate with
@@ -83,8 +82,7 @@ final class CaBenchmark implements Callable<Integer> {
       description = "Alternating raw and single-thread rounds; the best of each is reported.")
   int rounds;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   private final Provider provider = new BouncyCastleProvider();
 
@@ -123,14 +121,7 @@ final class CaBenchmark implements Callable<Integer> {
             round(100.0 * single.csrsPerSecond() / raw.limitIssuancesPerSecondOneCore()),
             paced);
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     try (var files = Files.list(dataDir)) {
       for (Path file : files.toList()) {
         Files.delete(file);

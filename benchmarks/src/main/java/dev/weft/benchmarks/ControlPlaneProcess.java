@@ -71,12 +71,7 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   long[] publications(long from, int count) {
     send("published " + from + " " + count);
-    String[] answer = answer("published");
-    long[] nanos = new long[count];
-    for (int i = 0; i < count; i++) {
-      nanos[i] = Long.parseLong(answer[i + 1]);
-    }
-    return nanos;
+    return Publications.parse(answer("published"));
   }
 
   /**
@@ -85,12 +80,7 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   long[] routePublications(int count) {
     send("routes-published " + count);
-    String[] answer = answer("routes-published");
-    long[] nanos = new long[count];
-    for (int i = 0; i < count; i++) {
-      nanos[i] = Long.parseLong(answer[i + 1]);
-    }
-    return nanos;
+    return Publications.parse(answer("routes-published"));
   }
 
   /** The child's CPU time so far, read without a collection. */

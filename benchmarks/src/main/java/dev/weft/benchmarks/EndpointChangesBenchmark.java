@@ -42,8 +42,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Issue 16's "removal is slower than addition": how long after an edit of the standalone config
@@ -168,8 +166,7 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
           "Pause between a change's outcome and the next edit (default ${DEFAULT-VALUE}).")
   int pauseMillis;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   private static final Duration OUTCOME_TIMEOUT = Duration.ofSeconds(10);
 
@@ -261,14 +258,7 @@ final class EndpointChangesBenchmark implements Callable<Integer> {
     Result result =
         result(timings, calls, seconds, describedJar, loadBefore, metricsBefore, metricsAfter);
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     // Kept when the run fails (an exception leaves it): the controller's log is there.
     deleteRecursively(workDir);
     return 0;

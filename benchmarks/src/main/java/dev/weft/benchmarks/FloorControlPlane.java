@@ -47,12 +47,7 @@ final class FloorControlPlane implements AutoCloseable {
    */
   long[] publications(long from, int count) {
     send("published " + from + " " + count);
-    String[] answer = answer("published");
-    long[] nanos = new long[count];
-    for (int i = 0; i < count; i++) {
-      nanos[i] = Long.parseLong(answer[i + 1]);
-    }
-    return nanos;
+    return Publications.parse(answer("published"));
   }
 
   @Override

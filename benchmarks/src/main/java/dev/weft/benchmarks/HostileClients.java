@@ -70,8 +70,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Issue 12's hostile clients, against the running application: starts the controller's jar
@@ -162,8 +160,7 @@ final class HostileClients implements Callable<Integer> {
       description = "(f) CSRs with bad tokens sent at once (default ${DEFAULT-VALUE}).")
   int csrs;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   @Option(
       names = "--keep",
@@ -358,14 +355,7 @@ final class HostileClients implements Callable<Integer> {
       agentScheduler.shutdownNow();
     }
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     if (keep) {
       System.out.println("work directory kept: " + workDir);
     } else {

@@ -44,9 +44,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The xDS load harness: N simulated proxies, each with its own connection and ADS stream, against a
@@ -214,8 +213,7 @@ final class LoadHarness implements Callable<Integer> {
           "How long the warm-up fleet runs, in rounds, before anything is measured (default 30).")
   int warmupSeconds;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -362,14 +360,7 @@ final class LoadHarness implements Callable<Integer> {
             ratios(results),
             mtlsMinusPlaintext(results));
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     return 0;
   }
 

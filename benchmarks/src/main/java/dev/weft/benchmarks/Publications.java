@@ -83,4 +83,13 @@ final class Publications {
     }
     return answer.toString();
   }
+
+  /** The times an answer of {@link #answer} or {@link #routesAnswer} carries, split at spaces. */
+  static long[] parse(String[] answer) {
+    long[] nanos = new long[answer.length - 1];
+    for (int i = 0; i < nanos.length; i++) {
+      nanos[i] = Long.parseLong(answer[i + 1]);
+    }
+    return nanos;
+  }
 }

@@ -7,8 +7,6 @@ import dev.weft.registry.MeshState;
 import dev.weft.registry.RegistrySource;
 import dev.weft.registry.ServiceKey;
 import dev.weft.registry.Subscription;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,9 +16,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Loads M services with K endpoints each (plus their Pods) into the registry through the same
@@ -80,8 +77,7 @@ final class RegistryBenchmark implements Callable<Integer> {
               + " (default 300000).")
   int warmup;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   private RegistrySource source;
   private BenchMesh mesh;
@@ -137,14 +133,7 @@ final class RegistryBenchmark implements Callable<Integer> {
       }
     }
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     return 0;
   }
 

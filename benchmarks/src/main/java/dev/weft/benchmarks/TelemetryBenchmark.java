@@ -34,8 +34,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import tools.jackson.databind.SerializationFeature;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Issue 14's telemetry benchmark: the controller's jar, standalone in a child JVM, receives OTLP
@@ -206,8 +204,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
   @Option(names = "--scrape-file", description = "Write the last timed scrape to this file.")
   Path scrapeFile;
 
-  @Option(names = "--json", description = "Also write the figures to this file as JSON.")
-  Path json;
+  @Mixin JsonFigures json;
 
   @Option(names = "--keep", description = "Keep the work directory (the controller's log).")
   boolean keep;
@@ -395,14 +392,7 @@ final class TelemetryBenchmark implements Callable<Integer> {
       }
     }
     print(result);
-    if (json != null) {
-      Files.writeString(
-          json,
-          JsonMapper.builder()
-              .enable(SerializationFeature.INDENT_OUTPUT)
-              .build()
-              .writeValueAsString(result));
-    }
+    json.write(result);
     if (keep) {
       System.out.println("work directory kept: " + workDir);
     } else {

@@ -13,18 +13,12 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,10 +26,8 @@ import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -71,32 +63,9 @@ class KubernetesModeApplicationTest {
   static class MockApiServer {
     @Bean(destroyMethod = "destroy")
     KubernetesMockServer kubernetesMockServer() {
-      // One map of expectations, shared by the server (which records them) and the dispatcher.
-      Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
-      KubernetesMockServer server =
-          new KubernetesMockServer(
-              new Context(),
-              new MockWebServer(),
-              expectations,
-              new KubernetesMixedDispatcher(expectations),
-              false);
-      server.init();
+      KubernetesMockServer server = MixedApiServer.start();
       // The API server's answer for the token the test reads the debug API with.
-      server
-          .expect()
-          .post()
-          .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
-          .andReturn(
-              201,
-              new TokenReviewBuilder()
-                  .withNewStatus()
-                  .withAuthenticated(true)
-                  .withNewUser()
-                  .withUsername("system:serviceaccount:weft-system:debugger")
-                  .endUser()
-                  .endStatus()
-                  .build())
-          .always();
+      MixedApiServer.authenticateEveryTokenAs(server, "system:serviceaccount:weft-system:debugger");
       return server;
     }
 

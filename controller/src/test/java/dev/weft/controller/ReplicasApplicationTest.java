@@ -12,20 +12,14 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -41,10 +35,8 @@ import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -77,31 +69,10 @@ class ReplicasApplicationTest {
   private final List<RawProxy> proxies = new ArrayList<>();
 
   ReplicasApplicationTest() {
-    Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
-    api =
-        new KubernetesMockServer(
-            new Context(),
-            new MockWebServer(),
-            expectations,
-            new KubernetesMixedDispatcher(expectations),
-            false);
-    api.init(InetAddress.getLoopbackAddress(), 0);
+    api = MixedApiServer.start();
     // Every token is the control plane's own ServiceAccount's: what the replicas call one another
     // with, and what the test reads the debug API with.
-    api.expect()
-        .post()
-        .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
-        .andReturn(
-            201,
-            new TokenReviewBuilder()
-                .withNewStatus()
-                .withAuthenticated(true)
-                .withNewUser()
-                .withUsername("system:serviceaccount:weft-system:weft")
-                .endUser()
-                .endStatus()
-                .build())
-        .always();
+    MixedApiServer.authenticateEveryTokenAs(api, "system:serviceaccount:weft-system:weft");
     kube = api.createClient();
   }
 
